@@ -1,0 +1,5 @@
+"""``python -m tpusplit``."""
+
+from tpusplit.cli import main
+
+main()

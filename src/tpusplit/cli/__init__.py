@@ -1,0 +1,35 @@
+"""Command line: thin commands that parse arguments, call the library and print.
+
+One module per command (they evolve independently); each registers on ``app``.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+from tpusplit.cli import inspect_cmd, split_cmd  # noqa: F401  (register commands)
+from tpusplit.cli.app import app
+from tpusplit.errors import TpusplitError
+
+__all__ = ["app", "main"]
+
+
+def _warn_line(message: Warning | str, category: type[Warning], *_: object, **__: object) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def main() -> None:
+    """Entry point of the ``tpusplit`` console script.
+
+    A user's mistake is one line on stderr and exit status 2, never a traceback.
+    """
+    warnings.showwarning = _warn_line  # type: ignore[assignment]
+    try:
+        app()
+    except TpusplitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)

@@ -1,0 +1,28 @@
+"""``tpusplit inspect``: the ops of a model, their costs, and what crosses each cut."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from tpusplit.cli.app import app
+from tpusplit.graph import load
+from tpusplit.report.graph import graph_dict, graph_summary, graph_table
+
+
+@app.command()
+def inspect(
+    model: Path = typer.Argument(..., help="An int8 .tflite model."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead."),
+) -> None:
+    """One row per op (MACs, parameters, depth, bytes crossing the cut after it) and a summary."""
+    graph = load(model)
+    if as_json:
+        print(json.dumps(graph_dict(graph), indent=1))
+        return
+    console = Console()
+    console.print(graph_table(graph))
+    console.print(graph_summary(graph))

@@ -1,0 +1,54 @@
+"""``tpusplit split``: write the segments of a model as standalone .tflite files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from tpusplit.cli.app import app
+from tpusplit.cli.common import parse_cuts, write_files
+from tpusplit.graph import load, segments, split
+
+
+@app.command("split")
+def split_command(
+    model: Path = typer.Argument(..., help="An int8 .tflite model."),
+    cuts: str = typer.Option(None, "--cuts", help="Op indices where segments 2..N begin, "
+                             "e.g. 12,40."),
+    output: Path = typer.Option(..., "-o", "--output", help="Directory for the segments."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
+) -> None:
+    """Write <stem>_segment_<i>_of_<N>.tflite (Coral's naming) and show what crosses each cut."""
+    graph = load(model)
+    if cuts is None:
+        raise typer.BadParameter("give --cuts", param_hint="--cuts")
+    cut_list = parse_cuts(cuts, str(model))
+    blobs = split(graph, cut_list)
+    segs = segments(graph, cut_list)
+    n = len(blobs)
+    files = {output / f"{graph.name}_segment_{i}_of_{n}.tflite": b for i, b in enumerate(blobs)}
+    write_files(files)
+    rows = []
+    for seg, path in zip(segs, files, strict=True):
+        rows.append({
+            "file": str(path), "ops": [seg.start, seg.end],
+            "param_bytes": graph.segment_param_bytes(seg.start, seg.end),
+            "inputs": [graph.tensors[t].name for t in seg.inputs],
+            "outputs": [graph.tensors[t].name for t in seg.outputs],
+            "input_bytes": sum(graph.tensors[t].nbytes for t in seg.inputs),
+        })
+    if as_json:
+        print(json.dumps({"model": str(model), "cuts": cut_list, "segments": rows}, indent=1))
+        return
+    console = Console()
+    for r in rows:
+        console.print(f"[bold]{r['file']}[/]  ops {r['ops'][0]}..{r['ops'][1] - 1}  "
+                      f"params {r['param_bytes'] / 2**20:.2f} MiB")
+    for k, c in enumerate(cut_list):
+        crossing = graph.crossing(c)
+        names = ", ".join(graph.tensors[t].name for t in crossing)
+        console.print(f"cut {k + 1} before op {c}: {len(crossing)} tensor(s), "
+                      f"{int(graph.crossing_bytes[c]):,} bytes: {names}")

@@ -1,0 +1,97 @@
+"""The cost-source interface every strategy plans with: what one segment costs on one device."""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from tpusplit.graph import Graph
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentCost:
+    """Cost of ops ``[start, end)`` run as one pipeline stage on one device.
+
+    ``latency_ms`` is the stage's time per inference, everything included: compute, streaming of
+    parameters that do not fit on chip, moving its input and output tensors over the host link,
+    and the fixed cost per invoke. ``on_chip_bytes``/``off_chip_bytes`` are the parameter bytes
+    cached on the device / streamed from the host at every inference (0 where meaningless,
+    e.g. on a CPU).
+    """
+
+    start: int
+    end: int
+    latency_ms: float
+    on_chip_bytes: int = 0
+    off_chip_bytes: int = 0
+
+    @property
+    def fits(self) -> bool:
+        """True when no parameter is streamed from the host."""
+        return self.off_chip_bytes == 0
+
+
+class CostSource(ABC):
+    """Latency of any contiguous op range of one graph on one kind of device.
+
+    Subclasses implement :meth:`_evaluate`. :meth:`segment` caches by ``(start, end)`` and
+    counts ``evaluations``: the number of distinct segments evaluated (for a measuring
+    source, each is a profiling run). ``seconds`` is the wall time spent evaluating.
+    """
+
+    #: Short device name, e.g. ``edgetpu-usb3`` or ``cpu``.
+    device: str = "unknown"
+    #: True when evaluations are real measurements (costly, noisy).
+    measured: bool = False
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.evaluations = 0
+        self.seconds = 0.0
+        self._cache: dict[tuple[int, int], SegmentCost] = {}
+
+    def segment(self, start: int, end: int) -> SegmentCost:
+        """Cost of ops ``[start, end)`` (``0 <= start < end <= n``), cached."""
+        key = (start, end)
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        if not 0 <= start < end <= len(self.graph.ops):
+            raise IndexError(f"segment [{start}, {end}) outside [0, {len(self.graph.ops)}]")
+        t0 = time.perf_counter()
+        cost = self._evaluate(start, end)
+        self.seconds += time.perf_counter() - t0
+        self.evaluations += 1
+        self._cache[key] = cost
+        return cost
+
+    def latency(self, start: int, end: int) -> float:
+        """Shorthand for ``segment(start, end).latency_ms``."""
+        return self.segment(start, end).latency_ms
+
+    def fits(self, start: int, end: int) -> bool:
+        """Whether the parameters of ops ``[start, end)`` fit on chip."""
+        return self.segment(start, end).fits
+
+    def transfer_ms(self, k: int) -> float:
+        """Cost of moving the tensors crossing cut ``k`` from one device to the next.
+
+        Already part of the two adjacent segments' ``latency_ms``; reported separately for
+        tables. The default is 0 (devices sharing memory).
+        """
+        return 0.0
+
+    def reset_counters(self) -> None:
+        """Zero ``evaluations`` and ``seconds`` (the cache is kept)."""
+        self.evaluations = 0
+        self.seconds = 0.0
+
+    def clear(self) -> None:
+        """Forget every cached cost and zero the counters (a fresh start for a strategy)."""
+        self._cache.clear()
+        self.reset_counters()
+
+    @abstractmethod
+    def _evaluate(self, start: int, end: int) -> SegmentCost:
+        """Compute (or measure) the cost of ops ``[start, end)``."""

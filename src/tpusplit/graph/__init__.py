@@ -1,0 +1,23 @@
+"""Read a TFLite model into a graph of ops with costs and cuts, and write its segments.
+
+Layering: ``graph`` imports nothing of tpusplit but ``errors``.
+"""
+
+from tpusplit.graph.graph import FloatModelWarning, Graph, Op, Tensor, load
+from tpusplit.graph.split import Segment, bounds, check_cuts, segments, split, unique_names
+from tpusplit.graph.tflite import GraphError
+
+__all__ = [
+    "FloatModelWarning",
+    "Graph",
+    "GraphError",
+    "Op",
+    "Segment",
+    "Tensor",
+    "bounds",
+    "check_cuts",
+    "load",
+    "segments",
+    "split",
+    "unique_names",
+]

@@ -1,0 +1,300 @@
+"""A single-subgraph TFLite model as a DAG of ops in execution order, with per-op costs and cuts."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+from ai_edge_litert import schema_py_generated as schema
+
+from tpusplit.graph.opcost import op_work
+from tpusplit.graph.tflite import DTYPES, GraphError, opcode_name, parse, type_name
+
+#: Ops that convert between float and int8 at a model's edges; a float tensor there is fine.
+_EDGE_OPS = frozenset({"QUANTIZE", "DEQUANTIZE"})
+
+
+class FloatModelWarning(UserWarning):
+    """The model is not fully int8: Edge TPUs need full integer quantization."""
+
+
+@dataclass(frozen=True, slots=True)
+class Tensor:
+    """One tensor of the model."""
+
+    index: int
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    nbytes: int
+    constant: bool
+    buffer: int
+    scale: tuple[float, ...]
+    zero_point: tuple[int, ...]
+    quantized_dimension: int
+
+    @property
+    def quantized(self) -> bool:
+        """Whether the tensor carries quantization parameters."""
+        return len(self.scale) > 0
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """One operator, in execution order.
+
+    ``inputs`` omits absent optional inputs (-1). ``param_bytes`` counts the constant buffers
+    this op reads that no earlier op read (a shared buffer is counted once, at its first user).
+    ``depth`` is the length of the longest op path from the model inputs (0 for an op fed only
+    by model inputs and constants). ``preds``/``succs`` are the ops it depends on / feeds.
+    """
+
+    index: int
+    name: str
+    custom_code: str | None
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+    macs: int
+    element_ops: int
+    param_bytes: int
+    output_bytes: int
+    depth: int
+    preds: tuple[int, ...]
+    succs: tuple[int, ...]
+
+
+class Graph:
+    """A TFLite model's single subgraph as ops in execution order.
+
+    Cut position ``k`` (``0 <= k <= n``) splits ops ``[0, k)`` from ``[k, n)``; ``crossing(k)``
+    is the tensors produced before ``k`` (or model inputs) that an op at or after ``k`` uses.
+
+    Build one with :func:`load`.
+    """
+
+    def __init__(self, model: schema.ModelT, source: str, size_bytes: int) -> None:
+        self.model = model
+        self.source = source
+        self.size_bytes = size_bytes
+        sg = model.subgraphs[0]
+        buffers = model.buffers or []
+
+        def buf_bytes(b: int) -> int:
+            buf = buffers[b] if 0 <= b < len(buffers) else None
+            if buf is None:
+                return 0
+            if buf.data is not None:
+                return len(buf.data)
+            return int(buf.size) if buf.offset else 0
+
+        tensors: list[Tensor] = []
+        for i, t in enumerate(sg.tensors or []):
+            shape = tuple(int(d) for d in (t.shape if t.shape is not None else []))
+            dt = DTYPES.get(t.type)
+            nbytes = int(np.prod(shape, dtype=np.int64)) * (dt.itemsize if dt else 1)
+            q = t.quantization
+            scale = tuple(float(s) for s in (q.scale if q is not None and q.scale is not None
+                                             else []))
+            zp = tuple(int(z) for z in (q.zeroPoint if q is not None and q.zeroPoint is not None
+                                        else []))
+            name = t.name.decode() if isinstance(t.name, bytes) else str(t.name or "")
+            tensors.append(Tensor(
+                index=i, name=name, shape=shape, dtype=type_name(t.type), nbytes=nbytes,
+                constant=buf_bytes(t.buffer) > 0 and not t.isVariable, buffer=int(t.buffer),
+                scale=scale, zero_point=zp,
+                quantized_dimension=int(q.quantizedDimension) if q is not None else 0,
+            ))
+        self.tensors: tuple[Tensor, ...] = tuple(tensors)
+        self.inputs: tuple[int, ...] = tuple(int(i) for i in (sg.inputs if sg.inputs is not None
+                                                              else []))
+        self.outputs: tuple[int, ...] = tuple(int(i) for i in (sg.outputs
+                                                               if sg.outputs is not None else []))
+
+        codes = model.operatorCodes or []
+        producer = [-1] * len(tensors)
+        consumers: list[list[int]] = [[] for _ in tensors]
+        raw = sg.operators or []
+        for k, op in enumerate(raw):
+            for t in op.outputs if op.outputs is not None else []:
+                producer[t] = k
+        seen_buffers: set[int] = set()
+        depth: list[int] = []
+        preds_of: list[tuple[int, ...]] = []
+        work: list[tuple[str, str | None, tuple[int, ...], tuple[int, ...], int, int, int, int]] = []
+        for k, op in enumerate(raw):
+            code = codes[op.opcodeIndex]
+            name = opcode_name(code)
+            custom = code.customCode.decode() if isinstance(code.customCode, bytes) else (
+                code.customCode)
+            ins = tuple(int(t) for t in (op.inputs if op.inputs is not None else []) if t >= 0)
+            outs = tuple(int(t) for t in (op.outputs if op.outputs is not None else []) if t >= 0)
+            preds: set[int] = set()
+            params = 0
+            for t in ins:
+                tensor = tensors[t]
+                if tensor.constant:
+                    if tensor.buffer not in seen_buffers:
+                        seen_buffers.add(tensor.buffer)
+                        params += buf_bytes(tensor.buffer)
+                    continue
+                consumers[t].append(k)
+                p = producer[t]
+                if p >= k:
+                    raise GraphError(f"{source}: corrupt model: op {k} reads tensor {t} before "
+                                     f"op {p} produces it (ops not in execution order)")
+                if p >= 0:
+                    preds.add(p)
+            macs, elem = op_work(
+                name, op.builtinOptions,
+                [tensors[t].shape if t >= 0 else None
+                 for t in (op.inputs if op.inputs is not None else [])],
+                [tensors[t].shape for t in outs],
+            )
+            depth.append(1 + max(depth[p] for p in preds) if preds else 0)
+            preds_of.append(tuple(sorted(preds)))
+            work.append((name, custom, ins, outs, macs, elem, params,
+                         sum(tensors[t].nbytes for t in outs)))
+        succs: list[list[int]] = [[] for _ in raw]
+        for k, ps in enumerate(preds_of):
+            for p in ps:
+                succs[p].append(k)
+        self.ops: tuple[Op, ...] = tuple(
+            Op(index=k, name=w[0], custom_code=w[1], inputs=w[2], outputs=w[3], macs=w[4],
+               element_ops=w[5], param_bytes=w[6], output_bytes=w[7], depth=depth[k],
+               preds=preds_of[k], succs=tuple(succs[k]))
+            for k, w in enumerate(work)
+        )
+        self.producer: tuple[int, ...] = tuple(producer)
+        self.consumers: tuple[tuple[int, ...], ...] = tuple(tuple(c) for c in consumers)
+
+    # ----------------------------------------------------------------------------- figures
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    @property
+    def name(self) -> str:
+        """The model's file stem (or the name given to :func:`load`)."""
+        return Path(self.source).stem
+
+    @cached_property
+    def param_bytes(self) -> int:
+        """Total constant parameter bytes read by the ops."""
+        return sum(op.param_bytes for op in self.ops)
+
+    @cached_property
+    def macs(self) -> int:
+        """Total MACs."""
+        return sum(op.macs for op in self.ops)
+
+    @cached_property
+    def cumulative_param_bytes(self) -> np.ndarray:
+        """``c[k]`` = parameter bytes of ops ``[0, k)``; length ``n + 1``."""
+        return np.concatenate([[0], np.cumsum([op.param_bytes for op in self.ops])]).astype(
+            np.int64)
+
+    def segment_param_bytes(self, start: int, end: int) -> int:
+        """Parameter bytes of ops ``[start, end)`` (a shared buffer counts at its first user)."""
+        c = self.cumulative_param_bytes
+        return int(c[end] - c[start])
+
+    @cached_property
+    def _crossing(self) -> tuple[tuple[int, ...], ...]:
+        n = len(self.ops)
+        cut: list[list[int]] = [[] for _ in range(n + 1)]
+        for t, users in enumerate(self.consumers):
+            if not users:
+                continue
+            first = self.producer[t] + 1  # model inputs (producer -1) cross from cut 0
+            for k in range(first, max(users) + 1):
+                cut[k].append(t)
+        return tuple(tuple(c) for c in cut)
+
+    def crossing(self, k: int) -> tuple[int, ...]:
+        """Tensors that cross cut ``k``: produced before ``k`` (or model inputs), used at/after."""
+        if not 0 <= k <= len(self.ops):
+            raise IndexError(f"cut {k} outside [0, {len(self.ops)}]")
+        return self._crossing[k]
+
+    @cached_property
+    def crossing_bytes(self) -> np.ndarray:
+        """``b[k]`` = total bytes of the tensors crossing cut ``k``; length ``n + 1``."""
+        return np.array([sum(self.tensors[t].nbytes for t in c) for c in self._crossing],
+                        dtype=np.int64)
+
+    @cached_property
+    def output_ops(self) -> tuple[int, ...]:
+        """Ops that produce a model output, in execution order."""
+        outs = set(self.outputs)
+        return tuple(op.index for op in self.ops if outs.intersection(op.outputs))
+
+    @cached_property
+    def is_full_int8(self) -> bool:
+        """True when every op but QUANTIZE/DEQUANTIZE computes on integer tensors."""
+        for op in self.ops:
+            if op.name in _EDGE_OPS:
+                continue
+            for t in (*op.inputs, *op.outputs):
+                if self.tensors[t].dtype.startswith("float"):
+                    return False
+        return True
+
+    def narrowest_cuts(self, count: int = 5) -> list[int]:
+        """Inner cut positions with the fewest crossing bytes (ties: earlier first)."""
+        b = self.crossing_bytes
+        inner = range(1, len(self.ops))
+        return sorted(inner, key=lambda k: (int(b[k]), k))[:count]
+
+    def __repr__(self) -> str:
+        return (f"Graph({self.source!r}, ops={len(self.ops)}, params={self.param_bytes}, "
+                f"macs={self.macs})")
+
+
+def load(model: str | Path | bytes, name: str | None = None) -> Graph:
+    """Read a single-subgraph TFLite model from a path or bytes into a :class:`Graph`.
+
+    Raises :class:`GraphError` (one line, naming the file) for files that are missing, empty,
+    not TFLite, truncated or corrupt, with several subgraphs, no ops, or custom ops. A model
+    that is not fully int8 loads with a :class:`FloatModelWarning`.
+    """
+    if isinstance(model, (bytes, bytearray, memoryview)):
+        data = bytes(model)
+        source = name or "<bytes>"
+    else:
+        path = Path(model)
+        source = name or str(path)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise GraphError(f"{source}: no such file") from None
+        except IsADirectoryError:
+            raise GraphError(f"{source}: is a directory, not a TFLite model") from None
+        except OSError as exc:
+            raise GraphError(f"{source}: cannot read ({exc.strerror})") from None
+    m = parse(data, source)
+    subgraphs = m.subgraphs or []
+    if len(subgraphs) != 1:
+        raise GraphError(f"{source}: has {len(subgraphs)} subgraphs; tpusplit splits "
+                         "single-subgraph models only (no control flow)")
+    sg = subgraphs[0]
+    if not sg.operators:
+        raise GraphError(f"{source}: the model has no operators")
+    codes = m.operatorCodes or []
+    for op in sg.operators:
+        code = codes[op.opcodeIndex]
+        if opcode_name(code) == "CUSTOM" or code.customCode:
+            cc = code.customCode.decode() if isinstance(code.customCode, bytes) else str(
+                code.customCode)
+            if "edgetpu" in cc.lower():
+                raise GraphError(f"{source}: contains custom op {cc!r}: the model is already "
+                                 "compiled for the Edge TPU; split the model before compiling it")
+            raise GraphError(f"{source}: contains custom op {cc!r}, which tpusplit cannot "
+                             "cost or split")
+    graph = Graph(m, source, len(data))
+    if not graph.is_full_int8:
+        warnings.warn(f"{source}: not a full-int8 model; Edge TPUs need full integer "
+                      "quantization (it still splits and runs on CPU)",
+                      FloatModelWarning, stacklevel=2)
+    return graph

@@ -1,0 +1,61 @@
+"""LiteRT on CPU: the backend that runs everywhere (one interpreter per segment)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter
+
+from tpusplit.errors import TpusplitError
+
+
+class LiteRTStage:
+    """A segment loaded into a LiteRT interpreter; tensors are addressed by name.
+
+    ``invoke()`` releases the GIL, so stages in different threads run in parallel.
+    """
+
+    def __init__(self, model: bytes, num_threads: int = 1,
+                 delegates: list[Any] | None = None, source: str = "<segment>") -> None:
+        try:
+            self.interpreter = Interpreter(model_content=model, num_threads=num_threads,
+                                           experimental_delegates=delegates)
+            self.interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise TpusplitError(f"{source}: LiteRT cannot load the model ({first})") from None
+        self._inputs = {d["name"]: d for d in self.interpreter.get_input_details()}
+        self._outputs = {d["name"]: d for d in self.interpreter.get_output_details()}
+        self.input_names: tuple[str, ...] = tuple(self._inputs)
+        self.output_names: tuple[str, ...] = tuple(self._outputs)
+
+    def input_spec(self, name: str) -> tuple[tuple[int, ...], np.dtype[Any]]:
+        """Shape and dtype of input ``name``."""
+        d = self._inputs[name]
+        return tuple(int(x) for x in d["shape"]), np.dtype(d["dtype"])
+
+    def run(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Set every input by name, invoke, and return copies of every output by name."""
+        it = self.interpreter
+        for name, d in self._inputs.items():
+            try:
+                it.set_tensor(d["index"], feeds[name])
+            except KeyError:
+                raise TpusplitError(f"no value for input tensor {name!r}") from None
+        it.invoke()
+        return {name: it.get_tensor(d["index"]) for name, d in self._outputs.items()}
+
+
+class LiteRTBackend:
+    """CPU backend: ``num_threads`` LiteRT threads per segment."""
+
+    name = "cpu"
+
+    def __init__(self, num_threads: int = 1) -> None:
+        self.num_threads = num_threads
+
+    def load(self, model: bytes, device: int = 0) -> LiteRTStage:
+        """Load a segment (``device`` is ignored: every CPU stage shares the cores)."""
+        return LiteRTStage(model, num_threads=self.num_threads)

@@ -1,0 +1,38 @@
+"""Run segments one after another, carrying tensors by name: the reference for every pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from tpusplit.pipeline.backend import Stage
+
+
+def run_sequential(stages: Sequence[Stage], feeds: Mapping[str, np.ndarray]
+                   ) -> dict[str, np.ndarray]:
+    """Run ``stages`` in order on one input; return every tensor produced, by name.
+
+    A tensor produced by stage i stays available to every later stage (skip connections).
+    """
+    env: dict[str, np.ndarray] = dict(feeds)
+    for stage in stages:
+        env.update(stage.run({name: env[name] for name in stage.input_names}))
+    return env
+
+
+def random_inputs(stage: Stage, seed: int = 0) -> dict[str, np.ndarray]:
+    """Random inputs for a stage: uniform in [-1, 1) for floats, the full range for ints."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    spec = getattr(stage, "input_spec")  # noqa: B009 - backends that can size their inputs
+    for name in stage.input_names:
+        shape, dtype = spec(name)
+        if np.issubdtype(dtype, np.floating):
+            out[name] = rng.uniform(-1, 1, size=shape).astype(dtype)
+        elif dtype == np.bool_:
+            out[name] = rng.integers(0, 2, size=shape).astype(dtype)
+        else:
+            info = np.iinfo(dtype)
+            out[name] = rng.integers(info.min, int(info.max) + 1, size=shape, dtype=dtype)
+    return out

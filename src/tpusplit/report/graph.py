@@ -1,0 +1,75 @@
+"""Reports on a model graph: the per-op table and summary of ``tpusplit inspect``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+from tpusplit.graph import Graph
+
+MIB = 1024 * 1024
+
+
+def graph_dict(graph: Graph) -> dict[str, Any]:
+    """Everything ``inspect`` shows, as plain JSON-ready data."""
+    cum = graph.cumulative_param_bytes
+    cross = graph.crossing_bytes
+    ops = []
+    for op in graph.ops:
+        k = op.index
+        ops.append({
+            "index": k,
+            "op": op.name,
+            "output_shape": list(graph.tensors[op.outputs[0]].shape) if op.outputs else [],
+            "macs": op.macs,
+            "element_ops": op.element_ops,
+            "param_bytes": op.param_bytes,
+            "cumulative_param_bytes": int(cum[k + 1]),
+            "output_bytes": op.output_bytes,
+            "depth": op.depth,
+            "cut_after_bytes": int(cross[k + 1]),
+            "cut_after_tensors": [graph.tensors[t].name for t in graph.crossing(k + 1)],
+        })
+    return {
+        "model": graph.source,
+        "ops": len(graph.ops),
+        "tensors": len(graph.tensors),
+        "param_bytes": graph.param_bytes,
+        "macs": graph.macs,
+        "full_int8": graph.is_full_int8,
+        "inputs": [graph.tensors[t].name for t in graph.inputs],
+        "outputs": [graph.tensors[t].name for t in graph.outputs],
+        "narrowest_cuts": [{"cut": k, "bytes": int(cross[k])} for k in graph.narrowest_cuts()],
+        "op_table": ops,
+    }
+
+
+def graph_table(graph: Graph) -> Table:
+    """One row per op: index, op, output shape, MACs, parameters, depth, cut-after bytes."""
+    cum = graph.cumulative_param_bytes
+    cross = graph.crossing_bytes
+    table = Table(title=f"{graph.source}: {len(graph.ops)} ops", show_lines=False)
+    for col, just in [("#", "right"), ("op", "left"), ("output", "left"), ("MACs", "right"),
+                      ("param KiB", "right"), ("cum MiB", "right"), ("depth", "right"),
+                      ("cut after (bytes)", "right")]:
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    for op in graph.ops:
+        shape = graph.tensors[op.outputs[0]].shape if op.outputs else ()
+        table.add_row(
+            str(op.index), op.name, "x".join(map(str, shape)),
+            f"{op.macs:,}" if op.macs else "-",
+            f"{op.param_bytes / 1024:,.1f}" if op.param_bytes else "-",
+            f"{cum[op.index + 1] / MIB:.2f}", str(op.depth),
+            f"{int(cross[op.index + 1]):,}" if op.index + 1 < len(graph.ops) else "-",
+        )
+    return table
+
+
+def graph_summary(graph: Graph) -> str:
+    """A few lines: ops, parameters, MACs and the narrowest cut points."""
+    cross = graph.crossing_bytes
+    narrow = ", ".join(f"{k} ({int(cross[k]):,} B)" for k in graph.narrowest_cuts())
+    return (f"ops: {len(graph.ops)}   parameters: {graph.param_bytes / MIB:.2f} MiB   "
+            f"MACs: {graph.macs:,}   full int8: {'yes' if graph.is_full_int8 else 'no'}\n"
+            f"narrowest cuts (op index: bytes crossing): {narrow}")

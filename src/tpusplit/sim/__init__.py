@@ -1,0 +1,1 @@
+"""Multi-device pipeline simulator (discrete events, PipelinedModelRunner semantics)."""

@@ -1,0 +1,1 @@
+"""Segmentation strategies: one module each, a registry, and the Plan type."""
