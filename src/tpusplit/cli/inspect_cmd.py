@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 from tpusplit.cli.app import app
 from tpusplit.graph import load
+from tpusplit.report.console import console as make_console
 from tpusplit.report.graph import graph_dict, graph_summary, graph_table
 
 
@@ -23,6 +23,6 @@ def inspect(
     if as_json:
         print(json.dumps(graph_dict(graph), indent=1))
         return
-    console = Console()
+    console = make_console()
     console.print(graph_table(graph))
     console.print(graph_summary(graph))

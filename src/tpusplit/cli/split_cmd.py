@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 from tpusplit.cli.app import app
 from tpusplit.cli.common import parse_cuts, write_files
 from tpusplit.graph import load, segments, split
+from tpusplit.report.console import console as make_console
 
 
 @app.command("split")
@@ -43,7 +43,7 @@ def split_command(
     if as_json:
         print(json.dumps({"model": str(model), "cuts": cut_list, "segments": rows}, indent=1))
         return
-    console = Console()
+    console = make_console()
     for r in rows:
         console.print(f"[bold]{r['file']}[/]  ops {r['ops'][0]}..{r['ops'][1] - 1}  "
                       f"params {r['param_bytes'] / 2**20:.2f} MiB")

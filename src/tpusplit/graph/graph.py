@@ -123,7 +123,8 @@ class Graph:
         seen_buffers: set[int] = set()
         depth: list[int] = []
         preds_of: list[tuple[int, ...]] = []
-        work: list[tuple[str, str | None, tuple[int, ...], tuple[int, ...], int, int, int, int]] = []
+        Work = tuple[str, str | None, tuple[int, ...], tuple[int, ...], int, int, int, int]
+        work: list[Work] = []
         for k, op in enumerate(raw):
             code = codes[op.opcodeIndex]
             name = opcode_name(code)

@@ -5,7 +5,8 @@ Conventions (per inference, batch included):
 * ``CONV_2D``: ``out_elems * kh * kw * in_c_per_group``
 * ``DEPTHWISE_CONV_2D``: ``out_elems * kh * kw``
 * ``FULLY_CONNECTED``: ``out_elems * in_features``
-* ``TRANSPOSE_CONV``: ``in_elems * kh * kw * out_c`` (every input scatters to a kh x kw x out_c patch)
+* ``TRANSPOSE_CONV``: ``in_elems * kh * kw * out_c`` (each input scatters to a kh x kw x out_c
+  patch)
 * ``BATCH_MATMUL``: ``out_elems * k``
 * pooling: ``out_elems * fh * fw`` window reads (its own unit, not MACs);
   ``MEAN``/``SUM``/reductions: one read per input element;

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -43,7 +44,7 @@ def check_cuts(graph: Graph, cuts: Sequence[int]) -> list[int]:
         if not 0 < c < n:
             raise GraphError(f"{graph.source}: cut {c} is outside 1..{n - 1} "
                              f"(the model has {n} ops)")
-    for a, b in zip(out, out[1:], strict=False):
+    for a, b in itertools.pairwise(out):
         if b <= a:
             what = "duplicated" if a == b else "not increasing"
             raise GraphError(f"{graph.source}: cuts must be strictly increasing; "
@@ -54,7 +55,7 @@ def check_cuts(graph: Graph, cuts: Sequence[int]) -> list[int]:
 def bounds(graph: Graph, cuts: Sequence[int]) -> list[tuple[int, int]]:
     """The ``[start, end)`` op range of every segment for ``cuts``."""
     edges = [0, *check_cuts(graph, cuts), len(graph.ops)]
-    return list(zip(edges, edges[1:], strict=False))
+    return list(itertools.pairwise(edges))
 
 
 def segments(graph: Graph, cuts: Sequence[int]) -> list[Segment]:

@@ -35,6 +35,7 @@ class _Act:
     scale: float
     zero_point: int
     rms: float
+    free: bool = True  # the producer may requantize to any scale (False: tied to its input)
 
 
 class ModelBuilder:
@@ -104,7 +105,7 @@ class ModelBuilder:
         else:
             scale, zp = max(4.0 * rms, 1e-6) / 127.0, 0
         t = self._tensor(shape, schema.TensorType.INT8, self._name(kind), [scale], [zp])
-        self._acts[t] = _Act(tuple(int(d) for d in shape), scale, zp, rms)
+        self._acts[t] = _Act(tuple(int(d) for d in shape), scale, zp, rms, fixed is None)
         return t
 
     def _op(self, code: int, inputs: Sequence[int], outputs: Sequence[int],
@@ -260,6 +261,15 @@ class ModelBuilder:
         shape[ax] = sum(s[ax] for s in shapes)
         rms = max(self._acts[x].rms for x in xs)
         y = self._act(shape, rms, False, "concat")
+        # As the TFLite converter does, inputs share the output's quantization where their
+        # producers can requantize freely (XNNPACK's int8 concatenation requires it).
+        out = self._acts[y]
+        for x in xs:
+            a = self._acts[x]
+            if a.free and x not in self._inputs:
+                q = self._tensors[x].quantization
+                q.scale, q.zeroPoint = [out.scale], [out.zero_point]
+                a.scale, a.zero_point = out.scale, out.zero_point
         o = schema.ConcatenationOptionsT()
         o.axis = ax
         self._op(_OP.CONCATENATION, list(xs), [y], _OPT.ConcatenationOptions, o)

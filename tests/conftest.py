@@ -1,0 +1,73 @@
+"""Shared fixtures: small generated models (no downloads, no TensorFlow)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tpusplit.graph import load, split
+from tpusplit.models.random_net import random_net
+from tpusplit.models.synthetic import conv, fc
+from tpusplit.pipeline import LiteRTStage, random_inputs, run_sequential
+
+
+@pytest.fixture(scope="session")
+def conv_small() -> bytes:
+    """conv family at F=8 on a 16x16 input: 6 ops."""
+    return conv(8, size=16)
+
+
+@pytest.fixture(scope="session")
+def fc_small() -> bytes:
+    """fc family at N=32: 10 ops."""
+    return fc(32)
+
+
+@pytest.fixture(scope="session")
+def random_nets() -> list[bytes]:
+    """Six seeded random branching nets with two outputs each."""
+    return [random_net(seed) for seed in range(6)]
+
+
+def _assert_bit_exact(data: bytes, cuts: list[int], seed: int = 0) -> None:
+    """Run the whole model and its segments on the same random input; outputs must be equal."""
+    graph = load(data)
+    whole = LiteRTStage(data)
+    feeds = random_inputs(whole, seed=seed)
+    expected = whole.run(feeds)
+    env = run_sequential([LiteRTStage(s) for s in split(graph, cuts)], feeds)
+    for name, value in expected.items():
+        assert name in env, f"output {name} missing after split at {cuts}"
+        got = env[name]
+        assert got.dtype == value.dtype and got.shape == value.shape
+        assert np.array_equal(got, value), f"output {name} differs after split at {cuts}"
+
+
+@pytest.fixture(scope="session")
+def assert_bit_exact() -> Callable[..., None]:
+    """``assert_bit_exact(model_bytes, cuts)``: segments run in order equal the whole model."""
+    return _assert_bit_exact
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+        ) -> Callable[..., tuple[int, str, str]]:
+    """Run ``tpusplit ARGS`` in-process through the real entry point; return (code, out, err)."""
+    from tpusplit.cli import main
+
+    def run(*args: str | Path) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["tpusplit", *map(str, args)])
+        code = 0
+        try:
+            main()
+        except SystemExit as exc:
+            code = int(exc.code) if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
