@@ -8,7 +8,12 @@ from __future__ import annotations
 import sys
 import warnings
 
-from tpusplit.cli import inspect_cmd, split_cmd  # noqa: F401  (register commands)
+# Command modules register themselves on ``app``: one import line each.
+from tpusplit.cli import (
+    inspect_cmd,  # noqa: F401
+    split_cmd,  # noqa: F401
+    zoo_cmd,  # noqa: F401
+)
 from tpusplit.cli.app import app
 from tpusplit.errors import TpusplitError
 
