@@ -13,6 +13,7 @@ from tpusplit.graph import load, split
 from tpusplit.models.random_net import random_net
 from tpusplit.models.synthetic import conv, fc
 from tpusplit.pipeline import LiteRTStage, random_inputs, run_sequential
+from tpusplit.pipeline.litert import all_tensors
 
 
 @pytest.fixture(scope="session")
@@ -34,17 +35,23 @@ def random_nets() -> list[bytes]:
 
 
 def _assert_bit_exact(data: bytes, cuts: list[int], seed: int = 0) -> None:
-    """Run the whole model and its segments on the same random input; outputs must be equal."""
+    """Run the whole model and its segments on the same random input: every output and every
+    tensor crossing a cut must be byte-identical to the whole model's."""
     graph = load(data)
     whole = LiteRTStage(data)
     feeds = random_inputs(whole, seed=seed)
     expected = whole.run(feeds)
+    reference = all_tensors(data, feeds)
     env = run_sequential([LiteRTStage(s) for s in split(graph, cuts)], feeds)
     for name, value in expected.items():
         assert name in env, f"output {name} missing after split at {cuts}"
         got = env[name]
         assert got.dtype == value.dtype and got.shape == value.shape
         assert np.array_equal(got, value), f"output {name} differs after split at {cuts}"
+    crossing = {graph.tensors[t].name for c in cuts for t in graph.crossing(c)}
+    assert crossing <= set(env)
+    for name in crossing:
+        assert np.array_equal(env[name], reference[name]), f"{name} differs at {cuts}"
 
 
 @pytest.fixture(scope="session")

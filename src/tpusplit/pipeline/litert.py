@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -46,6 +47,35 @@ class LiteRTStage:
                 raise TpusplitError(f"no value for input tensor {name!r}") from None
         it.invoke()
         return {name: it.get_tensor(d["index"]) for name, d in self._outputs.items()}
+
+
+def all_tensors(model: bytes, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Run the whole model once and return EVERY tensor it computed, by name.
+
+    The bit-exactness oracle: a split is right when every tensor crossing a cut and every
+    output equal the whole model's (final outputs alone can be degenerate, e.g. a saturated
+    softmax of a model with random weights). Uses LiteRT's ``preserve_all_tensors`` mode.
+    Tensors whose name the model repeats are left out.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        it = Interpreter(model_content=model, experimental_preserve_all_tensors=True)
+    it.allocate_tensors()
+    for d in it.get_input_details():
+        it.set_tensor(d["index"], feeds[d["name"]])
+    it.invoke()
+    details = it.get_tensor_details()
+    counts: dict[str, int] = {}
+    for d in details:
+        counts[d["name"]] = counts.get(d["name"], 0) + 1
+    out = {}
+    for d in details:
+        if counts[d["name"]] == 1:
+            try:
+                out[d["name"]] = it.get_tensor(d["index"])
+            except ValueError:  # tensors with no data (e.g. unused optional)
+                continue
+    return out
 
 
 class LiteRTBackend:

@@ -1,0 +1,40 @@
+"""``tpusplit bench``: run a benchmark of the source checkout's ``benchmarks/`` folder."""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+
+import typer
+
+from tpusplit.cli.app import app
+from tpusplit.errors import TpusplitError
+
+
+def benchmarks_dir() -> Path:
+    """``benchmarks/`` of the current directory's checkout, else of the installed source tree."""
+    for base in (Path.cwd(), *Path.cwd().parents, *Path(__file__).resolve().parents):
+        cand = base / "benchmarks"
+        if cand.is_dir() and any(cand.glob("*/run.py")):
+            return cand
+    raise TpusplitError("benchmarks/: not found; run `tpusplit bench` inside a tpusplit checkout")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench(
+    ctx: typer.Context,
+    name: str = typer.Argument(None, help="Benchmark to run (a folder of benchmarks/); "
+                               "none lists them. Extra arguments go to the benchmark."),
+) -> None:
+    """Run a reproducible benchmark; results go to benchmarks/results/ (markdown, JSON, PNG)."""
+    root = benchmarks_dir()
+    names = sorted(p.parent.name for p in root.glob("*/run.py"))
+    if name is None:
+        for n in names:
+            print(n)
+        return
+    if name not in names:
+        raise TpusplitError(f"{root / name}: no such benchmark; choose from {', '.join(names)}")
+    module = runpy.run_path(str(root / name / "run.py"), run_name="tpusplit_bench")
+    code = module["main"](list(ctx.args))
+    raise typer.Exit(int(code or 0))
