@@ -11,6 +11,7 @@ import warnings
 # Command modules register themselves on ``app``: one import line each.
 from tpusplit.cli import (
     bench_cmd,  # noqa: F401
+    demo_cmd,  # noqa: F401
     inspect_cmd,  # noqa: F401
     split_cmd,  # noqa: F401
     zoo_cmd,  # noqa: F401
