@@ -1,0 +1,46 @@
+"""The written layering rule: each layer imports only the layers listed before it."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "tpusplit"
+#: Layers in order; a module may import tpusplit.errors and its own or earlier layers.
+LAYERS = ["graph", "models", "pipeline", "costs", "sim", "strategies", "report", "cli"]
+
+
+def _layer(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[0] == "tpusplit" else None
+
+
+def _imports(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text())
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append(node.module)
+            found += [f"{node.module}.{a.name}" for a in node.names
+                      if node.module == "tpusplit"]
+    return [m for m in found if m.split(".")[0] == "tpusplit"]
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_layer_imports_only_earlier_layers(layer: str) -> None:
+    allowed = set(LAYERS[: LAYERS.index(layer) + 1]) | {"errors"}
+    for path in (SRC / layer).rglob("*.py"):
+        for module in _imports(path):
+            target = _layer(module)
+            if target is None:
+                continue
+            assert target in allowed, f"{path.relative_to(SRC)} imports {module} ({layer} " \
+                                      f"may import only {sorted(allowed)})"
+
+
+def test_errors_is_a_leaf() -> None:
+    assert _imports(SRC / "errors.py") == []
