@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from ai_edge_litert import schema_py_generated as schema
 
-from tpusplit.graph import GraphError, load, segments, split
+from tpusplit.graph import GraphError, extract, load, segments, split
 from tpusplit.graph.tflite import parse, serialize
 from tpusplit.models.builder import ModelBuilder
 from tpusplit.models.synthetic import conv
@@ -103,3 +103,14 @@ def test_bad_cuts_are_clear_errors(conv_small: bytes, cuts: list[int], message: 
     with pytest.raises(GraphError, match=message) as err:
         split(g, cuts)
     assert str(err.value).startswith("conv.tflite: ") and "\n" not in str(err.value)
+
+
+def test_extract_equals_the_segment_split_writes(random_nets: list[bytes]) -> None:
+    g = load(random_nets[2])
+    n = len(g.ops)
+    for a, b in [(0, 5), (3, 11), (7, n), (0, n)]:
+        cuts = [c for c in (a, b) if 0 < c < n]
+        index = 1 if a > 0 else 0
+        assert extract(g, a, b) == split(g, cuts)[index]
+    with pytest.raises(GraphError, match="not inside"):
+        extract(g, 4, 4)

@@ -4,7 +4,15 @@ Layering: ``graph`` imports nothing of tpusplit but ``errors``.
 """
 
 from tpusplit.graph.graph import FloatModelWarning, Graph, Op, Tensor, load
-from tpusplit.graph.split import Segment, bounds, check_cuts, segments, split, unique_names
+from tpusplit.graph.split import (
+    Segment,
+    bounds,
+    check_cuts,
+    extract,
+    segments,
+    split,
+    unique_names,
+)
 from tpusplit.graph.tflite import GraphError
 
 __all__ = [
@@ -16,6 +24,7 @@ __all__ = [
     "Tensor",
     "bounds",
     "check_cuts",
+    "extract",
     "load",
     "segments",
     "split",

@@ -60,28 +60,38 @@ def bounds(graph: Graph, cuts: Sequence[int]) -> list[tuple[int, int]]:
 
 def segments(graph: Graph, cuts: Sequence[int]) -> list[Segment]:
     """Describe the segments of ``graph`` cut at ``cuts`` (see :class:`Segment`)."""
-    ranges = bounds(graph, cuts)
-    model_outputs = list(graph.outputs)
-    result = []
-    for s, (a, b) in enumerate(ranges):
-        produced: list[int] = []
-        used: list[int] = []
-        seen_used: set[int] = set()
-        for op in graph.ops[a:b]:
-            for t in op.inputs:
-                if not graph.tensors[t].constant and t not in seen_used:
-                    seen_used.add(t)
-                    used.append(t)
-            produced.extend(op.outputs)
-        produced_set = set(produced)
-        external = [t for t in used if t not in produced_set]
-        ins = [t for t in graph.inputs if t in external]
-        ins += [t for t in external if t not in ins]
-        later = [t for t in produced if any(c >= b for c in graph.consumers[t])]
-        outs = [t for t in model_outputs if t in produced_set]
-        outs += [t for t in later if t not in outs]
-        result.append(Segment(s, a, b, tuple(ins), tuple(outs)))
-    return result
+    return [_describe(graph, s, a, b) for s, (a, b) in enumerate(bounds(graph, cuts))]
+
+
+def _describe(graph: Graph, index: int, a: int, b: int) -> Segment:
+    produced: list[int] = []
+    used: list[int] = []
+    seen_used: set[int] = set()
+    for op in graph.ops[a:b]:
+        for t in op.inputs:
+            if not graph.tensors[t].constant and t not in seen_used:
+                seen_used.add(t)
+                used.append(t)
+        produced.extend(op.outputs)
+    produced_set = set(produced)
+    external = [t for t in used if t not in produced_set]
+    ins = [t for t in graph.inputs if t in external]
+    ins += [t for t in external if t not in ins]
+    later = [t for t in produced if any(c >= b for c in graph.consumers[t])]
+    outs = [t for t in graph.outputs if t in produced_set]
+    outs += [t for t in later if t not in outs]
+    return Segment(index, a, b, tuple(ins), tuple(outs))
+
+
+def extract(graph: Graph, start: int, end: int) -> bytes:
+    """The standalone model of ops ``[start, end)`` alone: what ``split`` would write for it.
+
+    Cheaper than :func:`split` when only one segment is needed (e.g. to profile it).
+    """
+    n = len(graph.ops)
+    if not 0 <= start < end <= n:
+        raise GraphError(f"{graph.source}: segment [{start}, {end}) is not inside [0, {n}]")
+    return _segment_model(graph, _describe(graph, 0, start, end), unique_names(graph))
 
 
 def split(graph: Graph, cuts: Sequence[int]) -> list[bytes]:

@@ -116,6 +116,7 @@ def _name(t: schema.TensorT) -> str:
 
 def serialize(model: schema.ModelT) -> bytes:
     """Pack a ``ModelT`` into TFLite bytes with the ``TFL3`` file identifier."""
-    builder = flatbuffers.Builder(1024)
+    data_bytes = sum(len(b.data) for b in model.buffers or [] if b.data is not None)
+    builder = flatbuffers.Builder(data_bytes + 2**20)  # no regrowth copies for big models
     builder.Finish(model.Pack(builder), file_identifier=FILE_IDENTIFIER)
     return bytes(builder.Output())
