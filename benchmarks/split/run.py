@@ -65,7 +65,7 @@ def bench_model(name: str, data: bytes, multi: int) -> dict[str, object]:
     rng = np.random.default_rng(0)
     multi_ok = 0
     for _ in range(multi):
-        m = int(rng.integers(2, 8))
+        m = int(rng.integers(2, min(8, n_ops - 1) + 1))
         cuts = sorted(int(c) for c in rng.choice(np.arange(1, n_ops), size=m, replace=False))
         multi_ok += bit_exact(graph, cuts, feeds, expected, reference)
     return {
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(bench_model(name, data, args.multi))
         print(f"  {rows[-1]}", flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    meta = {"command": "python benchmarks/split/run.py " + " ".join(argv or sys.argv[1:]),
+    meta = {"command": " ".join(["python benchmarks/split/run.py", *(argv or sys.argv[1:])]),
             "machine": f"{platform.machine()} {platform.processor()} python {platform.python_version()}",
             "skipped_not_built": skipped}
     (RESULTS / "split.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
