@@ -1,0 +1,158 @@
+"""The predictor interface, predictor files, and the predictor as a cost source."""
+
+from __future__ import annotations
+
+import pickle
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from tpusplit.costs.base import CostSource, SegmentCost
+from tpusplit.costs.dataset import Dataset
+from tpusplit.costs.features import GraphFeatures
+from tpusplit.errors import TpusplitError
+from tpusplit.graph import Graph
+
+_MAGIC = "tpusplit-predictor"
+_VERSION = 1
+
+
+class Predictor(ABC):
+    """Predicts the latency (ms) of a segment from its features; trained on a :class:`Dataset`.
+
+    Subclasses set ``kind`` and implement :meth:`fit`, :meth:`_predict`, :meth:`_state` and
+    :meth:`_from_state`. ``device`` is the device the training labels came from.
+    """
+
+    kind: ClassVar[str] = "abstract"
+    #: Whether the predictor reads op tokens (else only the fixed-length vector).
+    uses_tokens: ClassVar[bool] = False
+
+    def __init__(self) -> None:
+        self.device = "unknown"
+        self.trained_on = 0
+
+    @abstractmethod
+    def fit(self, data: Dataset) -> Predictor:
+        """Train on ``data`` (replacing any earlier training); return ``self``."""
+
+    @abstractmethod
+    def _predict(self, vectors: np.ndarray, tokens: Sequence[np.ndarray]) -> np.ndarray:
+        """Latencies (ms) for feature vectors ``(N, F)`` and matching token matrices."""
+
+    @abstractmethod
+    def _state(self) -> dict[str, Any]:
+        """Everything needed to rebuild the trained predictor (picklable, plain types)."""
+
+    @classmethod
+    @abstractmethod
+    def _from_state(cls, state: dict[str, Any]) -> Predictor:
+        """Rebuild from :meth:`_state`."""
+
+    def predict(self, data: Dataset) -> np.ndarray:
+        """Predicted latencies (ms) of every row of ``data``."""
+        if len(data) == 0:
+            return np.zeros(0)
+        return self._predict(data.X, data.tokens if self.uses_tokens else [])
+
+    def predict_spans(self, graph: Graph | GraphFeatures, spans: Sequence[tuple[int, int]]
+                      ) -> np.ndarray:
+        """Predicted latencies (ms) of segments ``spans`` of ``graph`` (one batch).
+
+        Pass a :class:`GraphFeatures` to reuse its precomputation across calls.
+        """
+        if not spans:
+            return np.zeros(0)
+        feats = graph if isinstance(graph, GraphFeatures) else GraphFeatures(graph)
+        vectors = np.array([feats.vector(a, b) for a, b in spans])
+        tokens = [feats.tokens(a, b) for a, b in spans] if self.uses_tokens else []
+        return self._predict(vectors, tokens)
+
+    def save(self, path: str | Path) -> None:
+        """Write the trained predictor to ``path`` (all or nothing)."""
+        path = Path(path)
+        blob = {"format": _MAGIC, "version": _VERSION, "kind": self.kind,
+                "device": self.device, "trained_on": self.trained_on, "state": self._state()}
+        tmp = path.with_name(path.name + ".tmp")
+        try:
+            with tmp.open("wb") as fh:
+                pickle.dump(blob, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            tmp.replace(path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise TpusplitError(f"{path}: cannot write the predictor ({exc.strerror})") from None
+
+
+def load_predictor(path: str | Path) -> Predictor:
+    """Read a predictor written by :meth:`Predictor.save`.
+
+    The file is a pickle: load only predictors you trained or trust.
+    """
+    from tpusplit.costs.predictor.registry import predictor_class
+
+    path = Path(path)
+    if not path.is_file():
+        raise TpusplitError(f"{path}: no such predictor file")
+    try:
+        with path.open("rb") as fh:
+            blob = pickle.load(fh)
+    except ModuleNotFoundError as exc:
+        raise TpusplitError(f"{path}: this predictor needs {exc.name!r} (pip install "
+                            "'tpusplit[predict]')") from None
+    except Exception:  # a pickle can fail in many ways; all mean "not a predictor"
+        raise TpusplitError(f"{path}: not a tpusplit predictor file") from None
+    if not isinstance(blob, dict) or blob.get("format") != _MAGIC:
+        raise TpusplitError(f"{path}: not a tpusplit predictor file")
+    if blob.get("version") != _VERSION:
+        raise TpusplitError(f"{path}: predictor file version {blob.get('version')} is not "
+                            f"supported (expected {_VERSION})")
+    cls = predictor_class(str(blob["kind"]))
+    pred = cls._from_state(blob["state"])
+    pred.device = str(blob["device"])
+    pred.trained_on = int(blob["trained_on"])
+    return pred
+
+
+class PredictorCost(CostSource):
+    """A trained :class:`Predictor` as a cost source: no device, no measurement.
+
+    ``evaluations`` counts predicted segments. :meth:`prefetch` predicts many segments in
+    one batch (much faster per segment than one by one).
+    """
+
+    measured = False
+
+    def __init__(self, graph: Graph, predictor: Predictor) -> None:
+        super().__init__(graph)
+        self.predictor = predictor
+        self.device = f"predicted-{predictor.device}"
+        self.features = GraphFeatures(graph)
+
+    def _evaluate(self, start: int, end: int) -> SegmentCost:
+        ms = float(self.predictor.predict_spans(self.features, [(start, end)])[0])
+        return SegmentCost(start, end, ms)
+
+    def prefetch(self, spans: Sequence[tuple[int, int]]) -> None:
+        """Predict every span not yet cached in one batch and cache the results."""
+        todo = sorted({(a, b) for a, b in spans} - set(self._cache))
+        if not todo:
+            return
+        n = len(self.graph.ops)
+        for a, b in todo:
+            if not 0 <= a < b <= n:
+                raise IndexError(f"segment [{a}, {b}) outside [0, {n}]")
+        t0 = time.perf_counter()
+        ms = self.predictor.predict_spans(self.features, todo)
+        self.seconds += time.perf_counter() - t0
+        self.evaluations += len(todo)
+        for (a, b), v in zip(todo, ms, strict=True):
+            self._cache[(a, b)] = SegmentCost(a, b, float(v))
+
+    def prefetch_all(self) -> None:
+        """Predict every contiguous segment of the graph (n(n+1)/2 of them)."""
+        n = len(self.graph.ops)
+        self.prefetch([(a, b) for a in range(n) for b in range(a + 1, n + 1)])

@@ -1,0 +1,174 @@
+"""A Transformer over a segment's op tokens that predicts its latency (PyTorch, CPU).
+
+Following the prediction-based partitioner of Zou et al. (MILCOM 2024: a Transformer encoder
+reads the sequence of a segment's layers and regresses its latency). Here each op is a token
+(:mod:`tpusplit.costs.features`), embedded linearly with a learned position embedding, passed
+through a small pre-norm Transformer encoder (Vaswani et al., NeurIPS 2017), and read out
+*additively*: every op gets a non-negative contribution (softplus) that depends on its context,
+the segment's latency is their sum plus a non-negative per-segment term computed from the
+fixed-length segment vector (invoke cost, boundary I/O). Latency is additive over ops on a
+CPU or an Edge TPU, so the sum generalises to segments longer than most training ones. The
+loss is the squared error of ``log(latency)`` (relative error).
+
+Cost: O(L^2 d + L d^2) per segment of L ops per layer; training is O(epochs * N * that).
+Needs the ``predict`` extra (``torch``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from tpusplit.costs.dataset import Dataset
+from tpusplit.costs.features import SEGMENT_DIM, TOKEN_DIM
+from tpusplit.costs.predictor.base import Predictor
+from tpusplit.errors import TpusplitError
+
+MAX_LEN = 512
+
+
+class _Net(nn.Module):
+    def __init__(self, d_model: int, heads: int, layers: int, dropout: float) -> None:
+        super().__init__()
+        self.embed = nn.Linear(TOKEN_DIM, d_model)
+        self.pos = nn.Embedding(MAX_LEN, d_model)
+        layer = nn.TransformerEncoderLayer(d_model, heads, 2 * d_model, dropout,
+                                           batch_first=True, norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(d_model)
+        self.per_op = nn.Linear(d_model, 1)
+        self.per_seg = nn.Sequential(nn.Linear(SEGMENT_DIM, d_model), nn.GELU(),
+                                     nn.Linear(d_model, 1))
+
+    def forward(self, tokens: torch.Tensor, mask: torch.Tensor, vec: torch.Tensor
+                ) -> torch.Tensor:
+        """Log latency for tokens ``(B, L, D)``, padding ``mask`` ``(B, L)`` (True = pad)."""
+        pos = torch.arange(tokens.shape[1], device=tokens.device).clamp(max=MAX_LEN - 1)
+        h = self.embed(tokens) + self.pos(pos)[None]
+        h = self.norm(self.encoder(h, src_key_padding_mask=mask))
+        contrib = nn.functional.softplus(self.per_op(h).squeeze(-1))
+        contrib = contrib.masked_fill(mask, 0.0).sum(dim=1)
+        seg = nn.functional.softplus(self.per_seg(vec).squeeze(-1))
+        return torch.log(contrib + seg + 1e-6)
+
+
+class TransformerPredictor(Predictor):
+    """Transformer encoder over op tokens, additive read-out, trained on log latency."""
+
+    kind: ClassVar[str] = "transformer"
+    uses_tokens: ClassVar[bool] = True
+
+    def __init__(self, d_model: int = 64, heads: int = 4, layers: int = 2,
+                 dropout: float = 0.0, epochs: int = 120, batch_size: int = 64,
+                 lr: float = 2e-3, seed: int = 0, threads: int = 2) -> None:
+        super().__init__()
+        self.hparams = {"d_model": d_model, "heads": heads, "layers": layers,
+                        "dropout": dropout, "epochs": epochs, "batch_size": batch_size,
+                        "lr": lr, "seed": seed, "threads": threads}
+        self.net: _Net | None = None
+        self.tok_mean = np.zeros(TOKEN_DIM, dtype=np.float32)
+        self.tok_std = np.ones(TOKEN_DIM, dtype=np.float32)
+        self.vec_mean = np.zeros(SEGMENT_DIM, dtype=np.float32)
+        self.vec_std = np.ones(SEGMENT_DIM, dtype=np.float32)
+        self.scale = 1.0  # latency unit (ms) the net works in: median training label
+
+    def _new_net(self) -> _Net:
+        h = self.hparams
+        return _Net(int(h["d_model"]), int(h["heads"]), int(h["layers"]), float(h["dropout"]))
+
+    def _batch(self, vectors: np.ndarray, tokens: Sequence[np.ndarray], rows: np.ndarray
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        length = max(tokens[i].shape[0] for i in rows)
+        tok = np.zeros((len(rows), length, TOKEN_DIM), dtype=np.float32)
+        mask = np.ones((len(rows), length), dtype=bool)
+        for j, i in enumerate(rows):
+            t = tokens[i]
+            tok[j, :len(t)] = (t - self.tok_mean) / self.tok_std
+            mask[j, :len(t)] = False
+        vec = ((vectors[rows] - self.vec_mean) / self.vec_std).astype(np.float32)
+        return torch.from_numpy(tok), torch.from_numpy(mask), torch.from_numpy(vec)
+
+    def fit(self, data: Dataset, log: Any = None) -> TransformerPredictor:
+        """Train on ``data`` with AdamW and a cosine learning-rate schedule.
+
+        ``log(epoch, loss)`` is called after each epoch when given.
+        """
+        if len(data) < 2:
+            raise TpusplitError(f"cannot train on {len(data)} segment(s)")
+        h = self.hparams
+        torch.manual_seed(int(h["seed"]))
+        torch.set_num_threads(int(h["threads"]))
+        rng = np.random.default_rng(int(h["seed"]))
+        all_tok = np.concatenate(data.tokens)
+        self.tok_mean = all_tok.mean(axis=0).astype(np.float32)
+        self.tok_std = np.maximum(all_tok.std(axis=0), 1e-3).astype(np.float32)
+        x = data.X
+        self.vec_mean = x.mean(axis=0).astype(np.float32)
+        self.vec_std = np.maximum(x.std(axis=0), 1e-3).astype(np.float32)
+        self.scale = float(np.median(data.y))
+        y = torch.from_numpy(np.log(np.maximum(data.y, 1e-6) / self.scale).astype(np.float32))
+        net = self.net = self._new_net()
+        opt = torch.optim.AdamW(net.parameters(), lr=float(h["lr"]), weight_decay=1e-4)
+        bs = int(h["batch_size"])
+        epochs = int(h["epochs"])
+        steps = epochs * math.ceil(len(data) / bs)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=float(h["lr"]),
+                                                    total_steps=steps, pct_start=0.1)
+        # batches of similar length waste less padding
+        lengths = np.array([len(t) for t in data.tokens])
+        for epoch in range(epochs):
+            net.train()
+            order = np.argsort(lengths + rng.uniform(0, 8, size=len(lengths)))
+            batches = [order[i:i + bs] for i in range(0, len(order), bs)]
+            rng.shuffle(batches)
+            total = 0.0
+            for rows in batches:
+                tok, mask, vec = self._batch(x, data.tokens, rows)
+                loss = nn.functional.mse_loss(net(tok, mask, vec), y[rows])
+                opt.zero_grad()
+                loss.backward()
+                nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+                opt.step()
+                sched.step()
+                total += float(loss.detach()) * len(rows)
+            if log is not None:
+                log(epoch + 1, total / len(data))
+        self.device = data.devices[0]
+        self.trained_on = len(data)
+        return self
+
+    def _predict(self, vectors: np.ndarray, tokens: Sequence[np.ndarray]) -> np.ndarray:
+        if self.net is None:
+            raise TpusplitError("the predictor is not trained")
+        self.net.eval()
+        out = np.zeros(len(tokens))
+        order = np.argsort([len(t) for t in tokens])
+        with torch.no_grad():
+            for i in range(0, len(order), 256):
+                rows = order[i:i + 256]
+                tok, mask, vec = self._batch(vectors, tokens, rows)
+                out[rows] = np.exp(self.net(tok, mask, vec).numpy().astype(np.float64))
+        return out * self.scale
+
+    def _state(self) -> dict[str, Any]:
+        assert self.net is not None
+        return {"hparams": self.hparams, "scale": self.scale,
+                "tok_mean": self.tok_mean, "tok_std": self.tok_std,
+                "vec_mean": self.vec_mean, "vec_std": self.vec_std,
+                "weights": {k: v.numpy() for k, v in self.net.state_dict().items()}}
+
+    @classmethod
+    def _from_state(cls, state: dict[str, Any]) -> TransformerPredictor:
+        pred = cls(**state["hparams"])
+        pred.scale = float(state["scale"])
+        for k in ("tok_mean", "tok_std", "vec_mean", "vec_std"):
+            setattr(pred, k, np.asarray(state[k], dtype=np.float32))
+        pred.net = pred._new_net()
+        pred.net.load_state_dict({k: torch.from_numpy(np.array(v))
+                                  for k, v in state["weights"].items()})
+        return pred
