@@ -13,6 +13,7 @@ from tpusplit.cli import (
     bench_cmd,  # noqa: F401
     demo_cmd,  # noqa: F401
     inspect_cmd,  # noqa: F401
+    predictor_cmd,  # noqa: F401
     split_cmd,  # noqa: F401
     zoo_cmd,  # noqa: F401
 )
