@@ -10,6 +10,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+#: Bounds are inclusive: a prediction exactly 10% off (up to rounding) counts as within.
+_EPS = 1e-9
+
 
 @dataclass(frozen=True)
 class Metrics:
@@ -46,6 +49,6 @@ def evaluate(predicted: np.ndarray, actual: np.ndarray) -> Metrics:
         rmse_ms=float(np.sqrt(np.mean((p - a) ** 2))),
         rmspe=float(np.sqrt(np.mean(rel ** 2))),
         mape=float(np.mean(np.abs(rel))),
-        within_10=float(np.mean(np.abs(rel) <= 0.10)),
-        within_5=float(np.mean(np.abs(rel) <= 0.05)),
+        within_10=float(np.mean(np.abs(rel) <= 0.10 + _EPS)),
+        within_5=float(np.mean(np.abs(rel) <= 0.05 + _EPS)),
     )
