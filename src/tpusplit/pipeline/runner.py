@@ -1,0 +1,390 @@
+"""The threaded pipeline runner: one worker per segment, bounded queues, results in input order.
+
+Modelled on libcoral's ``PipelinedModelRunner`` (one thread per segment, a queue between
+consecutive segments, tensors connected by name, tensors that skip segments carried in host
+memory), with explicit failure semantics:
+
+* **An exception in a stage** stops the pipeline at that stage. Every result of an input pushed
+  before the failing one is still delivered by :meth:`Pipeline.pop`, in order; then ``pop``
+  raises :class:`StageError` (stage index, input number, cause). Inputs after the failing one are
+  dropped. ``push`` raises the same error once the failure is known.
+* **Nothing hangs**: workers wait on their queues with a short timeout and leave when the
+  pipeline is closed, so :meth:`Pipeline.close` (called by the context manager, also on
+  Ctrl-C) returns once each worker has finished the ``invoke`` it is in.
+* **Order**: one worker per stage and FIFO queues keep the input order; every item carries its
+  sequence number and the output is checked against it.
+
+Works with any :class:`~tpusplit.pipeline.backend.Stage` (LiteRT on CPU, the Edge TPU
+delegate, or test doubles). LiteRT's ``invoke()`` releases the GIL, so stages run in parallel.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+
+from tpusplit.errors import TpusplitError
+from tpusplit.pipeline.backend import Stage
+
+#: How often (seconds) a waiting worker checks whether the pipeline was closed.
+POLL_S = 0.05
+
+
+class PipelineError(TpusplitError):
+    """Misuse of a pipeline (push after close, a missing input tensor, ...)."""
+
+
+class StageError(PipelineError):
+    """A stage raised: ``stage`` (0-based index), ``item`` (0-based input number), ``cause``."""
+
+    def __init__(self, stage: int, item: int, cause: BaseException) -> None:
+        first = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+        super().__init__(f"pipeline stage {stage} failed on input {item}: "
+                         f"{type(cause).__name__}{': ' + first if first else ''}")
+        self.stage = stage
+        self.item = item
+        self.cause = cause
+
+
+@dataclass
+class StageStats:
+    """Per-stage counters (seconds): time running, waiting for input, blocked on output."""
+
+    items: int = 0
+    busy_s: float = 0.0
+    wait_s: float = 0.0
+    blocked_s: float = 0.0
+
+    def utilisation(self, wall_s: float) -> float:
+        """Share of ``wall_s`` the stage spent running."""
+        return self.busy_s / wall_s if wall_s > 0 else 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        """JSON-friendly copy."""
+        return {"items": self.items, "busy_s": self.busy_s, "wait_s": self.wait_s,
+                "blocked_s": self.blocked_s}
+
+
+@dataclass
+class _Item:
+    seq: int
+    env: dict[str, np.ndarray]
+
+
+@dataclass
+class _Failure:
+    error: StageError
+
+
+_END = object()  # end of input: workers forward it and leave
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """How tensors flow: what each stage reads, what crosses each boundary, what comes out.
+
+    ``carry[i]`` is the set of tensor names kept after stage ``i`` (used by a later stage or a
+    final output); ``inputs`` are the names the caller must push; ``outputs`` are returned.
+    """
+
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    reads: tuple[tuple[str, ...], ...]
+    carry: tuple[frozenset[str], ...] = field(default=())
+
+
+def wire(stages: Sequence[Stage], outputs: Sequence[str] | None = None) -> Wiring:
+    """Connect ``stages`` by tensor name.
+
+    A name a stage reads comes from the latest earlier stage producing it, else from the
+    caller (a pipeline input). ``outputs`` defaults to every stage output that no later stage
+    reads. Raises :class:`PipelineError` for an output nobody produces.
+
+    Complexity: O(total number of names).
+    """
+    if not stages:
+        raise PipelineError("a pipeline needs at least one stage")
+    produced: set[str] = set()
+    inputs: list[str] = []
+    for st in stages:
+        for name in st.input_names:
+            if name not in produced and name not in inputs:
+                inputs.append(name)
+        produced.update(st.output_names)
+    if outputs is None:
+        outs: list[str] = []
+        for i, st in enumerate(stages):
+            later = {n for s in stages[i + 1:] for n in s.input_names}
+            outs += [n for n in st.output_names if n not in later and n not in outs]
+    else:
+        outs = list(outputs)
+        missing = [n for n in outs if n not in produced and n not in inputs]
+        if missing:
+            raise PipelineError(f"pipeline output {missing[0]!r} is produced by no stage")
+    carry = []
+    for i in range(len(stages)):
+        later = {n for s in stages[i + 1:] for n in s.input_names}
+        carry.append(frozenset(later | set(outs)))
+    return Wiring(tuple(inputs), tuple(outs), tuple(tuple(s.input_names) for s in stages),
+                  tuple(carry))
+
+
+class Pipeline:
+    """Run ``stages`` as a pipeline: one worker thread per stage, bounded queues between them.
+
+    Args:
+        stages: loaded segments in order (anything with ``input_names``, ``output_names``,
+            ``run(feeds) -> dict``).
+        outputs: tensor names returned for each input (default: see :func:`wire`).
+        queue_size: capacity of each queue between stages (back-pressure on ``push``).
+        cores: optional CPU core per stage; each worker pins its thread there (Linux
+            ``sched_setaffinity`` on the calling thread); ignored where the OS does not allow.
+
+    Use ``push(feeds)`` / ``pop()`` like Coral's ``PipelinedModelRunner`` (``push(None)`` ends
+    the input; ``pop()`` returns ``None`` after the last result), or ``run(inputs)``, an
+    iterator over results in input order. As a context manager it closes on exit.
+    """
+
+    def __init__(self, stages: Sequence[Stage], outputs: Sequence[str] | None = None,
+                 queue_size: int = 4, cores: Sequence[int | None] | None = None) -> None:
+        self.stages = list(stages)
+        self.wiring = wire(self.stages, outputs)
+        if queue_size < 1:
+            raise PipelineError(f"queue_size must be >= 1, not {queue_size}")
+        if cores is not None and len(cores) != len(self.stages):
+            raise PipelineError(f"{len(cores)} core(s) given for {len(self.stages)} stages")
+        self._cores = list(cores) if cores is not None else [None] * len(self.stages)
+        n = len(self.stages)
+        self._queues: list[queue.Queue[Any]] = [queue.Queue(queue_size) for _ in range(n + 1)]
+        self.stats = [StageStats() for _ in range(n)]
+        self._closed = threading.Event()
+        self._ended = False
+        self._lock = threading.Lock()
+        self._failure: StageError | None = None
+        self._delivered_error = False
+        self._finished = False
+        self._pushed = 0
+        self._popped = 0
+        self.pinned: list[bool] = [False] * n
+        self._workers = [threading.Thread(target=self._work, args=(i,), daemon=True,
+                                          name=f"tpusplit-stage-{i}") for i in range(n)]
+        self.started = time.perf_counter()
+        for w in self._workers:
+            w.start()
+
+    # -- public API -------------------------------------------------------------------------
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        """Names the caller must give to :meth:`push`."""
+        return self.wiring.inputs
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        """Names of each result of :meth:`pop`."""
+        return self.wiring.outputs
+
+    @property
+    def pending(self) -> int:
+        """Inputs pushed whose result has not been popped yet."""
+        return self._pushed - self._popped
+
+    def push(self, feeds: Mapping[str, np.ndarray] | None) -> None:
+        """Queue one input (every name of :attr:`input_names`); ``None`` ends the input.
+
+        Blocks while the first queue is full. Raises :class:`StageError` once a stage has
+        failed, :class:`PipelineError` after ``close()``, after the end of input, or when an
+        input tensor is missing (the pipeline stays usable then).
+        """
+        if self._failure is not None:
+            raise self._failure
+        if self._closed.is_set():
+            raise PipelineError("push on a closed pipeline")
+        if self._ended:
+            raise PipelineError("push after the end of input (push(None))")
+        if feeds is None:
+            self._ended = True
+            self._put(self._queues[0], _END)
+            return
+        missing = [n for n in self.wiring.inputs if n not in feeds]
+        if missing:
+            raise PipelineError(f"no value for pipeline input {missing[0]!r} "
+                                f"(expected {', '.join(self.wiring.inputs)})")
+        item = _Item(self._pushed, {n: feeds[n] for n in self.wiring.inputs})
+        self._pushed += 1
+        if not self._put(self._queues[0], item):
+            raise self._failure or PipelineError("push on a closed pipeline")
+
+    def pop(self, timeout: float | None = None) -> dict[str, np.ndarray] | None:
+        """The next result in input order; ``None`` after the last one (input ended).
+
+        Raises :class:`StageError` when the next result is the one a stage failed on (all
+        earlier results have been returned), :class:`PipelineError` when the pipeline is closed
+        or ``timeout`` seconds pass, or when nothing is pending and the input has not ended.
+        """
+        if self._delivered_error and self._failure is not None:
+            raise self._failure
+        if self._finished:
+            return None
+        if not self._ended and self.pending == 0:
+            raise PipelineError("pop with nothing pending: push an input or push(None) first")
+        deadline = None if timeout is None else time.perf_counter() + timeout
+        out = self._queues[-1]
+        while True:
+            if self._closed.is_set():
+                raise PipelineError("pop on a closed pipeline")
+            try:
+                got = out.get(timeout=POLL_S)
+                break
+            except queue.Empty:
+                if deadline is not None and time.perf_counter() >= deadline:
+                    raise PipelineError(f"no result within {timeout} s") from None
+        if isinstance(got, _Item):
+            if got.seq != self._popped:
+                raise PipelineError(f"internal: result {got.seq} arrived as {self._popped}")
+            self._popped += 1
+            return {n: got.env[n] for n in self.wiring.outputs}
+        if isinstance(got, _Failure):
+            self._failure = got.error  # the earliest failing input (a later stage may fail
+            self._delivered_error = True  # on an earlier input than the first failure seen)
+            raise got.error
+        self._finished = True
+        return None
+
+    def run(self, inputs: Iterable[Mapping[str, np.ndarray]]) -> Iterator[dict[str, np.ndarray]]:
+        """Push every input (ending the input) and yield every result in order.
+
+        Keeps at most about ``queue_size * (stages + 1)`` inputs in flight; on a stage failure,
+        yields every result before the failing input, then raises its :class:`StageError`.
+        """
+        limit = max(2, self._queues[0].maxsize * (len(self.stages) + 1))
+        for feeds in inputs:
+            while self.pending >= limit:
+                result = self.pop()
+                assert result is not None
+                yield result
+            try:
+                self.push(feeds)
+            except StageError:
+                break
+        if self._failure is None:
+            self.push(None)
+        while True:
+            result = self.pop()
+            if result is None:
+                return
+            yield result
+
+    def close(self, timeout: float | None = None) -> None:
+        """Stop every worker and drop pending work; idempotent.
+
+        Returns when each worker has left (after the ``run`` it is in, if any).
+        """
+        self._closed.set()
+        for w in self._workers:
+            if w is not threading.current_thread():
+                w.join(timeout)
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    @property
+    def alive(self) -> int:
+        """Number of worker threads still running."""
+        return sum(w.is_alive() for w in self._workers)
+
+    def wall_s(self) -> float:
+        """Seconds since the pipeline started."""
+        return time.perf_counter() - self.started
+
+    # -- workers ----------------------------------------------------------------------------
+
+    def _put(self, q: queue.Queue[Any], item: object) -> bool:
+        """Put, waiting while the queue is full; False if the pipeline was closed meanwhile."""
+        while not self._closed.is_set():
+            try:
+                q.put(item, timeout=POLL_S)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _get(self, q: queue.Queue[Any]) -> object:
+        while not self._closed.is_set():
+            try:
+                return q.get(timeout=POLL_S)
+            except queue.Empty:
+                continue
+        return _END
+
+    def _pin(self, i: int) -> None:
+        core = self._cores[i]
+        if core is None or not hasattr(os, "sched_setaffinity"):
+            return
+        try:
+            os.sched_setaffinity(0, {core})  # Linux: the calling thread only
+            self.pinned[i] = True
+        except OSError:
+            pass
+
+    def _work(self, i: int) -> None:
+        self._pin(i)
+        stage = self.stages[i]
+        reads = self.wiring.reads[i]
+        carry = self.wiring.carry[i]
+        q_in, q_out = self._queues[i], self._queues[i + 1]
+        stats = self.stats[i]
+        clock = time.perf_counter
+        while True:
+            t0 = clock()
+            got = self._get(q_in)
+            t1 = clock()
+            stats.wait_s += t1 - t0
+            if got is _END:
+                self._put(q_out, _END)
+                return
+            if isinstance(got, _Failure):
+                self._put(q_out, got)
+                return
+            assert isinstance(got, _Item)
+            failure = self._failure
+            if failure is not None and failure.stage >= i:
+                continue  # this input can never get through the failed stage: drop it
+            try:
+                produced = stage.run({n: got.env[n] for n in reads})
+            except Exception as exc:  # any stage error reaches the caller
+                error = StageError(i, got.seq, exc)
+                with self._lock:
+                    if self._failure is None:
+                        self._failure = error
+                stats.busy_s += clock() - t1
+                self._put(q_out, _Failure(error))
+                self._drain(q_in)
+                return
+            t2 = clock()
+            stats.busy_s += t2 - t1
+            stats.items += 1
+            env = got.env
+            env.update(produced)
+            got.env = {n: v for n, v in env.items() if n in carry}
+            self._put(q_out, got)
+            stats.blocked_s += clock() - t2
+
+    def _drain(self, q_in: queue.Queue[Any]) -> None:
+        """After a failure: consume (and drop) upstream items so no upstream worker blocks."""
+        while True:
+            got = self._get(q_in)
+            if got is _END or isinstance(got, _Failure):
+                return
