@@ -72,7 +72,7 @@ def plan_hybrid(graph: Graph, stages: int, predictor: Predictor, cost: CostSourc
         raise TpusplitError(f"{graph.source}: cannot cut {n} ops into {stages} stages")
     budget = 3 * stages if budget is None else budget
     pcost = PredictorCost(graph, predictor)
-    lat = latency_matrix(pcost)
+    lat = latency_matrix(pcost, stages if stages <= 2 else None)
     center, predicted = minmax_partition(lat, stages)
     cands = candidates(n, stages, center, radius)
     spans = [_spans(c, n) for c in cands]

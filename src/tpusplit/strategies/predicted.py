@@ -19,17 +19,27 @@ from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph
 
 
-def latency_matrix(cost: PredictorCost) -> np.ndarray:
-    """``L[a, b]`` = predicted latency (ms) of ops ``[a, b)``; ``inf`` where ``b <= a``.
+def needed_spans(n: int, stages: int) -> list[tuple[int, int]]:
+    """The segments a min-max partition of ``n`` ops into ``stages`` can use: prefixes and
+    suffixes for 2 stages (2n - 1), the whole model for 1, every segment otherwise."""
+    if stages == 1:
+        return [(0, n)]
+    if stages == 2:
+        return [(0, k) for k in range(1, n + 1)] + [(k, n) for k in range(1, n)]
+    return [(a, b) for a in range(n) for b in range(a + 1, n + 1)]
 
-    Predicts every segment in one batch (``cost.prefetch_all``).
+
+def latency_matrix(cost: PredictorCost, stages: int | None = None) -> np.ndarray:
+    """``L[a, b]`` = predicted latency (ms) of ops ``[a, b)``; ``inf`` where not predicted.
+
+    Predicts in one batch the segments a ``stages``-way partition can use (all when None).
     """
-    cost.prefetch_all()
     n = len(cost.graph.ops)
+    spans = needed_spans(n, stages if stages is not None else 3)
+    cost.prefetch(spans)
     lat = np.full((n + 1, n + 1), np.inf)
-    for a in range(n):
-        for b in range(a + 1, n + 1):
-            lat[a, b] = cost.latency(a, b)
+    for a, b in spans:
+        lat[a, b] = cost.latency(a, b)
     return lat
 
 
@@ -73,12 +83,13 @@ class PredictedPlan:
 def plan_predicted(graph: Graph, stages: int, predictor: Predictor) -> PredictedPlan:
     """Optimal cuts of ``graph`` into ``stages`` under ``predictor``'s latencies.
 
-    No measurement at all. Complexity: n(n+1)/2 predictions (one batch) plus O(n^2 N).
+    No measurement at all. Complexity: n(n+1)/2 predictions (2n - 1 for 2 stages) in one
+    batch, plus O(n^2 N).
     """
     import time
 
     t0 = time.perf_counter()
     cost = PredictorCost(graph, predictor)
-    cuts, bottleneck = minmax_partition(latency_matrix(cost), stages)
+    cuts, bottleneck = minmax_partition(latency_matrix(cost, stages), stages)
     return PredictedPlan(tuple(cuts), bottleneck, cost.evaluations,
                          time.perf_counter() - t0)

@@ -3,12 +3,12 @@
 Following the prediction-based partitioner of Zou et al. (MILCOM 2024: a Transformer encoder
 reads the sequence of a segment's layers and regresses its latency). Here each op is a token
 (:mod:`tpusplit.costs.features`), embedded linearly with a learned position embedding, passed
-through a small pre-norm Transformer encoder (Vaswani et al., NeurIPS 2017), and read out
-*additively*: every op gets a non-negative contribution (softplus) that depends on its context,
-the segment's latency is their sum plus a non-negative per-segment term computed from the
-fixed-length segment vector (invoke cost, boundary I/O). Latency is additive over ops on a
-CPU or an Edge TPU, so the sum generalises to segments longer than most training ones. The
-loss is the squared error of ``log(latency)`` (relative error).
+through a small pre-norm Transformer encoder (Vaswani et al., NeurIPS 2017) and mean-pooled;
+an MLP over the pooled vector and the fixed-length segment vector predicts the log ratio of
+the latency to an additive prior (:class:`~tpusplit.costs.predictor.linear.LinearPrior`, a
+non-negative sum of the segment's totals). The prior carries the scale, so the network only
+learns context effects (kernel efficiency, fusion, boundary I/O) and extrapolates to segments
+heavier than most training ones. The loss is the squared error of ``log(latency)``.
 
 Cost: O(L^2 d + L d^2) per segment of L ops per layer; training is O(epochs * N * that).
 Needs the ``predict`` extra (``torch``).
@@ -27,6 +27,7 @@ from torch import nn
 from tpusplit.costs.dataset import Dataset
 from tpusplit.costs.features import SEGMENT_DIM, TOKEN_DIM
 from tpusplit.costs.predictor.base import Predictor
+from tpusplit.costs.predictor.linear import LinearPrior
 from tpusplit.errors import TpusplitError
 
 MAX_LEN = 512
@@ -41,24 +42,25 @@ class _Net(nn.Module):
                                            batch_first=True, norm_first=True)
         self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(d_model)
-        self.per_op = nn.Linear(d_model, 1)
-        self.per_seg = nn.Sequential(nn.Linear(SEGMENT_DIM, d_model), nn.GELU(),
-                                     nn.Linear(d_model, 1))
+        self.vec = nn.Linear(SEGMENT_DIM + 1, d_model)
+        self.head = nn.Sequential(nn.Linear(2 * d_model, d_model), nn.GELU(),
+                                  nn.Linear(d_model, 1))
 
     def forward(self, tokens: torch.Tensor, mask: torch.Tensor, vec: torch.Tensor
                 ) -> torch.Tensor:
-        """Log latency for tokens ``(B, L, D)``, padding ``mask`` ``(B, L)`` (True = pad)."""
+        """Log correction for tokens ``(B, L, D)``, padding ``mask`` ``(B, L)`` (True = pad)
+        and segment vectors ``(B, F + 1)`` (the last entry is the log prior)."""
         pos = torch.arange(tokens.shape[1], device=tokens.device).clamp(max=MAX_LEN - 1)
         h = self.embed(tokens) + self.pos(pos)[None]
         h = self.norm(self.encoder(h, src_key_padding_mask=mask))
-        contrib = nn.functional.softplus(self.per_op(h).squeeze(-1))
-        contrib = contrib.masked_fill(mask, 0.0).sum(dim=1)
-        seg = nn.functional.softplus(self.per_seg(vec).squeeze(-1))
-        return torch.log(contrib + seg + 1e-6)
+        keep = (~mask).unsqueeze(-1).float()
+        pooled = (h * keep).sum(dim=1) / keep.sum(dim=1).clamp(min=1.0)
+        out: torch.Tensor = self.head(torch.cat([pooled, self.vec(vec)], dim=-1))
+        return out.squeeze(-1)
 
 
 class TransformerPredictor(Predictor):
-    """Transformer encoder over op tokens, additive read-out, trained on log latency."""
+    """Transformer encoder over op tokens correcting an additive prior, on log latency."""
 
     kind: ClassVar[str] = "transformer"
     uses_tokens: ClassVar[bool] = True
@@ -73,9 +75,9 @@ class TransformerPredictor(Predictor):
         self.net: _Net | None = None
         self.tok_mean = np.zeros(TOKEN_DIM, dtype=np.float32)
         self.tok_std = np.ones(TOKEN_DIM, dtype=np.float32)
-        self.vec_mean = np.zeros(SEGMENT_DIM, dtype=np.float32)
-        self.vec_std = np.ones(SEGMENT_DIM, dtype=np.float32)
-        self.scale = 1.0  # latency unit (ms) the net works in: median training label
+        self.vec_mean = np.zeros(SEGMENT_DIM + 1, dtype=np.float32)
+        self.vec_std = np.ones(SEGMENT_DIM + 1, dtype=np.float32)
+        self.prior = LinearPrior()
 
     def _new_net(self) -> _Net:
         h = self.hparams
@@ -90,7 +92,8 @@ class TransformerPredictor(Predictor):
             t = tokens[i]
             tok[j, :len(t)] = (t - self.tok_mean) / self.tok_std
             mask[j, :len(t)] = False
-        vec = ((vectors[rows] - self.vec_mean) / self.vec_std).astype(np.float32)
+        v = np.hstack([vectors[rows], np.log(self.prior(vectors[rows]))[:, None]])
+        vec = ((v - self.vec_mean) / self.vec_std).astype(np.float32)
         return torch.from_numpy(tok), torch.from_numpy(mask), torch.from_numpy(vec)
 
     def fit(self, data: Dataset, log: Any = None) -> TransformerPredictor:
@@ -108,10 +111,13 @@ class TransformerPredictor(Predictor):
         self.tok_mean = all_tok.mean(axis=0).astype(np.float32)
         self.tok_std = np.maximum(all_tok.std(axis=0), 1e-3).astype(np.float32)
         x = data.X
-        self.vec_mean = x.mean(axis=0).astype(np.float32)
-        self.vec_std = np.maximum(x.std(axis=0), 1e-3).astype(np.float32)
-        self.scale = float(np.median(data.y))
-        y = torch.from_numpy(np.log(np.maximum(data.y, 1e-6) / self.scale).astype(np.float32))
+        labels = np.maximum(data.y, 1e-6)
+        self.prior.fit(x, labels)
+        est = self.prior(x)
+        v = np.hstack([x, np.log(est)[:, None]])
+        self.vec_mean = v.mean(axis=0).astype(np.float32)
+        self.vec_std = np.maximum(v.std(axis=0), 1e-3).astype(np.float32)
+        y = torch.from_numpy(np.log(labels / est).astype(np.float32))
         net = self.net = self._new_net()
         opt = torch.optim.AdamW(net.parameters(), lr=float(h["lr"]), weight_decay=1e-4)
         bs = int(h["batch_size"])
@@ -153,11 +159,11 @@ class TransformerPredictor(Predictor):
                 rows = order[i:i + 256]
                 tok, mask, vec = self._batch(vectors, tokens, rows)
                 out[rows] = np.exp(self.net(tok, mask, vec).numpy().astype(np.float64))
-        return out * self.scale
+        return out * self.prior(vectors)
 
     def _state(self) -> dict[str, Any]:
         assert self.net is not None
-        return {"hparams": self.hparams, "scale": self.scale,
+        return {"hparams": self.hparams, "prior": (self.prior.weights, self.prior.col_scale),
                 "tok_mean": self.tok_mean, "tok_std": self.tok_std,
                 "vec_mean": self.vec_mean, "vec_std": self.vec_std,
                 "weights": {k: v.numpy() for k, v in self.net.state_dict().items()}}
@@ -165,7 +171,8 @@ class TransformerPredictor(Predictor):
     @classmethod
     def _from_state(cls, state: dict[str, Any]) -> TransformerPredictor:
         pred = cls(**state["hparams"])
-        pred.scale = float(state["scale"])
+        w, c = state["prior"]
+        pred.prior = LinearPrior(np.asarray(w), np.asarray(c))
         for k in ("tok_mean", "tok_std", "vec_mean", "vec_std"):
             setattr(pred, k, np.asarray(state[k], dtype=np.float32))
         pred.net = pred._new_net()
