@@ -13,12 +13,12 @@ from hypothesis import strategies as st
 
 from tpusplit.costs.base import CostSource, SegmentCost
 from tpusplit.costs.features import GraphFeatures
-from tpusplit.costs.predictor import Predictor
+from tpusplit.costs.predictor import PREDICTOR_ENV, Predictor, PredictorCost
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph, load
 from tpusplit.models.nasbench import nasbench_net
-from tpusplit.strategies.hybrid import candidates, plan_hybrid
-from tpusplit.strategies.predicted import minmax_partition, plan_predicted
+from tpusplit.strategies.hybrid import candidates, hybrid, plan_hybrid
+from tpusplit.strategies.predicted import minmax_partition, plan_predicted, predicted
 
 
 def _brute(lat: np.ndarray, stages: int) -> float:
@@ -112,7 +112,7 @@ def _truth_matrix(g: Graph) -> np.ndarray:
 def test_predicted_with_an_exact_predictor_is_optimal(graph: Graph, stages: int) -> None:
     plan = plan_predicted(graph, stages, Oracle())
     n = len(graph.ops)
-    assert plan.predictions == n * (n + 1) // 2
+    assert plan.predictions == (2 * n - 1 if stages == 2 else n * (n + 1) // 2)
     lat = _truth_matrix(graph)
     best = _brute(lat, stages) if stages == 2 else minmax_partition(lat, stages)[1]
     assert plan.predicted_bottleneck_ms == pytest.approx(best)
@@ -150,3 +150,33 @@ def test_candidates() -> None:
     assert (3, 6) in c and (2, 5) in c and (4, 7) in c and len(c) == 9
     assert all(0 < x < y < 10 for x, y in c)
     assert candidates(3, 3, [1, 2], 2) == [(1, 2)]
+
+
+def test_registry_entries_return_plans(graph: Graph) -> None:
+    n = len(graph.ops)
+    pcost = PredictorCost(graph, Oracle(scale=3.0))
+    plan = predicted(graph, 3, pcost)
+    assert plan.strategy == "predicted" and plan.num_segments == 3
+    assert plan.device == "predicted-analytic"
+    truth = _truth_matrix(graph)
+    assert plan.bottleneck_ms == pytest.approx(3.0 * minmax_partition(truth, 3)[1])
+    # hybrid needs the measuring source plus a predictor found for its device
+    cost = Analytic(graph)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("tpusplit.strategies.predicted.find_predictor",
+                   lambda device: Oracle(scale=0.5))
+        h = hybrid(graph, 2, cost)
+    assert h.strategy == "hybrid" and h.cost_evaluations == cost.evaluations <= 6
+    assert h.bottleneck_ms == pytest.approx(_brute(truth, 2))
+    assert h.segments[-1].end == n
+
+
+def test_missing_predictor_is_a_one_line_error(graph: Graph, tmp_path: Any,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(PREDICTOR_ENV, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with pytest.raises(TpusplitError, match="no latency predictor for device 'analytic'"):
+        predicted(graph, 2, Analytic(graph))
+    monkeypatch.setenv(PREDICTOR_ENV, str(tmp_path / "nope.pkl"))
+    with pytest.raises(TpusplitError, match="no such predictor file"):
+        hybrid(graph, 2, Analytic(graph))

@@ -26,7 +26,8 @@ from tpusplit.costs.base import CostSource
 from tpusplit.costs.predictor import Predictor, PredictorCost
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph
-from tpusplit.strategies.predicted import latency_matrix, minmax_partition
+from tpusplit.strategies.plan import Plan, Timer, check_num_segments, make_plan
+from tpusplit.strategies.predicted import latency_matrix, minmax_partition, resolve_predictor
 
 
 @dataclass(frozen=True)
@@ -103,3 +104,18 @@ def plan_hybrid(graph: Graph, stages: int, predictor: Predictor, cost: CostSourc
         predictions=pcost.evaluations,
         seconds=time.perf_counter() - t0,
     )
+
+
+def hybrid(graph: Graph, num_segments: int, cost: CostSource) -> Plan:
+    """Registry entry: predictor-narrowed search, profiling finalists on ``cost``.
+
+    Uses the predictor trained for ``cost.device`` (see
+    :func:`tpusplit.costs.predictor.find_predictor`); ``cost_evaluations`` are profiling runs.
+    """
+    check_num_segments(graph, num_segments)
+    predictor = resolve_predictor(cost)
+    timer = Timer(cost)
+    result = plan_hybrid(graph, num_segments, predictor, cost)
+    return make_plan("hybrid", graph, cost, result.cuts, timer,
+                     notes=(f"{result.predictions} predicted segments, {result.candidates} "
+                            f"candidates, {result.profiling_runs} profiling runs",))

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tpusplit.costs.predictor import Predictor, PredictorCost
+from tpusplit.costs.base import CostSource
+from tpusplit.costs.predictor import Predictor, PredictorCost, find_predictor
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph
+from tpusplit.strategies.plan import Plan, Timer, check_num_segments, make_plan
 
 
 def needed_spans(n: int, stages: int) -> list[tuple[int, int]]:
@@ -93,3 +95,27 @@ def plan_predicted(graph: Graph, stages: int, predictor: Predictor) -> Predicted
     cuts, bottleneck = minmax_partition(latency_matrix(cost, stages), stages)
     return PredictedPlan(tuple(cuts), bottleneck, cost.evaluations,
                          time.perf_counter() - t0)
+
+
+def resolve_predictor(cost: CostSource) -> Predictor:
+    """The predictor to plan with: ``cost``'s own when it is a :class:`PredictorCost`, else
+    the predictor trained for ``cost.device`` (:func:`find_predictor`)."""
+    if isinstance(cost, PredictorCost):
+        return cost.predictor
+    return find_predictor(cost.device)
+
+
+def predicted(graph: Graph, num_segments: int, cost: CostSource) -> Plan:
+    """Registry entry: plan on predicted latencies only; ``cost`` is never evaluated.
+
+    The plan's segment figures are predictions (its device reads ``predicted-<device>``) and
+    ``cost_evaluations`` counts predicted segments; no profiling run is made.
+    """
+    check_num_segments(graph, num_segments)
+    predictor = resolve_predictor(cost)
+    pcost = cost if isinstance(cost, PredictorCost) else PredictorCost(graph, predictor)
+    timer = Timer(pcost)
+    cuts, _ = minmax_partition(latency_matrix(pcost, num_segments), num_segments)
+    return make_plan("predicted", graph, pcost, cuts, timer,
+                     notes=("latencies are predictions of a model trained on "
+                            f"{predictor.device}; 0 profiling runs",))

@@ -117,6 +117,33 @@ def load_predictor(path: str | Path) -> Predictor:
     return pred
 
 
+#: Environment variable naming the predictor file the ``predicted``/``hybrid`` strategies use.
+PREDICTOR_ENV = "TPUSPLIT_PREDICTOR"
+
+
+def default_predictor_path(device: str) -> Path:
+    """Where the strategies look for a predictor for ``device`` when $TPUSPLIT_PREDICTOR is
+    unset: ``~/.cache/tpusplit/predictor-<device>.pkl``."""
+    return Path.home() / ".cache" / "tpusplit" / f"predictor-{device}.pkl"
+
+
+def find_predictor(device: str) -> Predictor:
+    """The predictor for ``device``: $TPUSPLIT_PREDICTOR, else :func:`default_predictor_path`.
+
+    A one-line error says how to train one when there is none.
+    """
+    import os
+
+    env = os.environ.get(PREDICTOR_ENV)
+    path = Path(env) if env else default_predictor_path(device)
+    if not env and not path.is_file():
+        raise TpusplitError(f"{path}: no latency predictor for device {device!r}; train one "
+                            f"(tpusplit predictor collect --device {device} -o data.csv; "
+                            f"tpusplit predictor train data.csv -o {path}) or set "
+                            f"{PREDICTOR_ENV}")
+    return load_predictor(path)
+
+
 class PredictorCost(CostSource):
     """A trained :class:`Predictor` as a cost source: no device, no measurement.
 
