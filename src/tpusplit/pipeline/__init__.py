@@ -1,7 +1,36 @@
 """Backends (LiteRT CPU, Edge TPU delegate) and the runners that execute segments on them."""
 
+from tpusplit.pipeline.assemble import (
+    CheckResult,
+    build_pipeline,
+    check_outputs,
+    load_stages,
+    random_feeds,
+)
 from tpusplit.pipeline.backend import Backend, Stage
+from tpusplit.pipeline.backends import make_backend
 from tpusplit.pipeline.litert import LiteRTBackend, LiteRTStage
+from tpusplit.pipeline.measure import PipelineMeasurement, measure_pipeline
+from tpusplit.pipeline.runner import Pipeline, PipelineError, StageError, StageStats
 from tpusplit.pipeline.sequential import random_inputs, run_sequential
 
-__all__ = ["Backend", "LiteRTBackend", "LiteRTStage", "Stage", "random_inputs", "run_sequential"]
+__all__ = [
+    "Backend",
+    "CheckResult",
+    "LiteRTBackend",
+    "LiteRTStage",
+    "Pipeline",
+    "PipelineError",
+    "PipelineMeasurement",
+    "Stage",
+    "StageError",
+    "StageStats",
+    "build_pipeline",
+    "check_outputs",
+    "load_stages",
+    "make_backend",
+    "measure_pipeline",
+    "random_feeds",
+    "random_inputs",
+    "run_sequential",
+]

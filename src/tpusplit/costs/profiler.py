@@ -1,0 +1,192 @@
+"""The profiler cost source: segment latencies measured on a real backend (LiteRT CPU, Edge TPU).
+
+For segment ``[start, end)`` it extracts the segment as a standalone model (what a split at
+``[start, end]`` would write for it), prepares it for the backend (the Edge TPU compiles it),
+loads it, runs it ``warmup`` times, then times ``repeats`` runs (at least ``min_seconds`` in
+all) of the stage's ``run()``: setting inputs, ``invoke()`` and reading outputs, i.e. the full
+stage time including its boundary I/O. The latency is the median, the spread is kept in
+:attr:`ProfilerCost.measurements`. Results are cached by (model digest, start, end, device)
+in memory and, with ``cache_path``, in a JSON file shared between runs.
+
+This is the measuring step of libcoral's ``partition_with_profiling`` and of Segm_Prof
+(Villarrubia et al., PDP 2023), without the pipeline around it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tpusplit.costs.base import CostSource, SegmentCost
+from tpusplit.errors import TpusplitError
+from tpusplit.graph import Graph, extract
+from tpusplit.pipeline import LiteRTBackend, random_inputs
+from tpusplit.pipeline.backend import Backend
+
+CACHE_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """Timings of one segment (ms): median, spread (10th/90th percentile, min) and run count."""
+
+    median_ms: float
+    p10_ms: float
+    p90_ms: float
+    min_ms: float
+    runs: int
+
+    @property
+    def spread(self) -> float:
+        """(p90 - p10) / median: the relative noise of the measurement."""
+        return (self.p90_ms - self.p10_ms) / self.median_ms if self.median_ms > 0 else 0.0
+
+
+def model_digest(graph: Graph) -> str:
+    """SHA-256 (16 hex digits) of the graph's ops, tensor shapes/types and parameter bytes."""
+    h = hashlib.sha256()
+    for op in graph.ops:
+        h.update(f"{op.name}{op.inputs}{op.outputs};".encode())
+    for t in graph.tensors:
+        h.update(f"{t.shape}{t.dtype}{t.scale}{t.zero_point};".encode())
+    for buf in graph.model.buffers or []:
+        data = getattr(buf, "data", None)
+        if data is not None:
+            h.update(np.ascontiguousarray(data).tobytes())
+    return h.hexdigest()[:16]
+
+
+class ProfilerCost(CostSource):
+    """Latency of each segment measured on ``backend`` (default: LiteRT, 1 CPU thread).
+
+    Args:
+        graph: the model.
+        backend: where segments run; ``device`` is its ``name`` (``cpu`` for LiteRT).
+        warmup: untimed runs first.
+        repeats: timed runs (at least), the latency is their median.
+        min_seconds: keep timing until this much time has passed (short segments).
+        cache_path: JSON file caching measurements across runs (created when missing).
+
+    Complexity: one segment extraction and ``warmup + repeats`` runs per distinct segment.
+    """
+
+    measured = True
+
+    def __init__(self, graph: Graph, backend: Backend | None = None, warmup: int = 3,
+                 repeats: int = 15, min_seconds: float = 0.02,
+                 cache_path: str | Path | None = None) -> None:
+        super().__init__(graph)
+        if repeats < 1 or warmup < 0:
+            raise TpusplitError(f"profiler: repeats must be >= 1 and warmup >= 0 "
+                                f"(got {repeats}, {warmup})")
+        self.backend: Backend = backend if backend is not None else LiteRTBackend()
+        self.device = self.backend.name
+        self.warmup = warmup
+        self.repeats = repeats
+        self.min_seconds = min_seconds
+        self.cache_path = Path(cache_path) if cache_path is not None else None
+        self.measurements: dict[tuple[int, int], Measurement] = {}
+        self._digest: str | None = None
+        self._disk: dict[str, dict[str, Any]] = self._read_cache()
+        #: Segments answered from the disk cache (not re-measured).
+        self.disk_hits = 0
+
+    @property
+    def digest(self) -> str:
+        """The model digest used in cache keys."""
+        if self._digest is None:
+            self._digest = model_digest(self.graph)
+        return self._digest
+
+    @property
+    def device_key(self) -> str:
+        """Device part of the cache key: backend name plus thread count when not 1."""
+        threads = int(getattr(self.backend, "num_threads", 1))
+        return self.device if threads == 1 else f"{self.device}x{threads}"
+
+    def key(self, start: int, end: int) -> str:
+        """Cache key of segment ``[start, end)``: ``digest:start:end:device``."""
+        return f"{self.digest}:{start}:{end}:{self.device_key}"
+
+    def _read_cache(self) -> dict[str, dict[str, Any]]:
+        path = self.cache_path
+        if path is None or not path.exists():
+            return {}
+        try:
+            data = json.loads(path.read_text())
+            if data.get("version") != CACHE_VERSION:
+                return {}
+            entries = data["entries"]
+            if not isinstance(entries, dict):
+                raise TypeError("entries")
+            return entries
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            raise TpusplitError(f"{path}: not a tpusplit profiler cache (delete it to start "
+                                "afresh)") from None
+
+    def _write_cache(self) -> None:
+        path = self.cache_path
+        if path is None:
+            return
+        try:
+            on_disk = self._read_cache()  # merge with what other processes added meanwhile
+        except TpusplitError:
+            on_disk = {}
+        on_disk.update(self._disk)
+        self._disk = on_disk
+        text = json.dumps({"version": CACHE_VERSION, "entries": on_disk}, indent=0,
+                          sort_keys=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            with os.fdopen(fd, "w") as fh:
+                fh.write(text)
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise TpusplitError(f"{path}: cannot write the profiler cache ({exc.strerror})") \
+                from None
+
+    def measure(self, start: int, end: int) -> Measurement:
+        """Time segment ``[start, end)`` now (no cache)."""
+        model = extract(self.graph, start, end)
+        prepare = getattr(self.backend, "prepare", None)
+        if prepare is not None:
+            model = prepare(model)
+        stage = self.backend.load(model, 0)
+        feeds = random_inputs(stage, seed=start)
+        for _ in range(self.warmup):
+            stage.run(feeds)
+        times: list[float] = []
+        clock = time.perf_counter
+        t_end = clock() + self.min_seconds
+        while len(times) < self.repeats or clock() < t_end:
+            t0 = clock()
+            stage.run(feeds)
+            times.append(clock() - t0)
+        ms = 1e3 * np.asarray(times)
+        p10, med, p90 = (float(v) for v in np.percentile(ms, [10, 50, 90]))
+        return Measurement(med, p10, p90, float(ms.min()), len(times))
+
+    def _evaluate(self, start: int, end: int) -> SegmentCost:
+        key = self.key(start, end)
+        hit = self._disk.get(key)
+        if hit is not None:
+            try:
+                m = Measurement(**hit)
+                self.disk_hits += 1
+            except TypeError:
+                hit = None
+        if hit is None:
+            m = self.measure(start, end)
+            self._disk[key] = asdict(m)
+            self._write_cache()
+        self.measurements[(start, end)] = m
+        return SegmentCost(start, end, m.median_ms)

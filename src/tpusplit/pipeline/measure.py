@@ -1,0 +1,117 @@
+"""Whole-pipeline measurement: time per inference, first-result latency and latency percentiles.
+
+A feeder thread pushes a batch as fast as the pipeline accepts it (back-pressure from the
+bounded queues), the caller's thread pops and timestamps every result. This is how the Coral
+measurements were taken (wall time of a batch / batch size) plus the per-input latency.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tpusplit.pipeline.backend import Stage
+from tpusplit.pipeline.runner import Pipeline, PipelineError, StageStats
+
+
+@dataclass
+class PipelineMeasurement:
+    """A batch through a pipeline. Times in milliseconds unless named ``_s``."""
+
+    count: int
+    wall_s: float
+    first_result_ms: float
+    latencies_ms: list[float]
+    stages: list[StageStats]
+    results: list[dict[str, np.ndarray]] = field(default_factory=list, repr=False)
+
+    @property
+    def per_inference_ms(self) -> float:
+        """Wall time of the batch / batch size (the Coral convention)."""
+        return 1e3 * self.wall_s / self.count if self.count else float("nan")
+
+    @property
+    def throughput(self) -> float:
+        """Inferences per second over the batch."""
+        return self.count / self.wall_s if self.wall_s > 0 else float("nan")
+
+    def percentile(self, q: float) -> float:
+        """Latency percentile ``q`` (0-100) from push to pop, in ms."""
+        return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else float("nan")
+
+    def utilisation(self) -> list[float]:
+        """Share of the wall time each stage spent running."""
+        return [s.utilisation(self.wall_s) for s in self.stages]
+
+    def ideal_throughput(self) -> float:
+        """1 / (slowest stage's mean busy time per item): the pipeline's upper bound."""
+        slowest = max(s.busy_s / s.items for s in self.stages if s.items)
+        return 1.0 / slowest if slowest > 0 else float("nan")
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly summary."""
+        return {"count": self.count, "wall_s": self.wall_s,
+                "per_inference_ms": self.per_inference_ms, "throughput": self.throughput,
+                "ideal_throughput": self.ideal_throughput(),
+                "first_result_ms": self.first_result_ms,
+                "latency_ms": {f"p{q}": self.percentile(q) for q in (50, 90, 99)},
+                "stages": [{**s.as_dict(), "utilisation": u}
+                           for s, u in zip(self.stages, self.utilisation(), strict=True)]}
+
+
+def measure_pipeline(stages: Sequence[Stage], inputs: Sequence[Mapping[str, np.ndarray]],
+                     outputs: Sequence[str] | None = None, queue_size: int = 4,
+                     cores: Sequence[int | None] | None = None, warmup: int = 1,
+                     keep_results: bool = False,
+                     progress: Callable[[int], None] | None = None) -> PipelineMeasurement:
+    """Run ``inputs`` through a fresh pipeline of ``stages`` and time it.
+
+    Each stage first runs ``warmup`` times alone (first invokes allocate). Raises the
+    pipeline's :class:`~tpusplit.pipeline.runner.StageError` if a stage fails.
+    ``progress(k)`` is called after each result.
+    """
+    if warmup and inputs:
+        from tpusplit.pipeline.sequential import run_sequential
+
+        for _ in range(warmup):
+            run_sequential(stages, inputs[0])
+    pushed: list[float] = []
+    feeder_error: list[BaseException] = []
+    with Pipeline(stages, outputs=outputs, queue_size=queue_size, cores=cores) as pipe:
+
+        def feed() -> None:
+            try:
+                for x in inputs:
+                    pushed.append(time.perf_counter())  # offered (queueing counts)
+                    pipe.push(x)
+                pipe.push(None)
+            except PipelineError as exc:  # the consumer sees the same failure
+                feeder_error.append(exc)
+
+        for s in pipe.stats:  # count from now, not from thread start-up
+            s.busy_s = s.wait_s = s.blocked_s = 0.0
+        t0 = time.perf_counter()
+        feeder = threading.Thread(target=feed, daemon=True, name="tpusplit-feeder")
+        feeder.start()
+        popped: list[float] = []
+        results: list[dict[str, np.ndarray]] = []
+        while True:
+            got = pipe.pop()
+            if got is None:
+                break
+            popped.append(time.perf_counter())
+            if keep_results:
+                results.append(got)
+            if progress is not None:
+                progress(len(popped))
+        wall = time.perf_counter() - t0
+        feeder.join()
+        stats = [StageStats(s.items, s.busy_s, s.wait_s, s.blocked_s) for s in pipe.stats]
+    lat = [1e3 * (b - a) for a, b in zip(pushed, popped, strict=False)]
+    first = 1e3 * (popped[0] - t0) if popped else float("nan")
+    return PipelineMeasurement(len(popped), wall, first, lat, stats, results)
