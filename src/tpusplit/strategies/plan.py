@@ -1,0 +1,235 @@
+"""The Plan type: a strategy's cuts with per-segment figures, and its JSON (de)serialisation."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tpusplit.costs.base import CostSource, SegmentCost
+from tpusplit.errors import TpusplitError
+from tpusplit.graph import Graph, bounds
+from tpusplit.sim import simulate
+
+#: Inputs in flight when a plan's time per inference is reported (the published batch).
+DEFAULT_BATCH = 15
+
+
+@dataclass(frozen=True)
+class SegmentFigures:
+    """One segment of a plan: ops ``[start, end)`` and what the cost source says about it."""
+
+    start: int
+    end: int
+    latency_ms: float
+    on_chip_bytes: int = 0
+    off_chip_bytes: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"ops": [self.start, self.end], "on_chip_bytes": self.on_chip_bytes,
+                "off_chip_bytes": self.off_chip_bytes, "latency_ms": self.latency_ms}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Where to cut a model into ``num_segments`` pipeline stages, and what it costs.
+
+    ``cuts`` are the op indices where segments 2..N begin. ``bottleneck_ms`` is the slowest
+    stage; ``time_per_inference_ms`` is the pipeline's time per inference over ``batch`` inputs
+    in flight (:func:`tpusplit.sim.simulate`: PipelinedModelRunner semantics, unbounded
+    queues); ``throughput_ips`` = 1000 / time per inference.
+    ``cost_evaluations`` counts the distinct segments the strategy evaluated (profiling runs
+    for a measuring cost source), the final plan's included. ``lower_bound_ms`` is a lower
+    bound on the best bottleneck that the strategy proved (``optimal`` proves its own value);
+    ``None`` when it proved none.
+    """
+
+    strategy: str
+    device: str
+    model: str
+    num_ops: int
+    cuts: tuple[int, ...]
+    segments: tuple[SegmentFigures, ...]
+    batch: int
+    time_per_inference_ms: float
+    cost_evaluations: int
+    solve_seconds: float
+    lower_bound_ms: float | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def num_segments(self) -> int:
+        """Number of pipeline stages."""
+        return len(self.segments)
+
+    @property
+    def bottleneck_ms(self) -> float:
+        """Latency of the slowest segment."""
+        return max(s.latency_ms for s in self.segments)
+
+    @property
+    def throughput_ips(self) -> float:
+        """Inferences per second at ``batch`` inputs in flight."""
+        t = self.time_per_inference_ms
+        return 1000.0 / t if t > 0 else math.inf
+
+    @property
+    def streamed_bytes(self) -> int:
+        """Parameter bytes streamed from the host at every inference, all segments."""
+        return sum(s.off_chip_bytes for s in self.segments)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the ``tpusplit plan --json`` object)."""
+        return {
+            "strategy": self.strategy,
+            "device": self.device,
+            "model": self.model,
+            "num_ops": self.num_ops,
+            "num_segments": self.num_segments,
+            "cuts": list(self.cuts),
+            "segments": [s.as_dict() for s in self.segments],
+            "bottleneck_ms": self.bottleneck_ms,
+            "batch": self.batch,
+            "time_per_inference_ms": self.time_per_inference_ms,
+            "throughput_ips": self.throughput_ips,
+            "streamed_bytes": self.streamed_bytes,
+            "cost_evaluations": self.cost_evaluations,
+            "solve_seconds": self.solve_seconds,
+            "lower_bound_ms": self.lower_bound_ms,
+            "notes": list(self.notes),
+        }
+
+    def to_json(self) -> str:
+        """The plan as a JSON document."""
+        return json.dumps(self.as_dict(), indent=1)
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "<plan>") -> Plan:
+        """Rebuild a plan from :meth:`as_dict` output; a one-line TpusplitError if malformed."""
+        if not isinstance(data, dict):
+            raise TpusplitError(f"{source}: a plan must be a JSON object")
+        try:
+            cuts = tuple(_int(c) for c in data["cuts"])
+            segs = tuple(
+                SegmentFigures(_int(s["ops"][0]), _int(s["ops"][1]), float(s["latency_ms"]),
+                               _int(s.get("on_chip_bytes", 0)),
+                               _int(s.get("off_chip_bytes", 0)))
+                for s in data["segments"])
+            lb = data.get("lower_bound_ms")
+            plan = cls(
+                strategy=str(data["strategy"]), device=str(data.get("device", "unknown")),
+                model=str(data.get("model", "")),
+                num_ops=_int(data.get("num_ops", segs[-1].end if segs else 0)),
+                cuts=cuts, segments=segs, batch=_int(data.get("batch", DEFAULT_BATCH)),
+                time_per_inference_ms=float(data["time_per_inference_ms"]),
+                cost_evaluations=_int(data.get("cost_evaluations", 0)),
+                solve_seconds=float(data.get("solve_seconds", 0.0)),
+                lower_bound_ms=None if lb is None else float(lb),
+                notes=tuple(str(x) for x in data.get("notes", ())),
+            )
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            what = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise TpusplitError(f"{source}: not a tpusplit plan ({what})") from None
+        if not segs:
+            raise TpusplitError(f"{source}: the plan has no segments")
+        edges = [0, *cuts, plan.num_ops]
+        if [(s.start, s.end) for s in segs] != list(itertools.pairwise(edges)):
+            raise TpusplitError(f"{source}: the segments do not match the cuts {list(cuts)}")
+        return plan
+
+    @classmethod
+    def load(cls, path: str | Path) -> Plan:
+        """Read a plan file written by ``tpusplit plan -o``."""
+        p = Path(path)
+        try:
+            text = p.read_text()
+        except FileNotFoundError:
+            raise TpusplitError(f"{p}: no such file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise TpusplitError(f"{p}: cannot read ({getattr(exc, 'strerror', None) or exc})"
+                                ) from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise TpusplitError(f"{p}: not JSON (line {exc.lineno}: {exc.msg})") from None
+        return cls.from_dict(data, str(p))
+
+    def check_graph(self, graph: Graph, source: str) -> None:
+        """Raise a one-line TpusplitError unless the plan fits ``graph`` (same op count)."""
+        if self.num_ops != len(graph.ops):
+            raise TpusplitError(f"{source}: the plan is for a model with {self.num_ops} ops "
+                                f"({self.model or 'unknown'}), this model has "
+                                f"{len(graph.ops)}")
+
+
+def _int(x: Any) -> int:
+    if isinstance(x, bool) or not isinstance(x, int | float) or int(x) != x:
+        raise ValueError(f"{x!r} is not an integer")
+    return int(x)
+
+
+def pipeline_time_ms(latencies: Sequence[float], batch: int) -> float:
+    """Time per inference of a linear pipeline with these stage times, ``batch`` inputs in flight.
+
+    The exact makespan of ``batch`` identical jobs through a flow shop with unbounded queues is
+    ``sum(latencies) + (batch - 1) * max(latencies)``; divided by ``batch``.
+    """
+    if batch < 1:
+        raise TpusplitError(f"batch must be >= 1, got {batch}")
+    return (sum(latencies) + (batch - 1) * max(latencies)) / batch
+
+
+def check_num_segments(graph: Graph, num_segments: int) -> None:
+    """One-line TpusplitError unless ``1 <= num_segments <= number of ops``."""
+    n = len(graph.ops)
+    if isinstance(num_segments, bool) or not isinstance(num_segments, int) or num_segments < 1:
+        raise TpusplitError(f"{graph.source}: the number of segments must be a positive "
+                            f"integer, got {num_segments!r}")
+    if num_segments > n:
+        raise TpusplitError(f"{graph.source}: cannot cut {n} ops into {num_segments} "
+                            "non-empty segments")
+
+
+class Timer:
+    """Counts a strategy's cost evaluations and wall time from its creation."""
+
+    def __init__(self, cost: CostSource) -> None:
+        self.cost = cost
+        self.evaluations0 = cost.evaluations
+        self.t0 = time.perf_counter()
+
+    @property
+    def evaluations(self) -> int:
+        """Distinct segments evaluated since the timer started."""
+        return self.cost.evaluations - self.evaluations0
+
+    @property
+    def seconds(self) -> float:
+        """Wall seconds since the timer started."""
+        return time.perf_counter() - self.t0
+
+
+def make_plan(strategy: str, graph: Graph, cost: CostSource, cuts: Sequence[int],
+              timer: Timer, *, batch: int = DEFAULT_BATCH, lower_bound_ms: float | None = None,
+              notes: Sequence[str] = ()) -> Plan:
+    """Evaluate the segments of ``cuts`` on ``cost`` and package them as a :class:`Plan`.
+
+    Raises TpusplitError if a segment would be empty (a strategy bug, never silent).
+    """
+    edges = bounds(graph, sorted(cuts))
+    seg_costs: list[SegmentCost] = [cost.segment(a, b) for a, b in edges]
+    figures = tuple(SegmentFigures(c.start, c.end, float(c.latency_ms), int(c.on_chip_bytes),
+                                   int(c.off_chip_bytes)) for c in seg_costs)
+    evaluations, seconds = timer.evaluations, timer.seconds
+    tpi = simulate(cost, list(cuts), batch=batch).time_per_inference_ms
+    return Plan(strategy=strategy, device=cost.device, model=graph.name,
+                num_ops=len(graph.ops), cuts=tuple(int(c) for c in sorted(cuts)),
+                segments=figures, batch=batch, time_per_inference_ms=tpi,
+                cost_evaluations=evaluations, solve_seconds=seconds,
+                lower_bound_ms=lower_bound_ms, notes=tuple(notes))
