@@ -10,8 +10,10 @@ from tpusplit.graph import Graph
 from tpusplit.strategies.balanced import balanced
 from tpusplit.strategies.brute_force import brute_force
 from tpusplit.strategies.compiler import compiler
+from tpusplit.strategies.hybrid import hybrid
 from tpusplit.strategies.optimal import optimal
 from tpusplit.strategies.plan import Plan
+from tpusplit.strategies.predicted import predicted
 from tpusplit.strategies.profiled import profiled
 
 Strategy = Callable[[Graph, int, CostSource], Plan]
@@ -23,6 +25,8 @@ STRATEGIES: dict[str, Strategy] = {
     "balanced": balanced,
     "optimal": optimal,
     "brute_force": brute_force,
+    "predicted": predicted,
+    "hybrid": hybrid,
 }
 
 #: Reference oracles: usable by name, left out of ``--compare`` (exponential time).
