@@ -14,6 +14,7 @@ from tpusplit.cli import (
     demo_cmd,  # noqa: F401
     inspect_cmd,  # noqa: F401
     predictor_cmd,  # noqa: F401
+    run_cmd,  # noqa: F401
     split_cmd,  # noqa: F401
     zoo_cmd,  # noqa: F401
 )
