@@ -1,0 +1,155 @@
+"""Edge TPU parameter caching: which layers of a segment the compiler keeps on chip.
+
+The rule below was read off every compiler-reported on/off-chip figure in
+../shared/data/edgetpu-measurements (single TPU and every segment of the split files);
+``benchmarks/edgetpu_model`` checks it against all of them.
+
+**Size of a layer on chip.** The compiler stores a layer's weights padded to the systolic
+array: output channels to a multiple of 64 and input channels to a multiple of 4, plus 8
+bytes per (padded) output channel for the convolution's bias and requantisation multiplier:
+
+- ``CONV_2D``: ``(kh * kw * ceil4(cin) + 8) * ceil64(cout)``
+  (conv F=32 single TPU: 2816 + 4 * 18944 = 78592 B = 0.0750 MiB, as reported exactly);
+- ``FULLY_CONNECTED``: ``ceil4(in) * ceil64(out)`` (no per-channel term: fc N=100 reports
+  8192 + 3 * 12800 + 6400 B exactly);
+- ``DEPTHWISE_CONV_2D``: ``(kh * kw + 8) * ceil64(channels)`` (by analogy with CONV_2D; the
+  data has no depthwise layer, so this one is an assumption);
+- any other op with constant data: its raw constant bytes.
+
+**Placement.** Layers are taken in execution order; a layer is cached when it fits in what
+is left of the capacity, otherwise streamed. A layer that does not fit does *not* stop the
+caching of later, smaller layers: fc N=1620 caches its small last layer after streaming the
+fourth (5.34 MiB on chip = first + two hidden + last layer; 2.57 MiB off = one hidden layer).
+
+**Capacity.** The usable space is not a constant 8 MiB: it shrinks with the activation bytes
+that cross the segment's boundary (they are staged on chip). The data supports
+``capacity = base - out_coef * boundary_out_bytes - in_coef * boundary_in_bytes`` with
+``base`` about 7.77 MiB (fc, tiny activations: 7.735 MiB fits, 7.814 MiB does not), conv F=682
+on one TPU gives 7.23 MiB (its compile log), and mid-model conv segments (a 2 MiB activation
+in and out) hold less than 6.5 MiB. The coefficients live in the device profile and are fitted
+by :func:`tpusplit.costs.calibrate.fit_capacity`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tpusplit.graph import Graph
+
+MiB = 1 << 20
+
+
+def _ceil(x: int, m: int) -> int:
+    return -(-x // m) * m
+
+
+def layer_bytes(graph: Graph, index: int) -> int:
+    """On-chip bytes of op ``index``'s parameters under the padding rule (0 if it has none).
+
+    Only constant data the op is the first to read counts (``Op.param_bytes`` > 0), so a
+    shared weight is sized once.
+    """
+    op = graph.ops[index]
+    if op.param_bytes == 0:
+        return 0
+    consts = [graph.tensors[t] for t in op.inputs if graph.tensors[t].constant]
+    weights = next((t for t in consts if len(t.shape) >= 2), None)
+    if weights is None:
+        return op.param_bytes
+    shape = weights.shape
+    if op.name == "CONV_2D" and len(shape) == 4:
+        cout, kh, kw, cin = shape
+        return (kh * kw * _ceil(cin, 4) + 8) * _ceil(cout, 64)
+    if op.name == "DEPTHWISE_CONV_2D" and len(shape) == 4:
+        _, kh, kw, ch = shape
+        return (kh * kw + 8) * _ceil(ch, 64)
+    if op.name == "FULLY_CONNECTED" and len(shape) == 2:
+        out, inp = shape
+        return _ceil(inp, 4) * _ceil(out, 64)
+    return op.param_bytes
+
+
+def boundary(graph: Graph, start: int, end: int) -> tuple[list[int], list[int]]:
+    """Activation tensors entering ops ``[start, end)`` from outside and leaving it.
+
+    Inputs: non-constant tensors read in the range but produced before it (or model inputs).
+    Outputs: tensors produced in the range and used after it, or model outputs.
+    """
+    produced: set[int] = set()
+    ins: list[int] = []
+    outs: list[int] = []
+    for op in graph.ops[start:end]:
+        for t in op.inputs:
+            if not graph.tensors[t].constant and t not in produced and t not in ins:
+                ins.append(t)
+        produced.update(op.outputs)
+    model_out = set(graph.outputs)
+    for op in graph.ops[start:end]:
+        for t in op.outputs:
+            if t in model_out or any(c >= end for c in graph.consumers[t]):
+                outs.append(t)
+    return ins, outs
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a segment's parameters live: per-op on-chip sizes and which ops are cached."""
+
+    start: int
+    end: int
+    capacity: int
+    sizes: tuple[int, ...]
+    cached: tuple[bool, ...]
+
+    @property
+    def on_chip_bytes(self) -> int:
+        """Bytes cached on chip."""
+        return sum(s for s, c in zip(self.sizes, self.cached, strict=True) if c)
+
+    @property
+    def off_chip_bytes(self) -> int:
+        """Bytes streamed from the host at every inference."""
+        return sum(s for s, c in zip(self.sizes, self.cached, strict=True) if not c)
+
+    def off_chip_of(self, index: int) -> int:
+        """Streamed bytes of op ``index`` (absolute index)."""
+        k = index - self.start
+        return 0 if self.cached[k] else self.sizes[k]
+
+
+def capacity(base_mib: float, in_coef: float, out_coef: float, in_bytes: int,
+             out_bytes: int) -> int:
+    """Usable cache bytes of one segment: ``base - in_coef * in - out_coef * out`` (>= 0)."""
+    return max(0, int(base_mib * MiB - in_coef * in_bytes - out_coef * out_bytes))
+
+
+def place(sizes: list[int] | tuple[int, ...], cap: int) -> tuple[bool, ...]:
+    """Cache each layer in order when it fits in what is left of ``cap``; O(len(sizes))."""
+    used = 0
+    cached = []
+    for s in sizes:
+        ok = used + s <= cap
+        if ok:
+            used += s
+        cached.append(ok)
+    return tuple(cached)
+
+
+def segment_placement(graph: Graph, start: int, end: int, base_mib: float, in_coef: float,
+                      out_coef: float) -> Placement:
+    """The caching model for ops ``[start, end)`` compiled alone for one Edge TPU."""
+    ins, outs = boundary(graph, start, end)
+    cap = capacity(base_mib, in_coef, out_coef,
+                   sum(_int8_bytes(graph, t) for t in ins),
+                   sum(_int8_bytes(graph, t) for t in outs))
+    sizes = tuple(layer_bytes(graph, i) for i in range(start, end))
+    return Placement(start, end, cap, sizes, place(sizes, cap))
+
+
+def _int8_bytes(graph: Graph, t: int) -> int:
+    """Bytes of tensor ``t`` as it sits on the device (float model inputs are quantized there)."""
+    tensor = graph.tensors[t]
+    n = 1
+    for d in tensor.shape:
+        n *= d
+    return n
