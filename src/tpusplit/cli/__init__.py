@@ -11,10 +11,12 @@ import warnings
 # Command modules register themselves on ``app``: one import line each.
 from tpusplit.cli import (
     bench_cmd,  # noqa: F401
+    calibrate_cmd,  # noqa: F401
     demo_cmd,  # noqa: F401
     inspect_cmd,  # noqa: F401
     predictor_cmd,  # noqa: F401
     run_cmd,  # noqa: F401
+    simulate_cmd,  # noqa: F401
     split_cmd,  # noqa: F401
     zoo_cmd,  # noqa: F401
 )
