@@ -100,33 +100,12 @@ def test_bad_logs_are_one_line_errors() -> None:
                   "lots\n", "y.log")
 
 
-FAKE = r'''#!{python}
-"""A stand-in edgetpu_compiler: copies the model, appends the custom op, prints a log."""
-import sys
-from pathlib import Path
-args = sys.argv[1:]
-out = Path(args[args.index("-o") + 1])
-model = Path(args[-1])
-data = model.read_bytes()
-if b"FAIL" in data:
-    print("Internal compiler error. Aborting!")
-    sys.exit(1)
-(out / f"{{model.stem}}_edgetpu.tflite").write_bytes(data + b"edgetpu-custom-op")
-print(f"Input model: {{model.name}}\nOutput model: {{model.stem}}_edgetpu.tflite")
-print("On-chip memory used for caching model parameters: 1.00KiB")
-print("On-chip memory remaining for caching model parameters: 7.00MiB")
-print("Off-chip memory used for streaming uncached model parameters: 0.00B")
-print("Number of Edge TPU subgraphs: 1\nTotal number of operations: 2\n")
-print("Operator                       Count      Status\n")
-print("CONV_2D                        2          Mapped to Edge TPU")
-'''
-
-
 @pytest.fixture
 def fake_compiler(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     exe = tmp_path / "bin" / "edgetpu_compiler"
     exe.parent.mkdir()
-    exe.write_text(FAKE.format(python=sys.executable))
+    script = (FIXTURES / "fake_edgetpu_compiler.py").read_text()
+    exe.write_text(f"#!{sys.executable}\n{script}")
     exe.chmod(0o755)
     monkeypatch.setenv("TPUSPLIT_EDGETPU_COMPILER", str(exe))
     return exe
@@ -139,7 +118,9 @@ def test_compile_file_runs_the_compiler_and_reads_its_log(fake_compiler: Path,
     res = compile_file(src, tmp_path)
     assert res.path == tmp_path / "m_edgetpu.tflite" and res.model == b"modeledgetpu-custom-op"
     assert res.log.on_chip_bytes == 1024 and res.log.fits and res.log.ops_mapped == 2
-    assert compile_bytes(b"abc").model == b"abcedgetpu-custom-op"
+    res = compile_bytes(b"abc", "seg")
+    assert res.model == b"abcedgetpu-custom-op"
+    assert parse_log(res.operation_log)[0].input_model == "seg.tflite"
     bad = tmp_path / "bad.tflite"
     bad.write_bytes(b"FAIL")
     with pytest.raises(TpusplitError, match=r"bad.tflite: edgetpu_compiler failed "

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from tpusplit.cli.app import app
 from tpusplit.cli.common import parse_cuts, write_files
 from tpusplit.graph import load, segments, split
+from tpusplit.pipeline.edgetpu_compiler import compile_segments, compiled_files
+from tpusplit.report.compile import compile_rows, compile_table
 from tpusplit.report.console import console as make_console
 
 
@@ -20,6 +23,8 @@ def split_command(
                              "e.g. 12,40."),
     output: Path = typer.Option(..., "-o", "--output", help="Directory for the segments."),
     as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
+    compile_: bool = typer.Option(False, "--compile", help="Also compile each segment with "
+                                  "edgetpu_compiler (must be on the PATH) and report its log."),
 ) -> None:
     """Write <stem>_segment_<i>_of_<N>.tflite (Coral's naming) and show what crosses each cut."""
     graph = load(model)
@@ -30,8 +35,9 @@ def split_command(
     segs = segments(graph, cut_list)
     n = len(blobs)
     files = {output / f"{graph.name}_segment_{i}_of_{n}.tflite": b for i, b in enumerate(blobs)}
-    write_files(files)
-    rows = []
+    compiled = compile_segments(files) if compile_ else {}  # before writing anything
+    write_files({**files, **compiled_files(compiled)})
+    rows: list[dict[str, Any]] = []
     for seg, path in zip(segs, files, strict=True):
         rows.append({
             "file": str(path), "ops": [seg.start, seg.end],
@@ -41,9 +47,13 @@ def split_command(
             "input_bytes": sum(graph.tensors[t].nbytes for t in seg.inputs),
         })
     if as_json:
-        print(json.dumps({"model": str(model), "cuts": cut_list, "segments": rows}, indent=1))
+        print(json.dumps({"model": str(model), "cuts": cut_list, "segments": rows,
+                          **({"compiled": compile_rows(compiled)} if compiled else {})},
+                         indent=1))
         return
     console = make_console()
+    if compiled:
+        console.print(compile_table(compiled))
     for r in rows:
         console.print(f"[bold]{r['file']}[/]  ops {r['ops'][0]}..{r['ops'][1] - 1}  "
                       f"params {r['param_bytes'] / 2**20:.2f} MiB")

@@ -189,6 +189,7 @@ class CompileResult:
     model: bytes
     log: CompilerLog
     output: str
+    operation_log: str = ""
 
 
 def compile_file(model: Path, out_dir: Path, compiler: str | None = None,
@@ -220,9 +221,39 @@ def compile_file(model: Path, out_dir: Path, compiler: str | None = None,
     return CompileResult(out, data, logs[-1], output)
 
 
-def compile_bytes(model: bytes, compiler: str | None = None) -> CompileResult:
-    """Compile in-memory model bytes in a temporary directory (e.g. to profile a segment)."""
+def compile_bytes(model: bytes, name: str = "segment", compiler: str | None = None
+                  ) -> CompileResult:
+    """Compile in-memory model bytes in a temporary directory as ``<name>.tflite``.
+
+    The result's ``path`` names the file the compiler wrote (gone once this returns; the
+    bytes are in ``model``), ``operation_log`` holds the ``<name>_edgetpu.log`` text.
+    """
     with tempfile.TemporaryDirectory(prefix="tpusplit-compile-") as tmp:
-        src = Path(tmp) / "segment.tflite"
+        src = Path(tmp) / f"{name}.tflite"
         src.write_bytes(model)
-        return compile_file(src, Path(tmp), compiler)
+        result = compile_file(src, Path(tmp), compiler)
+        op_log = Path(tmp) / f"{name}_edgetpu.log"
+        if op_log.is_file():
+            result.operation_log = op_log.read_text(errors="replace")
+        return result
+
+
+def compile_segments(files: dict[Path, bytes], compiler: str | None = None
+                     ) -> dict[Path, CompileResult]:
+    """Compile every segment (keyed by the path it will be written to), nothing written yet.
+
+    Returns ``{<dir>/<stem>_edgetpu.tflite: result}``. Raises :class:`TpusplitError` when the
+    compiler is missing (before any work) or fails on a segment.
+    """
+    exe = compiler or require_compiler()
+    return {path.with_name(f"{path.stem}_edgetpu.tflite"): compile_bytes(data, path.stem, exe)
+            for path, data in files.items()}
+
+
+def compiled_files(results: dict[Path, CompileResult]) -> dict[Path, bytes]:
+    """The files to write for compiled segments: each model and its compiler log."""
+    out: dict[Path, bytes] = {}
+    for path, r in results.items():
+        out[path] = r.model
+        out[path.with_suffix(".log")] = (r.operation_log or r.output).encode()
+    return out
