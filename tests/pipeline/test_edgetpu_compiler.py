@@ -13,6 +13,7 @@ from tpusplit.errors import TpusplitError
 from tpusplit.pipeline.edgetpu_compiler import (
     compile_bytes,
     compile_file,
+    compiler_memory,
     find_compiler,
     parse_log,
     parse_size,
@@ -117,7 +118,7 @@ def test_compile_file_runs_the_compiler_and_reads_its_log(fake_compiler: Path,
     src.write_bytes(b"model")
     res = compile_file(src, tmp_path)
     assert res.path == tmp_path / "m_edgetpu.tflite" and res.model == b"modeledgetpu-custom-op"
-    assert res.log.on_chip_bytes == 1024 and res.log.fits and res.log.ops_mapped == 2
+    assert res.log.on_chip_bytes == len(b"model") and res.log.fits and res.log.ops_mapped == 2
     res = compile_bytes(b"abc", "seg")
     assert res.model == b"abcedgetpu-custom-op"
     assert parse_log(res.operation_log)[0].input_model == "seg.tflite"
@@ -135,3 +136,19 @@ def test_missing_compiler_is_a_clear_error(monkeypatch: pytest.MonkeyPatch,
     assert find_compiler() is None
     with pytest.raises(TpusplitError, match="edgetpu_compiler: not found on the PATH"):
         require_compiler()
+
+
+def test_compiler_memory_feeds_the_edgetpu_cost_source(fake_compiler: Path) -> None:
+    from tpusplit.costs.edgetpu import EdgeTPUCost
+    from tpusplit.graph import extract, load
+    from tpusplit.models.synthetic import conv
+
+    graph = load(conv(8, layers=4, size=16))
+    memory = compiler_memory(graph)
+    assert memory(1, 3) == (len(extract(graph, 1, 3)), 0)  # the stand-in reports file size
+    cost = EdgeTPUCost(graph, memory=memory)
+    seg = cost.segment(0, 4)
+    assert (seg.on_chip_bytes, seg.off_chip_bytes) == (len(extract(graph, 0, 4)), 0)
+    assert memory.compiled == 2
+    memory(1, 3)
+    assert memory.compiled == 2  # cached

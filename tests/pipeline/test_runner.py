@@ -180,7 +180,7 @@ def test_keyboard_interrupt_in_consumer_closes_cleanly() -> None:
 
 
 def test_pop_timeout() -> None:
-    with Pipeline(chain(1, faults={0: {"delay": 0.5}})) as p:
+    with Pipeline(chain(1, faults={0: {"delay": 0.2}})) as p:
         p.push(feeds(0))
         with pytest.raises(PipelineError, match="no result within"):
             p.pop(timeout=0.05)

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tpusplit.errors import TpusplitError
+from tpusplit.graph import Graph, extract
 
 #: The compiler executable's name; ``$TPUSPLIT_EDGETPU_COMPILER`` overrides the PATH lookup.
 COMPILER = "edgetpu_compiler"
@@ -257,3 +258,36 @@ def compiled_files(results: dict[Path, CompileResult]) -> dict[Path, bytes]:
         out[path] = r.model
         out[path.with_suffix(".log")] = (r.operation_log or r.output).encode()
     return out
+
+
+class CompilerMemory:
+    """``(start, end) -> (on_chip_bytes, off_chip_bytes)`` read from the compiler's log.
+
+    Pass it as ``memory`` to :class:`tpusplit.costs.edgetpu.EdgeTPUCost` to replace its
+    caching model by the real compiler's figures. Each distinct segment is extracted and
+    compiled once (``compiled`` counts them); raises :class:`TpusplitError` when the compiler
+    is missing or fails.
+    """
+
+    def __init__(self, graph: Graph, compiler: str | None = None) -> None:
+        self.graph = graph
+        self.compiler = compiler or require_compiler()
+        self.compiled = 0
+        self._cache: dict[tuple[int, int], tuple[int, int]] = {}
+
+    def __call__(self, start: int, end: int) -> tuple[int, int]:
+        key = (start, end)
+        if key not in self._cache:
+            log = compile_bytes(extract(self.graph, start, end), f"segment_{start}_{end}",
+                                self.compiler).log
+            if log.on_chip_bytes < 0 or log.off_chip_bytes < 0:
+                raise TpusplitError(f"{self.graph.source}: ops {start}..{end - 1}: the compiler "
+                                    "log has no memory figures")
+            self.compiled += 1
+            self._cache[key] = (log.on_chip_bytes, log.off_chip_bytes)
+        return self._cache[key]
+
+
+def compiler_memory(graph: Graph, compiler: str | None = None) -> CompilerMemory:
+    """The compiler's real on-chip/off-chip figures for any segment of ``graph``."""
+    return CompilerMemory(graph, compiler)
