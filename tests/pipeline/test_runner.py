@@ -235,3 +235,23 @@ def test_real_litert_segments_bit_exact_with_whole_model(random_nets: list[bytes
         ref = run_sequential(stages, x)
         for k, v in want.items():
             assert np.array_equal(got[k], v) and np.array_equal(ref[k], v)
+
+
+def test_run_streams_results_from_an_endless_slow_source() -> None:
+    pulled: list[int] = []
+
+    def source():  # type: ignore[no-untyped-def]
+        k = 0
+        while True:
+            time.sleep(0.01)
+            pulled.append(k)
+            yield feeds(k)
+            k += 1
+
+    with Pipeline(chain(2), queue_size=4) as p:
+        it = p.run(source())
+        first = next(it)
+        assert int(first["t2"][0]) == 3
+        assert len(pulled) <= 3  # yielded as soon as ready, not after filling the queues
+        rest = [int(next(it)["t2"][0]) for _ in range(4)]
+    assert rest == [4, 5, 6, 7] and p.alive == 0

@@ -262,13 +262,15 @@ class Pipeline:
     def run(self, inputs: Iterable[Mapping[str, np.ndarray]]) -> Iterator[dict[str, np.ndarray]]:
         """Push every input (ending the input) and yield every result in order.
 
-        Keeps at most about ``queue_size * (stages + 1)`` inputs in flight; on a stage failure,
+        Yields each result as soon as it is ready; keeps at most about
+        ``queue_size * (stages + 1)`` inputs in flight; on a stage failure,
         yields every result before the failing input, then raises its :class:`StageError`.
         """
         limit = max(2, self._queues[0].maxsize * (len(self.stages) + 1))
+        out = self._queues[-1]
         for feeds in inputs:
-            while self.pending >= limit:
-                result = self.pop()
+            while self.pending >= limit or (self.pending and not out.empty()):
+                result = self.pop()  # blocks only when too many are in flight
                 assert result is not None
                 yield result
             try:
