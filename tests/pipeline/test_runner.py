@@ -255,3 +255,17 @@ def test_run_streams_results_from_an_endless_slow_source() -> None:
         assert len(pulled) <= 3  # yielded as soon as ready, not after filling the queues
         rest = [int(next(it)["t2"][0]) for _ in range(4)]
     assert rest == [4, 5, 6, 7] and p.alive == 0
+
+
+def test_pop_in_a_consumer_thread_waits_for_the_producer() -> None:
+    got: list[int] = []
+    with Pipeline(chain(2)) as p:
+        consumer = threading.Thread(target=lambda: got.extend(
+            int(r["t2"][0]) for r in iter(p.pop, None)))
+        consumer.start()  # pops before anything was pushed: must wait, not fail
+        time.sleep(0.05)
+        for k in range(5):
+            p.push(feeds(k))
+        p.push(None)
+        consumer.join(2)
+    assert got == [3, 4, 5, 6, 7]

@@ -173,6 +173,7 @@ class Pipeline:
         self._finished = False
         self._pushed = 0
         self._popped = 0
+        self._pusher: int | None = None  # thread that pushes (pop may run in another one)
         self.pinned: list[bool] = [False] * n
         self._workers = [threading.Thread(target=self._work, args=(i,), daemon=True,
                                           name=f"tpusplit-stage-{i}") for i in range(n)]
@@ -210,6 +211,7 @@ class Pipeline:
             raise PipelineError("push on a closed pipeline")
         if self._ended:
             raise PipelineError("push after the end of input (push(None))")
+        self._pusher = threading.get_ident()
         if feeds is None:
             self._ended = True
             self._put(self._queues[0], _END)
@@ -226,15 +228,18 @@ class Pipeline:
     def pop(self, timeout: float | None = None) -> dict[str, np.ndarray] | None:
         """The next result in input order; ``None`` after the last one (input ended).
 
-        Raises :class:`StageError` when the next result is the one a stage failed on (all
-        earlier results have been returned), :class:`PipelineError` when the pipeline is closed
-        or ``timeout`` seconds pass, or when nothing is pending and the input has not ended.
+        Blocks until a result is ready (pushes may come from another thread, as with Coral's
+        runner). Raises :class:`StageError` when the next result is the one a stage failed on
+        (all earlier results have been returned), :class:`PipelineError` when the pipeline is
+        closed or ``timeout`` seconds pass, or when the thread that pushes pops with nothing
+        pending and the input not ended (it would wait forever).
         """
         if self._delivered_error and self._failure is not None:
             raise self._failure
         if self._finished:
             return None
-        if not self._ended and self.pending == 0:
+        if (not self._ended and self.pending == 0
+                and self._pusher == threading.get_ident()):
             raise PipelineError("pop with nothing pending: push an input or push(None) first")
         deadline = None if timeout is None else time.perf_counter() + timeout
         out = self._queues[-1]
