@@ -54,7 +54,8 @@ class GBTPredictor(Predictor):
         self.prior.fit(x, y)
         est = self._linear(x)
         self.model = HistGradientBoostingRegressor(**self.params)
-        self.model.fit(np.hstack([x, np.log(est)[:, None]]), np.log(y / est))
+        with threadpool_limits(1):  # robust on shared cores; small data gains little
+            self.model.fit(np.hstack([x, np.log(est)[:, None]]), np.log(y / est))
         self.device = data.devices[0]
         self.trained_on = len(data)
         return self

@@ -67,7 +67,7 @@ class TransformerPredictor(Predictor):
 
     def __init__(self, d_model: int = 64, heads: int = 4, layers: int = 2,
                  dropout: float = 0.0, epochs: int = 120, batch_size: int = 64,
-                 lr: float = 2e-3, seed: int = 0, threads: int = 2) -> None:
+                 lr: float = 2e-3, seed: int = 0, threads: int = 1) -> None:
         super().__init__()
         self.hparams = {"d_model": d_model, "heads": heads, "layers": layers,
                         "dropout": dropout, "epochs": epochs, "batch_size": batch_size,
