@@ -222,7 +222,9 @@ def hop_cost(rounds: int, items: int = 400) -> dict[str, Any]:
 def write_markdown(result: dict[str, Any], path: Path) -> None:
     lines = ["# Runtime benchmark: pipelines on CPU cores", "",
              f"Machine: {result['machine']}. Command: `{result['command']}`. "
-             f"{result['date']}.", "",
+             f"{result['date']}. 1-minute load average before/after: "
+             f"{result['load_average_1min'][0]:.2f} / {result['load_average_1min'][1]:.2f} "
+             "(other work on the 2 shared cores depresses every figure).", "",
              "Throughput in inferences/s, median over interleaved rounds. Ideal = 1 / slowest "
              "stage, with stage times measured alone (right before each pipeline run) and "
              "inside the run (busy time per item). Plans: 2 stages, the CPU profiler as cost "
@@ -325,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
     models: list[dict[str, Any]] = []
     skipped: list[str] = []
+    load_before = os.getloadavg()[0]
     for name in [m.strip() for m in args.models.split(",") if m.strip()]:
         if name == "conv":
             data, label = conv(256, size=64), "conv F=256 64x64 (synthetic)"
@@ -343,7 +346,8 @@ def main(argv: list[str] | None = None) -> int:
                    f"{platform.python_version()}, {platform.system()}",
         "command": "python benchmarks/runtime/run.py " + " ".join(argv or sys.argv[1:]),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "skipped": skipped, "models": models, "hop": hop}
+        "skipped": skipped, "models": models, "hop": hop,
+        "load_average_1min": [load_before, os.getloadavg()[0]]}
     result["targets"] = targets(result)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "runtime.json").write_text(json.dumps(result, indent=1))
