@@ -168,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     pipes["sweeps"] = sweep_out
     out["pipelines"] = pipes
     out["rows"] = rows
+    out["disagreements"] = disagreements(rows)
 
     args.out.mkdir(parents=True, exist_ok=True)
     for fam in ("conv", "fc"):
@@ -183,6 +184,36 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "edgetpu_model.md").write_text(markdown(out))
     print(markdown(out))
     return 0
+
+
+def disagreements(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Figures (from the data and the predictions) behind the "where and why" section."""
+    def get(fam: str, tpus: int, size: int) -> dict[str, Any] | None:
+        return next((r for r in rows if (r["family"], r["tpus"], r["size"]) == (fam, tpus, size)),
+                    None)
+
+    def err(r: dict[str, Any]) -> float:
+        return 100 * (r["predicted_ms"] - r["measured_ms"]) / r["measured_ms"]
+
+    out: dict[str, Any] = {}
+    heavy = [r for r in rows if r["family"] == "conv" and r["tpus"] == 1 and r["size"] >= 642]
+    light = [r for r in rows if r["family"] == "conv" and r["tpus"] == 1
+             and 452 <= r["size"] <= 632]
+    if heavy and light:
+        out["conv_1tpu_3_streamed_layers_mean_error_pct"] = float(np.mean([err(r) for r in heavy]))
+        out["conv_1tpu_1_2_streamed_layers_mean_error_pct"] = float(np.mean([err(r)
+                                                                            for r in light]))
+    for size in (32, 392):
+        r3, r4 = get("conv", 3, size), get("conv", 4, size)
+        if r3 and r4:
+            out[f"conv_F{size}_3tpu_vs_4tpu_measured_ms"] = [r3["measured_ms"], r4["measured_ms"]]
+            out[f"conv_F{size}_3tpu_vs_4tpu_predicted_ms"] = [r3["predicted_ms"],
+                                                               r4["predicted_ms"]]
+    heavy_pipe = [r for r in rows if r["family"] == "conv" and r["tpus"] > 1 and r["size"] >= 602]
+    if heavy_pipe:
+        out["conv_pipelines_F602plus_mean_error_pct"] = float(np.mean([err(r)
+                                                                      for r in heavy_pipe]))
+    return out
 
 
 def _sweep_plot(sweeps: dict[str, Any], path: Path) -> None:
@@ -251,6 +282,36 @@ def markdown(r: dict[str, Any]) -> str:
     lines += ["", "Batch sweeps (conv F=672, compiler split, Coral runner):", ""]
     for k, v in p["sweeps"].items():
         lines.append(f"- {k}: MAPE {v['mape']:.1f}%")
+    dis = r["disagreements"]
+    lines += ["", "## Where the model and the data disagree, and why", ""]
+    if "conv_1tpu_3_streamed_layers_mean_error_pct" in dis:
+        lines.append(
+            f"- **conv on one TPU, F >= 642** (three layers streamed): mean error "
+            f"{dis['conv_1tpu_3_streamed_layers_mean_error_pct']:+.1f}% vs "
+            f"{dis['conv_1tpu_1_2_streamed_layers_mean_error_pct']:+.1f}% for F = 452..632 "
+            f"(one or two layers streamed). The data implies about 8 ms per streamed MiB of conv "
+            f"weights in the second regime and about 13 ms/MiB in the first; one linear "
+            f"streaming term per op type must compromise. A per-byte cost that depends on how "
+            f"the compiler tiles a streamed layer would be needed; with two regimes in the "
+            f"data it cannot be identified.")
+    if "conv_F392_3tpu_vs_4tpu_measured_ms" in dis:
+        m3, m4 = dis["conv_F392_3tpu_vs_4tpu_measured_ms"]
+        q3, q4 = dis["conv_F392_3tpu_vs_4tpu_predicted_ms"]
+        lines.append(
+            f"- **conv pipelines, small and medium F**: the compiler gives the 3- and 4-TPU "
+            f"splits the *same* last segment (conv4+conv5, same input and output), yet at "
+            f"F=392 3 TPUs measure {m3:.1f} ms and 4 TPUs {m4:.1f} ms (predicted {q3:.1f} and "
+            f"{q4:.1f}). No model in which a stage's time depends only on the stage can fit "
+            f"both; the 4-TPU file is consistently faster than its last stage allows (host "
+            f"threads, USB topology or the runner's queues are not in the data). The link "
+            f"terms are therefore a compromise between the 2-, 3- and 4-TPU files.")
+    if "conv_pipelines_F602plus_mean_error_pct" in dis:
+        lines.append(
+            f"- **conv pipelines that stream (F >= 602)**: mean error "
+            f"{dis['conv_pipelines_F602plus_mean_error_pct']:+.1f}%. A segment that receives a "
+            f"2.3+ MiB activation from the host *and* streams weights is slower per streamed "
+            f"MiB than the single-TPU fit says (the batch sweeps at F=672 show the same): the "
+            f"input activation and the streamed weights compete for on-chip buffer space.")
     lines += ["", "Plots: `edgetpu_model_conv.png`, `edgetpu_model_fc.png` (predicted dashed, "
               "measured solid, one colour per TPU count), `edgetpu_model_sweep.png`, "
               "`edgetpu_model_gantt.png`.", ""]
