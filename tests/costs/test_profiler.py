@@ -122,6 +122,14 @@ def test_bad_cache_and_arguments(graph: Any, tmp_path: Path) -> None:
         ProfilerCost(graph, cache_path=bad)
     with pytest.raises(TpusplitError, match="repeats"):
         ProfilerCost(graph, repeats=0)
+    with pytest.raises(TpusplitError, match="statistic 'mean'"):
+        ProfilerCost(graph, statistic="mean")
+
+
+def test_statistic_picks_the_reported_latency(graph: Any) -> None:
+    for stat, field in (("median", "median_ms"), ("p10", "p10_ms"), ("min", "min_ms")):
+        cost = ProfilerCost(graph, warmup=0, repeats=5, min_seconds=0, statistic=stat)
+        assert cost.latency(0, 3) == getattr(cost.measurements[(0, 3)], field)
 
 
 def test_cost_factory_picks_the_profiler() -> None:

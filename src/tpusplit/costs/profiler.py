@@ -4,9 +4,11 @@ For segment ``[start, end)`` it extracts the segment as a standalone model (what
 ``[start, end]`` would write for it), prepares it for the backend (the Edge TPU compiles it),
 loads it, runs it ``warmup`` times, then times ``repeats`` runs (at least ``min_seconds`` in
 all) of the stage's ``run()``: setting inputs, ``invoke()`` and reading outputs, i.e. the full
-stage time including its boundary I/O. The latency is the median, the spread is kept in
-:attr:`ProfilerCost.measurements`. Results are cached by (model digest, start, end, device)
-in memory and, with ``cache_path``, in a JSON file shared between runs.
+stage time including its boundary I/O. The latency is the median (or, with ``statistic``,
+the 10th percentile or the minimum: steadier on cores shared with other work, which only
+ever adds time), the spread is kept in :attr:`ProfilerCost.measurements`. Results are cached
+by (model digest, start, end, device) in memory and, with ``cache_path``, in a JSON file
+shared between runs (the whole timing record is stored, so any statistic can be read back).
 
 This is the measuring step of libcoral's ``partition_with_profiling`` and of Segm_Prof
 (Villarrubia et al., PDP 2023), without the pipeline around it.
@@ -32,6 +34,7 @@ from tpusplit.pipeline import LiteRTBackend, random_inputs
 from tpusplit.pipeline.backend import Backend
 
 CACHE_VERSION = 1
+STATISTICS = ("median", "p10", "min")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,7 @@ class ProfilerCost(CostSource):
         repeats: timed runs (at least), the latency is their median.
         min_seconds: keep timing until this much time has passed (short segments).
         cache_path: JSON file caching measurements across runs (created when missing).
+        statistic: which timing is the latency: ``median`` (default), ``p10`` or ``min``.
 
     Complexity: one segment extraction and ``warmup + repeats`` runs per distinct segment.
     """
@@ -82,11 +86,15 @@ class ProfilerCost(CostSource):
 
     def __init__(self, graph: Graph, backend: Backend | None = None, warmup: int = 3,
                  repeats: int = 15, min_seconds: float = 0.02,
-                 cache_path: str | Path | None = None) -> None:
+                 cache_path: str | Path | None = None, statistic: str = "median") -> None:
         super().__init__(graph)
         if repeats < 1 or warmup < 0:
             raise TpusplitError(f"profiler: repeats must be >= 1 and warmup >= 0 "
                                 f"(got {repeats}, {warmup})")
+        if statistic not in STATISTICS:
+            raise TpusplitError(f"profiler: statistic {statistic!r} is not one of "
+                                f"{', '.join(STATISTICS)}")
+        self.statistic = statistic
         self.backend: Backend = backend if backend is not None else LiteRTBackend()
         self.device = self.backend.name
         self.warmup = warmup
@@ -189,4 +197,5 @@ class ProfilerCost(CostSource):
             self._disk[key] = asdict(m)
             self._write_cache()
         self.measurements[(start, end)] = m
-        return SegmentCost(start, end, m.median_ms)
+        value = {"median": m.median_ms, "p10": m.p10_ms, "min": m.min_ms}[self.statistic]
+        return SegmentCost(start, end, value)
