@@ -49,7 +49,7 @@ from tpusplit.sim import simulate
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 FIXED = ("in_ms_per_mib", "out_ms_per_mib", "element_ms_per_mop")
 #: How each split file was run (README of the measurements).
-RUNNER = {"conv": {"batch": 100, "host_workers": None}, "fc": {"batch": 50, "host_workers": 1}}
+RUNNER: dict[str, tuple[int, int | None]] = {"conv": (100, None), "fc": (50, 1)}
 
 
 def single_pred(c: Case, p: DeviceProfile) -> float:
@@ -57,10 +57,10 @@ def single_pred(c: Case, p: DeviceProfile) -> float:
 
 
 def pipe_pred(c: Case, p: DeviceProfile, host_ms: float) -> float:
-    r = RUNNER[c.family]
-    return simulate(EdgeTPUCost(c.graph, p), c.cuts, batch=int(r["batch"]),  # type: ignore[arg-type]
+    batch, workers = RUNNER[c.family]
+    return simulate(EdgeTPUCost(c.graph, p), c.cuts, batch=batch,
                     host_ms=host_ms if c.family == "fc" else 0.0,
-                    host_workers=r["host_workers"]).time_per_inference_ms  # type: ignore[arg-type]
+                    host_workers=workers).time_per_inference_ms
 
 
 def neutral(p: DeviceProfile) -> DeviceProfile:

@@ -25,6 +25,8 @@ def test_simulate_json_and_plot(cli: Callable[..., tuple[int, str, str]], tmp_pa
     assert code == 0 and len(json.loads(out)["segments"]) == 1
     code, out, _ = cli("simulate", m)
     assert code == 0 and "time per inference" in out
+    code, out, _ = cli("simulate", m, "--cuts", "3", "--queue-size", "1", "--shared-bus")
+    assert code == 0 and "time per inference" in out
 
 
 def test_simulate_errors(cli: Callable[..., tuple[int, str, str]], tmp_path: Path) -> None:

@@ -26,12 +26,16 @@ def simulate_command(
                                "edgetpu-pcie, or a device-profile .json file."),
     batch: int = typer.Option(15, "--batch", help="Inputs pushed through the pipeline."),
     shared_bus: bool = typer.Option(False, "--shared-bus", help="All TPUs share one USB bus."),
+    queue_size: int = typer.Option(None, "--queue-size", help="Bound every inter-segment "
+                                   "queue (default unbounded, like Coral's runner)."),
     plot: Path = typer.Option(None, "--plot", help="Write a Gantt chart (PNG) here."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Simulate a batch through the segments on N TPUs with the Edge TPU performance model."""
     if batch < 1:
         raise TpusplitError(f"{model}: --batch must be >= 1, got {batch}")
+    if queue_size is not None and queue_size < 1:
+        raise TpusplitError(f"{model}: --queue-size must be >= 1, got {queue_size}")
     graph = load(model)
     cut_list = parse_cuts(cuts, str(model)) if cuts is not None else []
     try:
@@ -39,7 +43,7 @@ def simulate_command(
     except GraphError as exc:
         raise TpusplitError(str(exc)) from None
     cost = EdgeTPUCost(graph, device)
-    result = simulate(cost, cut_list, batch=batch, shared_bus=shared_bus)
+    result = simulate(cost, cut_list, batch=batch, shared_bus=shared_bus, queue_size=queue_size)
     if plot is not None:
         gantt_plot(result, plot, f"{graph.name}: {len(result.segments)} x {cost.device}, "
                                  f"{result.time_per_inference_ms:.2f} ms per inference")
