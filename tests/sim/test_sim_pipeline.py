@@ -87,3 +87,16 @@ def test_shared_bus_and_gil_slow_things_down() -> None:
 def test_bad_batch() -> None:
     with pytest.raises(ValueError):
         simulate(EdgeTPUCost(load(fc(32))), [], batch=0)
+
+
+def test_bounded_queue_holds_the_producer_back() -> None:
+    g = load(fc(32))
+    per = [0.1] * 5 + [2.0] * 5  # fast first stage, slow second
+    r = simulate(Table(g, per), [5], batch=12, queue_size=1)
+    start = {(e.stage, e.item): e.start for e in r.events if e.phase == "compute"}
+    for j in range(2, 12):
+        assert start[(0, j)] >= start[(1, j - 2)] - 1e-9
+    free = simulate(Table(g, per), [5], batch=12)
+    assert free.wall_ms == pytest.approx(r.wall_ms)  # the bound costs no throughput here
+    early = {(e.stage, e.item): e.start for e in free.events if e.phase == "compute"}
+    assert early[(0, 11)] < start[(0, 11)]
