@@ -104,3 +104,14 @@ def test_segments_given_directly(conv_small: bytes) -> None:
     blobs = split(graph, [3])
     stages = load_stages(graph, [], segments=blobs)
     assert len(stages) == 2
+
+
+def test_run_and_check_in_one_call(random_nets: list[bytes]) -> None:
+    from tpusplit.pipeline import run_and_check
+
+    graph = load(random_nets[2])
+    n = len(graph.ops)
+    m, check = run_and_check(graph, [n // 2], count=5)
+    assert m.count == 5 and check is not None and check.ok and check.compared == 5
+    m, check = run_and_check(graph, [n // 3, 2 * n // 3], count=3, check=False)
+    assert m.count == 3 and check is None and m.results == []

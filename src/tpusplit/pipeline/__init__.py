@@ -6,6 +6,7 @@ from tpusplit.pipeline.assemble import (
     check_outputs,
     load_stages,
     random_feeds,
+    run_and_check,
 )
 from tpusplit.pipeline.backend import Backend, Stage
 from tpusplit.pipeline.backends import make_backend
@@ -32,5 +33,6 @@ __all__ = [
     "measure_pipeline",
     "random_feeds",
     "random_inputs",
+    "run_and_check",
     "run_sequential",
 ]

@@ -18,6 +18,7 @@ import numpy as np
 from tpusplit.graph import Graph, split, unique_names
 from tpusplit.pipeline.backend import Backend, Stage
 from tpusplit.pipeline.litert import LiteRTBackend, LiteRTStage
+from tpusplit.pipeline.measure import PipelineMeasurement, measure_pipeline
 from tpusplit.pipeline.runner import Pipeline
 
 Feeds = dict[str, np.ndarray]
@@ -120,3 +121,20 @@ def check_outputs(whole: bytes | Stage, inputs: Sequence[Mapping[str, np.ndarray
                         if have is not None and have.shape == value.shape else float("inf"))
                 check.mismatches.append((i, name, diff))
     return check
+
+
+def run_and_check(graph: Graph, cuts: Sequence[int], count: int = 50,
+                  backend: Backend | None = None, seed: int = 0, queue_size: int = 4,
+                  cores: Sequence[int | None] | None = None, check: bool = True,
+                  ) -> tuple[PipelineMeasurement, CheckResult | None]:
+    """Run ``count`` random inputs through a pipeline of ``graph`` cut at ``cuts`` and, with
+    ``check``, compare every output with the whole model (on LiteRT).
+
+    Returns ``(PipelineMeasurement, CheckResult | None)``: the one call ``tpusplit demo``
+    needs.
+    """
+    stages = load_stages(graph, cuts, backend)
+    feeds = random_feeds(graph, count, seed)
+    m = measure_pipeline(stages, feeds, outputs=io_names(graph)[1], queue_size=queue_size,
+                         cores=cores, keep_results=check)
+    return m, (check_outputs(whole_model(graph), feeds, m.results) if check else None)
