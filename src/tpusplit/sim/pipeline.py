@@ -22,7 +22,8 @@ ended), its device finished the previous input, and, with bounded queues of ``qu
 there is room downstream.
 
 Scheduling is greedy list scheduling in time order (non-preemptive): repeatedly start the
-phase that can start earliest (ties: lower segment index). O(B * N^2 * 4) time.
+phase that can start earliest (ties: the job that has waited longest for the shared host or
+bus, then the lower segment index). O(B * N^2 * 4) time.
 """
 
 from __future__ import annotations
@@ -123,7 +124,8 @@ def simulate(cost: CostSource, cuts: Sequence[int], batch: int = 15, *,
     busy = [0.0] * n
     remaining = n * batch * len(PHASES)
 
-    def earliest(i: int) -> float | None:
+    def earliest(i: int) -> tuple[float, float] | None:
+        """(start time, time the job was ready before waiting for a shared resource)."""
         j, p = item[i], phase[i]
         if j >= batch:
             return None
@@ -139,27 +141,33 @@ def simulate(cost: CostSource, cuts: Sequence[int], batch: int = 15, *,
                     return None
                 t = max(t, s)
             if host_workers and times[i][0] > 0:
-                t = max(t, min(host_free))
+                return max(t, min(host_free)), t
         elif shared_bus and (p in (1, 3) or (p == 2 and times[i][4] > 0)):
-            t = max(t, bus_free)
-        return t
+            return max(t, bus_free), t
+        return t, t
 
     while remaining:
-        best, best_t = -1, 0.0
+        best, key = -1, (0.0, 0.0)
         for i in range(n):
-            t = earliest(i)
-            if t is not None and (best < 0 or t < best_t - 1e-12):
-                best, best_t = i, t
+            k = earliest(i)
+            if k is None:
+                continue
+            # earliest start first; on a tie the job that has waited longest (FIFO, like
+            # threads queueing for the GIL or the bus), then the lower segment
+            if best < 0 or k[0] < key[0] - 1e-12 or (abs(k[0] - key[0]) <= 1e-12
+                                                       and k[1] < key[1] - 1e-12):
+                best, key = i, k
         if best < 0:  # pragma: no cover - dependencies always let some stage proceed
             raise RuntimeError("simulation deadlocked")
+        best_t = key[0]
         i, j, p = best, item[best], phase[best]
         dur = times[i][p]
         end = best_t + dur
         if p == 0:
             started[i][j] = best_t
             if host_workers and dur > 0:
-                k = host_free.index(min(host_free))
-                host_free[k] = end
+                w = host_free.index(min(host_free))
+                host_free[w] = end
         elif shared_bus and p in (1, 3):
             bus_free = end
         elif shared_bus and p == 2 and times[i][4] > 0:
