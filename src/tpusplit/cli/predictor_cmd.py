@@ -30,8 +30,9 @@ def _check_output(path: Path, suffixes: tuple[str, ...]) -> None:
 @predictor_app.command("collect")
 def collect_command(
     output: Path = typer.Option(..., "-o", "--output", help="Dataset file (.csv or .parquet)."),
-    device: str = typer.Option("cpu", "--device", help="cpu (profiled), edgetpu (the Edge TPU "
-                               "model) or edgetpu-<profile>."),
+    device: str = typer.Option("cpu", "--device", help="cpu (profiler median), cpu-p10 (its "
+                               "10th percentile: steadier on busy cores), edgetpu (the Edge "
+                               "TPU model) or edgetpu-<profile>."),
     models: int = typer.Option(200, "--models", min=1, help="Number of generated models."),
     segments: int = typer.Option(20, "--segments", min=1, help="Random segments per model."),
     first_seed: int = typer.Option(0, "--first-seed", help="Seed of the first NASBench-101 "

@@ -304,6 +304,10 @@ def _robust_profiler() -> type[CostSource] | None:
         the 10th percentile tracks the uncontended time (~92%).
         """
 
+        def __init__(self, graph: Graph, **kwargs: object) -> None:
+            super().__init__(graph, **kwargs)
+            self.device = f"{self.backend.name}-p10"
+
         def _evaluate(self, start: int, end: int) -> SegmentCost:
             super()._evaluate(start, end)
             return SegmentCost(start, end, float(self.measurements[(start, end)].p10_ms))
@@ -312,18 +316,19 @@ def _robust_profiler() -> type[CostSource] | None:
 
 
 def cost_factory(device: str) -> Callable[[Graph], CostSource]:
-    """Cost source constructor for ``device``: ``cpu`` (the profiler, 10th-percentile time),
-    ``cpu-median`` (the profiler's median), ``edgetpu`` (the Edge TPU model, default
-    profile), ``edgetpu-<profile>`` (a named profile)."""
-    if device == "cpu":
-        robust = _robust_profiler()
-        return robust if robust is not None else CpuTimer
-    if device == "cpu-median":
+    """Cost source constructor for ``device``: ``cpu`` (the profiler's median time),
+    ``cpu-p10`` (the profiler's 10th-percentile time: steadier on shared cores), ``edgetpu``
+    (the Edge TPU model, default profile), ``edgetpu-<profile>`` (a named profile)."""
+    if device in ("cpu", "cpu-p10"):
         try:
             profiler = import_module("tpusplit.costs.profiler")
         except ImportError:
-            raise TpusplitError("device 'cpu-median' needs tpusplit.costs.profiler") from None
-        return profiler.ProfilerCost
+            return CpuTimer
+        if device == "cpu":
+            return profiler.ProfilerCost
+        robust = _robust_profiler()
+        assert robust is not None
+        return robust
     if device.startswith("edgetpu"):
         try:
             edgetpu = import_module("tpusplit.costs.edgetpu")
@@ -338,7 +343,7 @@ def cost_factory(device: str) -> Callable[[Graph], CostSource]:
             return edgetpu.EdgeTPUCost(graph, profile)
 
         return make
-    raise TpusplitError(f"unknown device {device!r}: expected cpu, cpu-median or "
+    raise TpusplitError(f"unknown device {device!r}: expected cpu, cpu-p10 or "
                         "edgetpu[-<profile>]")
 
 
