@@ -177,3 +177,13 @@ def test_transformer_trains_and_roundtrips(analytic_data: Dataset, tmp_path: Pat
     pred.save(tmp_path / "t.pkl")
     back = load_predictor(tmp_path / "t.pkl")
     assert np.allclose(back.predict(test), pred.predict(test), rtol=1e-6)
+
+
+def test_cpu_p10_labels_are_the_profilers_10th_percentile() -> None:
+    pytest.importorskip("tpusplit.costs.profiler")
+    g = load(build_model("nasbench-3-c8-i16"))
+    cost = cost_factory("cpu-p10")(g)
+    assert cost.device == "cpu-p10" and cost.measured
+    ms = cost.latency(0, 4)
+    m = cost.measurements[(0, 4)]  # type: ignore[attr-defined]
+    assert ms == m.p10_ms and m.min_ms <= ms <= m.median_ms
