@@ -93,8 +93,8 @@ def bisect_probe(n: int, num_segments: int, latency: Latency, incumbent: tuple[i
 
 
 def exact_dp(n: int, num_segments: int, latency: Latency,
-             incumbent: tuple[tuple[int, ...], float] | None = None
-             ) -> tuple[tuple[int, ...], float]:
+             incumbent: tuple[tuple[int, ...], float] | None = None,
+             lower: Latency | None = None) -> tuple[tuple[int, ...], float]:
     """Exact min-max contiguous partition for arbitrary segment costs (pruned DP).
 
     Parameters
@@ -105,6 +105,9 @@ def exact_dp(n: int, num_segments: int, latency: Latency,
         ``latency(i, j)``, cost of ops ``[i, j)``; called only where it can beat the incumbent.
     incumbent : (cuts, value), optional
         A known partition; only strictly better ones are searched for.
+    lower : callable, optional
+        ``lower(i, j) <= latency(i, j)`` for every segment, cheap (no evaluation); a segment
+        whose bound cannot beat the best value known is not evaluated.
 
     Returns
     -------
@@ -125,6 +128,8 @@ def exact_dp(n: int, num_segments: int, latency: Latency,
     # layer 1: prefix [0, j) as one segment; j leaves one op for each later segment.
     values: dict[int, float] = {}
     for j in range(1, n - big_n + 2):
+        if lower is not None and lower(0, j) >= upper:
+            continue
         v = latency(0, j)
         if v < upper:
             values[j] = v
@@ -142,7 +147,7 @@ def exact_dp(n: int, num_segments: int, latency: Latency,
                 bi = values[i]
                 if bi >= best:
                     break
-                if i >= j:
+                if i >= j or (lower is not None and lower(i, j) >= best):
                     continue
                 v = latency(i, j)
                 if v < bi:
@@ -184,9 +189,54 @@ def optimal(graph: Graph, num_segments: int, cost: CostSource) -> Plan:
         note = "monotone cost source: probe-and-bisect is exact"
         return make_plan("optimal", graph, cost, cuts, timer, lower_bound_ms=lower,
                          notes=(note,))
-    cuts, value = exact_dp(n, num_segments, lat, (cuts, value))
-    return make_plan("optimal", graph, cost, cuts, timer, lower_bound_ms=value,
-                     notes=("exact: pruned dynamic programme over all cut positions",))
+    bound = segment_lower_bound(cost)
+    cuts, value = exact_dp(n, num_segments, lat, (cuts, value), bound)
+    notes = ["exact: pruned dynamic programme over all cut positions"]
+    if bound is not None:
+        notes.append("pruned with the Edge TPU model's compute + streaming lower bound")
+    return make_plan("optimal", graph, cost, cuts, timer, lower_bound_ms=value, notes=notes)
+
+
+def segment_lower_bound(cost: CostSource) -> Latency | None:
+    """A cheap, valid lower bound on ``cost``'s segment latencies, when one is known.
+
+    For the analytic Edge TPU model (:class:`tpusplit.costs.edgetpu.EdgeTPUCost` without a
+    ``memory`` override) the latency is ``fixed + compute + stream + in + out`` with compute
+    additive over ops, in/out >= 0, and at least ``sum(layer sizes) - cache base`` bytes
+    streamed at no less than the cheapest streaming rate; so
+
+    ``lower(i, j) = fixed + sum_k compute_k + min_rate * max(0, layers(i, j) - base)``.
+
+    Costs O(n) model calls once (not counted as evaluations), O(1) per bound. None for
+    other cost sources (the DP then evaluates every segment that can beat the incumbent).
+    """
+    try:
+        from tpusplit.costs import edgetpu
+        from tpusplit.costs.edgetpu_cache import layer_bytes
+    except ImportError:  # pragma: no cover - the Edge TPU model ships with tpusplit
+        return None
+    if not isinstance(cost, edgetpu.EdgeTPUCost) or cost.memory is not None:
+        return None
+    graph, prof = cost.graph, cost.profile
+    n = len(graph.ops)
+    compute = [0.0]
+    layers = [0]
+    for i in range(n):
+        seg = edgetpu.evaluate(cost.features(i, i + 1), prof, i, i + 1)
+        compute.append(compute[-1] + seg.compute_ms)
+        layers.append(layers[-1] + layer_bytes(graph, i))
+    rates = list(prof.stream_ms_per_mib.values())
+    rate = min(rates) if rates else 0.0
+    base = prof.cache_base_mib * edgetpu.MiB
+    fixed = prof.fixed_ms
+    slack = 1 - 1e-9  # float sums in another order
+
+    def lower(i: int, j: int) -> float:
+        spill = layers[j] - layers[i] - base
+        stream = rate * spill / edgetpu.MiB if spill > 0 else 0.0
+        return (fixed + compute[j] - compute[i] + stream) * slack
+
+    return lower
 
 
 def _even_param_cuts(graph: Graph, num_segments: int) -> tuple[int, ...]:

@@ -79,6 +79,8 @@ def profiled(graph: Graph, num_segments: int, cost: CostSource,
     targets = 0
     while num_segments > 1 and upper - lower > diff_threshold_ms:
         target = (lower + upper) / 2
+        if not lower < target < upper:  # float resolution reached
+            break
         targets += 1
         found = search(graph, num_segments, cost, target, step)
         if found is None:
