@@ -84,8 +84,9 @@ def main() -> int:
         "calibrate` on conv_1tpu.csv + fc_1tpu.csv; in/out link terms chosen on the conv "
         "pipeline files and batch sweeps; cache capacity fitted on every compiler figure "
         "(benchmarks/edgetpu_model/make_profiles.py). DEPTHWISE_CONV_2D and OTHER are not in "
-        "the data: depthwise compute = 4x conv (Mensa: depthwise runs far from peak), "
-        "depthwise streaming as conv, OTHER as conv (compute) and fc (streaming).",
+        "the data: depthwise compute = 4x conv (an unmeasured guess: the array runs far from peak "
+        "on depthwise convs), depthwise streaming as conv, OTHER as conv (compute) and fc "
+        "(streaming).",
         compute_ms_per_gmac={**prof.compute_ms_per_gmac, "DEPTHWISE_CONV_2D": 4 * cg,
                              "OTHER": cg},
         stream_ms_per_mib={**prof.stream_ms_per_mib,

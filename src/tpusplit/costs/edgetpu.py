@@ -1,40 +1,44 @@
 """Analytic Edge TPU latency model: a :class:`CostSource` for any int8 CNN, no hardware needed.
 
-The latency of ops ``[start, end)`` compiled alone for one Edge TPU is a sum of five terms,
-each linear in a profile parameter (:mod:`tpusplit.costs.profile`), so the parameters are
-fitted by non-negative least squares (:mod:`tpusplit.costs.calibrate`):
+The latency of ops ``[start, end)`` compiled alone for one Edge TPU is a sum of terms, each
+linear in a profile parameter (:mod:`tpusplit.costs.profile`), so they are fitted by
+non-negative least squares (:mod:`tpusplit.costs.calibrate`):
 
-``latency = fixed + compute + stream + in + out``
+``latency = fixed + compute + act + element + stream + in + out``
 
-- **fixed** (``fixed_ms``): one invoke: driver call, link round trip, output fence. The fc
-  family measures 0.09-0.17 ms whatever N while it fits: that floor is this term.
-- **compute** (``compute_ms_per_gmac[type]``): MACs counted on the *padded* shape the
-  systolic array really computes: output channels rounded up to 64 and input channels to 4
-  for CONV_2D, FULLY_CONNECTED and DEPTHWISE_CONV_2D. The padding is visible in the data: conv
-  times step up exactly where ``ceil64(F)`` steps (F = 72, 132, 202, 262, 322, 392) although
-  the true MACs grow smoothly. One rate per op type because utilisation differs widely: large
-  convolutions reach about 1.3 TMAC/s, fully connected layers are bound by reading their
-  weights once per inference and reach a small fraction of that; depthwise convs (no data
-  here) default to the conv rate times the ratio Mensa reports and can be edited. Any other
-  op with MACs uses ``OTHER``.
-- **element** (``element_ms_per_mop``): element-wise ops (ADD, pooling, TANH, QUANTIZE...),
-  per million output elements.
-- **act** (``act_ms_per_mib``): per MiB of activations written by ops with MACs. A conv's
-  time grows with its output size beyond its MACs (writing activations to on-chip memory);
-  on one TPU this is indistinguishable from the device -> host copy of the output, the
-  pipeline files separate the two.
+How each op type is costed, and why:
+
+- **fixed** (``fixed_ms``, fitted 0.11 ms on USB 3): one invoke: driver call, link round trip.
+  The fc family measures 0.09-0.17 ms whatever N while it fits on chip: that floor is this.
+- **compute** (``compute_ms_per_gmac[type]``): CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED
+  are costed per MAC on the *padded* shape the systolic array really computes: output
+  channels rounded up to 64, input channels to 4. The padding is visible in the data: conv
+  times step up exactly where ``ceil64(F)`` steps (F = 72, 132, 202, 262, 322, 392) while the
+  true MACs grow smoothly. One rate per op type because utilisation differs widely: large
+  convs reach about 1.6 TMAC/s (0.63 ms/GMAC), fully connected layers about 9x less (each
+  weight is used once per inference, the array waits for weights). Depthwise convs are not in
+  the data: the shipped profiles cost them at 4x the conv rate (an unmeasured guess; the
+  notes say the array runs far from peak for them); edit the profile or calibrate. Other
+  ops with MACs use ``OTHER``.
+- **act** (``act_ms_per_mib``): per MiB of activations written by ops with MACs (writing
+  output rows to on-chip memory). On one TPU it cannot be told from the device -> host copy
+  of the output; the pipeline files separate them.
+- **element** (``element_ms_per_mop``): element-wise ops (ADD, pooling, TANH, QUANTIZE...), per
+  million output elements. The data cannot identify it (TANH is the only one, and tiny):
+  the profiles hold a prior of 0.5 ms per million elements.
 - **stream** (``stream_ms_per_mib[type]``): the parameter bytes the caching model
   (:mod:`tpusplit.costs.edgetpu_cache`) leaves off chip are read from host memory over the
-  link at every inference. Per op type because the data shows conv weights cost about 3x
-  more per streamed byte (about 8 ms/MiB) than fc weights (about 2.8 ms/MiB): a conv layer's
-  weights are consumed tile by tile and cannot be streamed at link speed.
-- **in/out** (``in_ms_per_mib``, ``out_ms_per_mib``): the segment's boundary activations
-  (int8 on the device) moved host -> device and device -> host. Both are large in a
-  pipeline: conv F=392 runs 36.7 ms on one TPU but 49 ms on two, because the 1.5 MiB tensor
-  at the cut crosses the link twice per inference.
+  link at every inference. Per op type because the data shows conv weights cost about 3.7x
+  more per streamed byte (10.2 ms/MiB) than fc weights (2.76 ms/MiB, close to the USB 3
+  payload rate): a conv layer's streamed weights are consumed tile by tile, not at link speed.
+- **in/out** (``in_ms_per_mib``, ``out_ms_per_mib``): the segment's boundary activations (int8
+  on the device) copied host -> device and device -> host. They dominate many pipelines:
+  conv F=392 runs 36.7 ms on one TPU but 49 ms on two, because the 1.5 MiB tensor at the cut
+  crosses the link twice per inference. Chosen on the conv pipeline files (one TPU cannot
+  identify them); see ``benchmarks/edgetpu_model/make_profiles.py``.
 
-USB 2 and PCIe profiles scale the link-bound terms (stream, in, out, part of fixed) of the
-calibrated USB 3 profile by the links' throughput ratio; they are derived, not measured.
+The USB 2 and PCIe profiles scale the link-bound terms (stream, in, out) and the fixed cost
+of the calibrated USB 3 profile; they are derived, not measured.
 
 A ``memory`` callable may override the caching model with the compiler's real figures.
 """

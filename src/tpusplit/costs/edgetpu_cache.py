@@ -24,10 +24,13 @@ fourth (5.34 MiB on chip = first + two hidden + last layer; 2.57 MiB off = one h
 **Capacity.** The usable space is not a constant 8 MiB: it shrinks with the activation bytes
 that cross the segment's boundary (they are staged on chip). The data supports
 ``capacity = base - out_coef * boundary_out_bytes - in_coef * boundary_in_bytes`` with
-``base`` about 7.77 MiB (fc, tiny activations: 7.735 MiB fits, 7.814 MiB does not), conv F=682
-on one TPU gives 7.23 MiB (its compile log), and mid-model conv segments (a 2 MiB activation
-in and out) hold less than 6.5 MiB. The coefficients live in the device profile and are fitted
-by :func:`tpusplit.costs.calibrate.fit_capacity`.
+``base`` = 7.76 MiB, ``in_coef`` = 0.5, ``out_coef`` = 0.1 (fitted by
+:func:`tpusplit.costs.calibrate.fit_capacity` on all 2622 figures; all reproduced). Why: the fc
+family (tiny activations) caches 7.735 MiB but not 7.814 MiB, while mid-model conv segments
+(a 2 MiB activation in and out) cannot cache 6.43 MiB although the whole conv model caches
+6.98 MiB at a similar F; no constant capacity explains both (the best one matches 2582 of
+2622 figures). The data brackets the coefficients only loosely: conv F=682 on one TPU gets
+7.49 MiB from this rule, its compile log (notes) says 7.23 MiB; both give the same placement.
 """
 
 from __future__ import annotations
