@@ -38,3 +38,31 @@ def test_simulate_errors(cli: Callable[..., tuple[int, str, str]], tmp_path: Pat
                         ((m, "--device", bad), "malformed"), ((m, "--batch", "0"), "--batch")):
         code, _, err = cli("simulate", *args)
         assert code == 2 and words in err and "Traceback" not in err
+
+
+def test_calibrate_writes_a_loadable_profile(cli: Callable[..., tuple[int, str, str]],
+                                             tmp_path: Path) -> None:
+    from tpusplit.costs.profile import load_profile
+
+    csv = tmp_path / "mine.csv"
+    csv.write_text("Hidden neurons,# MACs,On chip mem used,Off chip mem used,Inference time\n"
+                   "100,1,0.05,0.0,0.12\n300,1,0.31,0.0,0.13\n700,1,1.5,0.0,0.15\n"
+                   "1700,1,5.81,2.8,8.1\n")
+    out = tmp_path / "p" / "mine.json"
+    code, stdout, err = cli("calibrate", csv, "-o", out, "--name", "mine", "--json")
+    assert code == 0, err
+    assert json.loads(stdout)["mape"] < 10
+    p = load_profile(out)
+    assert p.name == "mine" and p.stream("FULLY_CONNECTED") > 0
+    m = tmp_path / "c.tflite"
+    m.write_bytes(conv(32, size=16))
+    code, stdout, _ = cli("simulate", m, "--device", out, "--json")
+    assert code == 0 and json.loads(stdout)["device"] == "mine"
+
+
+def test_calibrate_bad_csv(cli: Callable[..., tuple[int, str, str]], tmp_path: Path) -> None:
+    csv = tmp_path / "bad.csv"
+    csv.write_text("Hidden neurons,# MACs,On chip mem used,Off chip mem used,Inference time\n"
+                   "100,1,[0.05,0.0,0.12\n")
+    code, _, err = cli("calibrate", csv, "-o", tmp_path / "x.json")
+    assert code == 2 and "bad.csv" in err and not (tmp_path / "x.json").exists()
