@@ -44,24 +44,24 @@ def test_streams_no_more_than_compiler_and_cuts_narrow(nets, kind: str) -> None:
             assert bal.streamed_bytes <= comp.streamed_bytes
             assert opt.bottleneck_ms <= bal.bottleneck_ms
             assert all(s.end > s.start for s in bal.segments)
-            if bal.streamed_bytes == 0 or not any("every cut" in x for x in bal.notes):
+            if not any("any cuts" in x or "least streaming" in x for x in bal.notes):
                 narrow, _ = narrow_cuts(g, k - 1)
                 assert set(bal.cuts) <= set(narrow)
 
 
 def test_refines_away_streaming_when_the_cache_allows(nets) -> None:  # type: ignore[no-untyped-def]
-    """Latency alone prefers a streaming partition; balanced picks the non-streaming one."""
+    """Latency alone prefers streaming partitions; balanced picks a non-streaming one."""
     g = nets[0]
     n = len(g.ops)
     narrow, _ = narrow_cuts(g, 1)
-    lat = np.ones((n + 1, n + 1))
-    off = np.zeros((n + 1, n + 1), dtype=np.int64)
-    good = narrow[len(narrow) // 2]
-    for i in range(n):
-        for j in range(i + 1, n + 1):
-            if not (i == 0 and j == good) and not (i == good and j == n):
-                off[i, j] = 100  # every other segment streams, yet is as fast
-    lat[0, good] = lat[good, n] = 1.5
+    good = min(narrow, key=lambda k: abs(2 * k - n))
+    size = max(good, n - good)  # segments of more ops than this stream
+    off = np.fromfunction(lambda i, j: np.maximum(0, (j - i) - size) * 100, (n + 1, n + 1)
+                          ).astype(np.int64)
+    length = np.fromfunction(lambda i, j: j - i, (n + 1, n + 1))
+    lat = np.where(off > 0, 1.0, 1.0 + 0.01 * length)  # streaming is (artificially) faster
     p = plan(g, 2, MatrixCost(g, lat, off), "balanced")
-    assert p.cuts == (good,) and p.streamed_bytes == 0
-    assert plan(g, 2, MatrixCost(g, lat, off), "optimal").bottleneck_ms == 1.0
+    assert p.streamed_bytes == 0
+    assert p.cuts[0] in narrow and n - size <= p.cuts[0] <= size
+    fastest = plan(g, 2, MatrixCost(g, lat, off), "optimal")
+    assert fastest.streamed_bytes > 0 and fastest.bottleneck_ms < p.bottleneck_ms

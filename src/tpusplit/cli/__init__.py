@@ -14,6 +14,7 @@ from tpusplit.cli import (
     calibrate_cmd,  # noqa: F401
     demo_cmd,  # noqa: F401
     inspect_cmd,  # noqa: F401
+    plan_cmd,  # noqa: F401
     predictor_cmd,  # noqa: F401
     run_cmd,  # noqa: F401
     simulate_cmd,  # noqa: F401

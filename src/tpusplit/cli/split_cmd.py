@@ -10,10 +10,12 @@ import typer
 
 from tpusplit.cli.app import app
 from tpusplit.cli.common import parse_cuts, write_files
+from tpusplit.errors import TpusplitError
 from tpusplit.graph import load, segments, split
 from tpusplit.pipeline.edgetpu_compiler import compile_segments, compiled_files
 from tpusplit.report.compile import compile_rows, compile_table
 from tpusplit.report.console import console as make_console
+from tpusplit.strategies import Plan
 
 
 @app.command("split")
@@ -25,12 +27,21 @@ def split_command(
     as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
     compile_: bool = typer.Option(False, "--compile", help="Also compile each segment with "
                                   "edgetpu_compiler (must be on the PATH) and report its log."),
+    plan_file: Path = typer.Option(None, "--plan", help="Cut where a plan from `tpusplit plan "
+                                   "-o plan.json` says (instead of --cuts)."),
 ) -> None:
     """Write <stem>_segment_<i>_of_<N>.tflite (Coral's naming) and show what crosses each cut."""
     graph = load(model)
-    if cuts is None:
-        raise typer.BadParameter("give --cuts", param_hint="--cuts")
-    cut_list = parse_cuts(cuts, str(model))
+    if plan_file is not None:
+        if cuts is not None:
+            raise TpusplitError(f"{plan_file}: give --cuts or --plan, not both")
+        chosen = Plan.load(plan_file)
+        chosen.check_graph(graph, str(plan_file))
+        cut_list = list(chosen.cuts)
+    elif cuts is None:
+        raise typer.BadParameter("give --cuts or --plan", param_hint="--cuts")
+    else:
+        cut_list = parse_cuts(cuts, str(model))
     blobs = split(graph, cut_list)
     segs = segments(graph, cut_list)
     n = len(blobs)

@@ -12,26 +12,32 @@ J. Supercomputing 2025 (arXiv 2503.01035), made concrete on any cost source:
    smallest bottleneck latency, found exactly (the pruned min-max DP of
    :mod:`tpusplit.strategies.optimal` on the narrow positions only).
 3. **Refinement against streaming.** If a segment of that partition streams parameters from
-   the host, choose instead the narrow partition that streams the fewest bytes in total and,
-   among those, has the smallest bottleneck (a DP on the lexicographic pair (streamed bytes,
-   bottleneck), exact because the pair composes monotonically). If some parameters must still
-   be streamed, the same refinement runs over every cut position (narrowness gives way when
-   nothing else works) and wins if it streams less. Therefore, when the TPUs' total cache can
-   hold the model with some cuts, no segment streams; and ``balanced`` never streams more than
-   ``compiler``, whose partition is among those considered.
+   the host, take instead the fastest partition in which no segment streams (the same exact
+   DP with streaming segments forbidden; a segment is assumed to keep streaming when it
+   grows, so each start's longest fitting segment is found by binary search), on narrow cuts
+   first and on any cut only when narrow cuts cannot avoid streaming. So when the TPUs' total
+   cache can hold the model, no segment streams. If streaming is unavoidable and the
+   balanced partition streams more than the compiler's split, take the partition that
+   streams the fewest bytes, then has the smallest bottleneck (a DP on the lexicographic pair
+   (streamed bytes, bottleneck), exact because the pair composes monotonically) among the
+   narrow cuts and the compiler's cuts: ``balanced`` never streams more than ``compiler``.
 
-Complexity: step 2 evaluates at most m(m+1)/2 segments for m narrow cuts; step 3, only if
-needed, all m(m+1)/2 (then n(n+1)/2) segments; O(N m^2) time.
+Complexity: step 2 evaluates at most m(m+1)/2 segments for m narrow cuts (pruned like
+``optimal``); step 3, only if needed, O(n log n) fit checks plus at most n(n+1)/2 fitting
+segments, or (m + N)^2 / 2 for the least-streaming DP; O(N n^2) time.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 
 from tpusplit.costs.base import CostSource
+from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph
-from tpusplit.strategies.optimal import bisect_probe, exact_dp
+from tpusplit.strategies.compiler import compiler_cuts
+from tpusplit.strategies.optimal import bisect_probe, exact_dp, segment_lower_bound
 from tpusplit.strategies.plan import Plan, Timer, check_num_segments, make_plan
 
 
@@ -49,22 +55,55 @@ def narrow_cuts(graph: Graph, needed: int) -> tuple[list[int], int]:
     return list(range(1, n)), max(widths.values(), default=0)
 
 
-def _minmax(positions: Sequence[int], num_segments: int, cost: CostSource
-            ) -> tuple[tuple[int, ...], float]:
-    """Exact min-bottleneck partition whose cuts are in ``positions`` (excluding 0 and n)."""
+def _minmax(positions: Sequence[int], num_segments: int, cost: CostSource,
+            reach: Sequence[int] | None = None) -> tuple[tuple[int, ...], float]:
+    """Exact min-bottleneck partition whose cuts are in ``positions`` (excluding 0 and n).
+
+    With ``reach``, segment ``[a, b)`` is allowed only if ``b <= reach[a]`` (others count as
+    infinitely slow and are never evaluated); the value is ``inf`` when nothing is allowed.
+    """
     pos = [0, *positions, len(cost.graph.ops)]
     m = len(pos) - 1
+    bound = segment_lower_bound(cost)
+
+    def allowed(i: int, j: int) -> bool:
+        return reach is None or pos[j] <= reach[pos[i]]
 
     def lat(i: int, j: int) -> float:
-        return cost.latency(pos[i], pos[j])
+        return cost.latency(pos[i], pos[j]) if allowed(i, j) else math.inf
+
+    def lower(i: int, j: int) -> float:
+        if not allowed(i, j):
+            return math.inf
+        return bound(pos[i], pos[j]) if bound is not None else 0.0
 
     start = tuple(round(m * s / num_segments) for s in range(1, num_segments))
     start = tuple(sorted(set(max(1, min(m - 1, c)) for c in start)))
     if len(start) != num_segments - 1:
         start = tuple(range(1, num_segments))
     cuts, value, _ = bisect_probe(m, num_segments, lat, start, rel_tol=1e-3)
-    cuts, value = exact_dp(m, num_segments, lat, (cuts, value))
+    cuts, value = exact_dp(m, num_segments, lat, (cuts, value), lower)
     return tuple(pos[c] for c in cuts), value
+
+
+def fit_reach(cost: CostSource) -> list[int]:
+    """``reach[a]``: the largest ``b`` with ops ``[a, b)`` fitting on chip (``a`` if none).
+
+    Binary search per start, assuming that a segment that streams keeps streaming when it
+    grows (true of whole-layer caching up to boundary effects). O(n log n) evaluations.
+    """
+    n = len(cost.graph.ops)
+    reach = []
+    for a in range(n):
+        lo, hi = a, n  # lo: known to fit (a: the empty segment)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if cost.fits(a, mid):
+                lo = mid
+            else:
+                hi = mid - 1
+        reach.append(lo)
+    return reach
 
 
 def _least_streaming(positions: Sequence[int], num_segments: int, cost: CostSource
@@ -111,14 +150,32 @@ def balanced(graph: Graph, num_segments: int, cost: CostSource) -> Plan:
     positions, width = narrow_cuts(graph, num_segments - 1)
     notes = [f"{len(positions)} narrow cut positions (<= {width} crossing tensors)"]
     cuts, _ = _minmax(positions, num_segments, cost)
-    edges = (0, *cuts, n)
-    streamed = sum(cost.segment(a, b).off_chip_bytes for a, b in itertools.pairwise(edges))
-    if streamed > 0:
-        cuts, (streamed, _) = _least_streaming(positions, num_segments, cost)
-        notes.append("refined: least streaming among narrow cuts")
-        if streamed > 0 and len(positions) < n - 1:
-            wide, (wide_streamed, _) = _least_streaming(range(1, n), num_segments, cost)
-            if wide_streamed < streamed:
-                cuts = wide
-                notes.append("refined: least streaming over every cut (streams less)")
+    streamed = _streamed(cost, cuts)
+    if streamed == 0:
+        return make_plan("balanced", graph, cost, cuts, timer, notes=notes)
+    # refinement 1: the fastest partition in which no segment streams, narrow cuts first
+    reach = fit_reach(cost)
+    for where, pos in (("narrow", positions), ("any", range(1, n))):
+        if where == "any" and len(positions) == n - 1:
+            break
+        fit_cuts, value = _minmax(pos, num_segments, cost, reach)
+        if math.isfinite(value):
+            notes.append(f"refined: fastest partition without streaming ({where} cuts)")
+            return make_plan("balanced", graph, cost, fit_cuts, timer, notes=notes)
+    # refinement 2: streaming is unavoidable; never stream more than the compiler's split
+    try:
+        comp = compiler_cuts(graph, num_segments)
+    except TpusplitError:
+        comp = None
+    if comp is not None and streamed > _streamed(cost, comp):
+        pos = sorted(set(positions) | set(comp))
+        cuts, _ = _least_streaming(pos, num_segments, cost)
+        notes.append("refined: least streaming (narrow cuts and the compiler's)")
+    else:
+        notes.append("streaming unavoidable; no more than the compiler's split")
     return make_plan("balanced", graph, cost, cuts, timer, notes=notes)
+
+
+def _streamed(cost: CostSource, cuts: Sequence[int]) -> int:
+    edges = (0, *cuts, len(cost.graph.ops))
+    return sum(cost.segment(a, b).off_chip_bytes for a, b in itertools.pairwise(edges))

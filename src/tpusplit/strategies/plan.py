@@ -7,7 +7,7 @@ import json
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +166,16 @@ class Plan:
             raise TpusplitError(f"{source}: the plan is for a model with {self.num_ops} ops "
                                 f"({self.model or 'unknown'}), this model has "
                                 f"{len(graph.ops)}")
+
+
+def rebatch(plan: Plan, cost: CostSource, batch: int) -> Plan:
+    """The same plan with its time per inference simulated for ``batch`` inputs in flight."""
+    if batch < 1:
+        raise TpusplitError(f"batch must be >= 1, got {batch}")
+    if batch == plan.batch:
+        return plan
+    tpi = simulate(cost, list(plan.cuts), batch=batch).time_per_inference_ms
+    return replace(plan, batch=batch, time_per_inference_ms=tpi)
 
 
 def _int(x: Any) -> int:

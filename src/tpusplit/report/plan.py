@@ -1,0 +1,103 @@
+"""Reports on plans: one plan's segments, the strategy comparison table, JSON rows and plots."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from tpusplit.strategies import Plan
+
+MIB = 1024 * 1024
+
+
+def plan_table(plan: Plan) -> Table:
+    """One row per segment: ops, latency, on-chip and streamed MiB."""
+    table = Table(title=f"{plan.model}: {plan.strategy} on {plan.num_segments} x {plan.device}")
+    for col in ("segment", "ops", "latency ms", "on-chip MiB", "streamed MiB"):
+        table.add_column(col, justify="right")
+    for i, s in enumerate(plan.segments):
+        slowest = s.latency_ms == plan.bottleneck_ms and plan.num_segments > 1
+        table.add_row(str(i), f"{s.start}..{s.end - 1}",
+                      f"[bold]{s.latency_ms:.3f}[/]" if slowest else f"{s.latency_ms:.3f}",
+                      f"{s.on_chip_bytes / MIB:.2f}", f"{s.off_chip_bytes / MIB:.2f}")
+    return table
+
+
+def plan_summary(plan: Plan) -> str:
+    """A few lines: cuts, bottleneck, time per inference, throughput, solving cost."""
+    lines = [
+        f"cuts {list(plan.cuts)}",
+        f"bottleneck {plan.bottleneck_ms:.3f} ms, time per inference "
+        f"{plan.time_per_inference_ms:.3f} ms (batch {plan.batch}), "
+        f"{plan.throughput_ips:.1f} inferences/s",
+        f"{plan.streamed_bytes / MIB:.2f} MiB streamed per inference; "
+        f"{plan.cost_evaluations} cost evaluations, solved in {plan.solve_seconds:.3f} s",
+    ]
+    if plan.lower_bound_ms is not None:
+        lines.append(f"proved lower bound on the bottleneck: {plan.lower_bound_ms:.3f} ms")
+    lines += [f"note: {n}" for n in plan.notes]
+    return "\n".join(lines)
+
+
+def compare_rows(plans: Sequence[Plan], single: Plan | None) -> list[dict[str, Any]]:
+    """Plain rows for the comparison: each plan's figures plus speed-ups against one device
+    (``single``, the 1-segment plan) and against the ``compiler`` plan when present."""
+    compiler = next((p for p in plans if p.strategy == "compiler"), None)
+    rows = []
+    for p in plans:
+        rows.append({
+            **p.as_dict(),
+            "speedup_vs_1": (single.time_per_inference_ms / p.time_per_inference_ms
+                             if single is not None else None),
+            "speedup_vs_compiler": (compiler.time_per_inference_ms / p.time_per_inference_ms
+                                    if compiler is not None else None),
+        })
+    return rows
+
+
+def compare_table(plans: Sequence[Plan], single: Plan | None, title: str = "") -> Table:
+    """Strategies side by side: bottleneck, time per inference, speed-ups, streaming, effort."""
+    table = Table(title=title or None)
+    for col in ("strategy", "cuts", "bottleneck ms", "time/inf ms", "x 1 device",
+                "x compiler", "streamed MiB", "evaluations", "solve s"):
+        table.add_column(col, justify="left" if col in ("strategy", "cuts") else "right")
+    for r in compare_rows(plans, single):
+        cuts = r["cuts"]
+        table.add_row(
+            r["strategy"], ",".join(map(str, cuts)) if len(cuts) <= 8 else f"{len(cuts)} cuts",
+            f"{r['bottleneck_ms']:.3f}", f"{r['time_per_inference_ms']:.3f}",
+            _x(r["speedup_vs_1"]), _x(r["speedup_vs_compiler"]),
+            f"{r['streamed_bytes'] / MIB:.2f}", str(r["cost_evaluations"]),
+            f"{r['solve_seconds']:.3f}")
+    return table
+
+
+def _x(v: float | None) -> str:
+    return "-" if v is None else f"{v:.2f}x"
+
+
+def speedup_plot(series: dict[str, tuple[Sequence[float], Sequence[float]]], path: Path,
+                 title: str, xlabel: str, ylabel: str, logy: bool = False) -> None:
+    """Line plot of ``{label: (x, y)}`` to a PNG (needs matplotlib)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for label, (xs, ys) in series.items():
+        ax.plot(xs, ys, marker=".", label=label)
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if logy:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
