@@ -94,3 +94,22 @@ def test_negative_and_missing_profiles(tmp_path: Path) -> None:
         load_profile(tmp_path / "missing.json")
     with pytest.raises(TpusplitError, match="unknown device"):
         load_profile("edgetpu-usb9")
+
+
+def test_any_segment_of_branching_nets(random_nets: list[bytes]) -> None:
+    from tpusplit.costs.edgetpu_cache import layer_bytes
+    from tpusplit.sim import simulate
+
+    for data in random_nets[:3]:
+        g = load(data)
+        n = len(g.ops)
+        cost = EdgeTPUCost(g, "edgetpu-pcie")
+        for a in range(0, n, 3):
+            for b in range(a + 1, n + 1, 4):
+                s = cost.segment(a, b)
+                assert s.latency_ms > 0
+                assert s.on_chip_bytes + s.off_chip_bytes == sum(layer_bytes(g, i)
+                                                                 for i in range(a, b))
+        cuts = g.narrowest_cuts(2)
+        r = simulate(cost, sorted(cuts), batch=5)
+        assert r.time_per_inference_ms >= max(s.latency_ms for s in r.segments) - 1e-9
