@@ -9,10 +9,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_demo_small(tmp_path: Path, cli: Callable[..., tuple[int, str, str]]) -> None:
-    code, out, _ = cli("demo", "--filters", "16", "--segments", "3", "-o", tmp_path)
+    code, out, _ = cli("demo", "--filters", "16", "--tpus", "3", "--inputs", "4", "-o", tmp_path)
     assert code == 0, out
-    assert "bit-exact with the whole model: yes" in out
-    assert len(list(tmp_path.glob("conv_F16_segment_*_of_*.tflite"))) >= 2
+    for strategy in ("compiler", "profiled", "balanced", "optimal"):
+        assert strategy in out
+    assert "bit-exact with the whole model on 4 input(s): yes" in out
+    assert len(list(tmp_path.glob("conv_F16_segment_*_of_3.tflite"))) == 3
 
 
 def test_readme_gives_exactly_two_setup_commands_and_ci_runs_the_test_one() -> None:

@@ -2,44 +2,69 @@
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import typer
 
 from tpusplit.cli.app import app
 from tpusplit.cli.common import write_files
+from tpusplit.costs.edgetpu import EdgeTPUCost
+from tpusplit.errors import TpusplitError
 from tpusplit.graph import load, segments, split
 from tpusplit.models.synthetic import conv
-from tpusplit.pipeline import LiteRTStage, random_inputs, run_sequential
-from tpusplit.pipeline.litert import all_tensors
+from tpusplit.pipeline import LiteRTBackend
+from tpusplit.pipeline.assemble import run_and_check
 from tpusplit.report.console import console as make_console
-from tpusplit.report.graph import graph_summary, graph_table
+from tpusplit.report.graph import graph_summary
+from tpusplit.report.plan import compare_table
+from tpusplit.report.run import check_line, stage_table, summary_table
+from tpusplit.strategies import Plan, names, plan
 
 
 @app.command()
 def demo(
     filters: int = typer.Option(682, "--filters", help="F of the conv family model."),
-    num_segments: int = typer.Option(4, "--segments", help="How many segments."),
+    tpus: int = typer.Option(4, "--tpus", help="Simulated Edge TPUs to plan for."),
+    device: str = typer.Option("edgetpu-usb3", "--device", help="Simulated Edge TPU profile."),
+    inputs: int = typer.Option(8, "--inputs", help="Inputs to run through the CPU pipeline."),
     output: Path = typer.Option(None, "-o", "--output", help="Keep the files in this directory."),
 ) -> None:
-    """Build conv F=682, inspect it, split it, run the segments on LiteRT and check them."""
+    """Build conv F=682, plan it with every strategy on simulated Edge TPUs, split it, run it
+    as a real CPU pipeline and check every output against the whole model."""
     out = make_console()
     workdir = output or Path(tempfile.mkdtemp(prefix="tpusplit-demo-"))
-    data = conv(filters)
     model_path = workdir / f"conv_F{filters}.tflite"
-    write_files({model_path: data})
-    out.rule(f"1. build: conv family F={filters} -> {model_path}")
+    write_files({model_path: conv(filters)})
+    out.rule(f"1. build: the conv family at F={filters} (5 x Conv2D 3x3, 64x64 input)")
     graph = load(model_path)
-    out.rule("2. inspect")
-    out.print(graph_table(graph))
-    out.print(graph_summary(graph))
-    cum = graph.cumulative_param_bytes
-    cuts = sorted({int(np.searchsorted(cum, graph.param_bytes * i / num_segments, side="right"))
-                   for i in range(1, num_segments)})
-    cuts = [c for c in cuts if 0 < c < len(graph.ops)]
-    out.rule(f"3. split in {len(cuts) + 1} at {cuts} (even parameters)")
+    out.print(f"{model_path}\n{graph_summary(graph)}")
+
+    out.rule(f"2. plan: every strategy, {tpus} x {device} (performance model, batch 15)")
+    cost = EdgeTPUCost(graph, device)
+    plans: list[Plan] = []
+    skipped: dict[str, str] = {}
+    for name in names():
+        try:
+            plans.append(plan(graph, tpus, cost, name, fresh=True))
+        except TpusplitError as exc:  # e.g. no trained latency predictor for this device
+            skipped[name] = str(exc)
+    if skipped:
+        why = next(iter(skipped.values()))
+        if "no latency predictor" in why:
+            why = f"no trained latency predictor for {device} (see `tpusplit predictor --help`)"
+        print(f"note: {', '.join(skipped)} skipped: {why}", file=sys.stderr)
+    single = plan(graph, 1, cost, "compiler", fresh=True)
+    out.print(compare_table(plans, single, title=f"{graph.name} on {tpus} simulated TPUs"))
+    best = min(plans, key=lambda p: (p.bottleneck_ms, p.strategy != "optimal"))
+    comp = next(p for p in plans if p.strategy == "compiler")
+    out.print(f"{best.strategy}: cuts {list(best.cuts)}, {best.throughput_ips:.1f} inferences/s, "
+              f"{single.time_per_inference_ms / best.time_per_inference_ms:.2f}x one TPU, "
+              f"{comp.time_per_inference_ms / best.time_per_inference_ms:.2f}x the compiler split")
+
+    cuts = list(best.cuts)
+    out.rule(f"3. split at {cuts}")
     blobs = split(graph, cuts)
     files = {workdir / f"{graph.name}_segment_{i}_of_{len(blobs)}.tflite": b
              for i, b in enumerate(blobs)}
@@ -47,17 +72,13 @@ def demo(
     for seg, path in zip(segments(graph, cuts), files, strict=True):
         out.print(f"{path.name}: ops {seg.start}..{seg.end - 1}, "
                   f"{graph.segment_param_bytes(seg.start, seg.end) / 2**20:.2f} MiB parameters")
-    out.rule("4. run the segments on LiteRT (CPU) and compare with the whole model")
-    whole = LiteRTStage(data)
-    feeds = random_inputs(whole, seed=0)
-    expected = whole.run(feeds)
-    reference = all_tensors(data, feeds)
-    env = run_sequential([LiteRTStage(b) for b in blobs], feeds)
-    crossing = {graph.tensors[t].name for c in cuts for t in graph.crossing(c)}
-    ok = all(np.array_equal(env[k], v) for k, v in expected.items()) and all(
-        np.array_equal(env[k], reference[k]) for k in crossing)
-    out.print(f"outputs and {len(crossing)} boundary tensor(s) bit-exact with the whole model: "
-              f"{'yes' if ok else 'NO'}")
+
+    out.rule(f"4. run: {len(blobs)}-stage pipeline on LiteRT (CPU), {inputs} random inputs")
+    measurement, check = run_and_check(graph, cuts, count=inputs, backend=LiteRTBackend())
+    out.print(summary_table(measurement, title="CPU pipeline"))
+    out.print(stage_table(measurement))
+    assert check is not None
+    out.print(check_line(check))
     out.print(f"files in {workdir}")
-    if not ok:
+    if not check.ok:
         raise typer.Exit(1)
