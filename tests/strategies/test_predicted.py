@@ -180,3 +180,24 @@ def test_missing_predictor_is_a_one_line_error(graph: Graph, tmp_path: Any,
     monkeypatch.setenv(PREDICTOR_ENV, str(tmp_path / "nope.pkl"))
     with pytest.raises(TpusplitError, match="no such predictor file"):
         hybrid(graph, 2, Analytic(graph))
+
+
+class AnalyticModel(Analytic):
+    """The same law as a model (not a measurement): the plan's figures come from it."""
+
+    measured = False
+
+
+def test_predicted_on_a_model_reports_the_models_figures(graph: Graph,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("tpusplit.strategies.predicted.find_predictor",
+                        lambda device: Oracle(scale=3.0))
+    cost = AnalyticModel(graph)
+    plan = predicted(graph, 3, cost)
+    truth = _truth_matrix(graph)
+    assert plan.device == "analytic" and plan.cost_evaluations == 3 == cost.evaluations
+    assert plan.bottleneck_ms == pytest.approx(minmax_partition(truth, 3)[1])
+    # a measuring source is never run by `predicted`
+    measuring = Analytic(graph)
+    plan = predicted(graph, 3, measuring)
+    assert measuring.evaluations == 0 and plan.device == "predicted-analytic"

@@ -10,7 +10,7 @@ and N stages), vectorised with numpy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -106,16 +106,22 @@ def resolve_predictor(cost: CostSource) -> Predictor:
 
 
 def predicted(graph: Graph, num_segments: int, cost: CostSource) -> Plan:
-    """Registry entry: plan on predicted latencies only; ``cost`` is never evaluated.
+    """Registry entry: choose the cuts on predicted latencies only.
 
-    The plan's segment figures are predictions (its device reads ``predicted-<device>``) and
-    ``cost_evaluations`` counts predicted segments; no profiling run is made.
+    When ``cost`` is a model (``measured`` false), the chosen plan's figures are evaluated on
+    it, so tables compare like with like. When it measures (a profiler), it is never run: the
+    figures are the predictions (the plan's device reads ``predicted-<device>``) and
+    ``cost_evaluations`` counts predicted segments, with no profiling run.
     """
     check_num_segments(graph, num_segments)
     predictor = resolve_predictor(cost)
     pcost = cost if isinstance(cost, PredictorCost) else PredictorCost(graph, predictor)
     timer = Timer(pcost)
     cuts, _ = minmax_partition(latency_matrix(pcost, num_segments), num_segments)
-    return make_plan("predicted", graph, pcost, cuts, timer,
-                     notes=("latencies are predictions of a model trained on "
-                            f"{predictor.device}; 0 profiling runs",))
+    note = (f"cuts chosen on {pcost.evaluations} predicted segments (predictor trained on "
+            f"{predictor.device}); 0 profiling runs")
+    if cost.measured or cost is pcost:
+        return make_plan("predicted", graph, pcost, cuts, timer,
+                         notes=(note + "; latencies are predictions",))
+    plan = make_plan("predicted", graph, cost, cuts, Timer(cost), notes=(note,))
+    return replace(plan, solve_seconds=timer.seconds)
