@@ -152,11 +152,13 @@ class TransformerPredictor(Predictor):
         if self.net is None:
             raise TpusplitError("the predictor is not trained")
         self.net.eval()
+        torch.set_num_threads(int(self.hparams["threads"]))
         out = np.zeros(len(tokens))
         order = np.argsort([len(t) for t in tokens])
-        with torch.no_grad():
-            for i in range(0, len(order), 256):
-                rows = order[i:i + 256]
+        with torch.inference_mode():
+            # batches of similar length: little padding (attention is quadratic in length)
+            for i in range(0, len(order), 64):
+                rows = order[i:i + 64]
                 tok, mask, vec = self._batch(vectors, tokens, rows)
                 out[rows] = np.exp(self.net(tok, mask, vec).numpy().astype(np.float64))
         return out * self.prior(vectors)
