@@ -80,8 +80,10 @@ def _x(v: float | None) -> str:
 
 
 def speedup_plot(series: dict[str, tuple[Sequence[float], Sequence[float]]], path: Path,
-                 title: str, xlabel: str, ylabel: str, logy: bool = False) -> None:
-    """Line plot of ``{label: (x, y)}`` to a PNG (needs matplotlib)."""
+                 title: str, xlabel: str, ylabel: str, logy: bool = False,
+                 xticks: Sequence[str] | None = None) -> None:
+    """Line plot of ``{label: (x, y)}`` to a PNG (needs matplotlib); ``xticks`` labels
+    x = 0, 1, ... (categorical x)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -95,6 +97,8 @@ def speedup_plot(series: dict[str, tuple[Sequence[float], Sequence[float]]], pat
     ax.set_ylabel(ylabel)
     if logy:
         ax.set_yscale("log")
+    if xticks is not None:
+        ax.set_xticks(range(len(xticks)), list(xticks), rotation=45, ha="right", fontsize=8)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
