@@ -36,7 +36,7 @@ def main() -> None:
 
     A user's mistake is one line on stderr and exit status 2, never a traceback.
     """
-    warnings.showwarning = _warn_line  # type: ignore[assignment]
+    warnings.showwarning = _warn_line
     try:
         app()
     except TpusplitError as exc:
