@@ -203,9 +203,10 @@ def segment_lower_bound(cost: CostSource) -> Latency | None:
     For the analytic Edge TPU model (:class:`tpusplit.costs.edgetpu.EdgeTPUCost` without a
     ``memory`` override) the latency is ``fixed + compute + stream + in + out`` with compute
     additive over ops, in/out >= 0, and at least ``sum(layer sizes) - cache base`` bytes
-    streamed at no less than the cheapest streaming rate; so
+    streamed, each at no less than the cheapest streaming rate among the op types that have
+    parameters in the segment; so
 
-    ``lower(i, j) = fixed + sum_k compute_k + min_rate * max(0, layers(i, j) - base)``.
+    ``lower(i, j) = fixed + sum_k compute_k + min_rate(i, j) * max(0, layers(i, j) - base)``.
 
     Costs O(n) model calls once (not counted as evaluations), O(1) per bound. None for
     other cost sources (the DP then evaluates every segment that can beat the incumbent).
@@ -213,27 +214,39 @@ def segment_lower_bound(cost: CostSource) -> Latency | None:
     try:
         from tpusplit.costs import edgetpu
         from tpusplit.costs.edgetpu_cache import layer_bytes
+        from tpusplit.costs.profile import COSTED_OPS
     except ImportError:  # pragma: no cover - the Edge TPU model ships with tpusplit
         return None
     if not isinstance(cost, edgetpu.EdgeTPUCost) or cost.memory is not None:
         return None
     graph, prof = cost.graph, cost.profile
     n = len(graph.ops)
+    def kind_of(name: str) -> str:  # the model's own op-type mapping (costs.edgetpu)
+        return name if name in COSTED_OPS else "OTHER"
+
+    kinds = sorted({kind_of(op.name) for op in graph.ops})
     compute = [0.0]
     layers = [0]
+    present = {t: [0] for t in kinds}  # prefix counts of ops with parameters, per rate kind
     for i in range(n):
         seg = edgetpu.evaluate(cost.features(i, i + 1), prof, i, i + 1)
         compute.append(compute[-1] + seg.compute_ms)
-        layers.append(layers[-1] + layer_bytes(graph, i))
-    rates = list(prof.stream_ms_per_mib.values())
-    rate = min(rates) if rates else 0.0
+        size = layer_bytes(graph, i)
+        layers.append(layers[-1] + size)
+        kind = kind_of(graph.ops[i].name)
+        for t in kinds:
+            present[t].append(present[t][-1] + (1 if size > 0 and t == kind else 0))
+    rate_of = {t: prof.stream(t) for t in kinds}
     base = prof.cache_base_mib * edgetpu.MiB
     fixed = prof.fixed_ms
     slack = 1 - 1e-9  # float sums in another order
 
     def lower(i: int, j: int) -> float:
         spill = layers[j] - layers[i] - base
-        stream = rate * spill / edgetpu.MiB if spill > 0 else 0.0
+        stream = 0.0
+        if spill > 0:  # every streamed byte belongs to a layer of a kind present in [i, j)
+            rate = min(rate_of[t] for t in kinds if present[t][j] > present[t][i])
+            stream = rate * spill / edgetpu.MiB
         return (fixed + compute[j] - compute[i] + stream) * slack
 
     return lower
