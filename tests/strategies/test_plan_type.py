@@ -77,3 +77,13 @@ def test_auto_picks_the_fewest_segments_within_5_percent(graph) -> None:  # type
     high = auto(graph, _cost(graph), max_segments=3, target_ips=1e9)
     assert not high.target_reached and high.plan.throughput_ips == max(
         p.throughput_ips for p in high.tried)
+
+
+def test_auto_skips_counts_the_strategy_cannot_plan() -> None:
+    from tpusplit.models.random_net import random_net
+
+    g = load(random_net(1))  # side output at op 14: the compiler rule allows at most 15 segments
+    n = len(g.ops)
+    cost = MatrixCost(g, np.fromfunction(lambda i, j: (j - i) + 0.5, (n + 1, n + 1)))
+    res = auto(g, cost, "compiler", max_segments=20)
+    assert [p.num_segments for p in res.tried] == list(range(1, g.output_ops[0] + 2))

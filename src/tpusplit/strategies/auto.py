@@ -40,7 +40,15 @@ def auto(graph: Graph, cost: CostSource, strategy: str = "optimal", max_segments
                             f"got {target_ips}")
     fn = get(strategy)
     top = min(max_segments, len(graph.ops))
-    tried = tuple(fn(graph, k, cost) for k in range(1, top + 1))
+    plans = []
+    for k in range(1, top + 1):
+        try:
+            plans.append(fn(graph, k, cost))
+        except TpusplitError:  # e.g. the compiler rule with too many segments: skip this N
+            continue
+    if not plans:
+        raise TpusplitError(f"{graph.source}: {strategy} cannot plan 1..{top} segments")
+    tried = tuple(plans)
     best = max(tried, key=lambda p: p.throughput_ips)
     if target_ips is None:
         need = (1 - tolerance) * best.throughput_ips
