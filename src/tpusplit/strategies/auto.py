@@ -31,7 +31,7 @@ def auto(graph: Graph, cost: CostSource, strategy: str = "optimal", max_segments
     Without a target: the smallest N whose throughput is at least ``(1 - tolerance)`` times the
     best. With ``target_ips``: the smallest N reaching it; if none does, the best N and
     ``target_reached=False``. Complexity: ``max_segments`` runs of the strategy (the cost
-    source's cache is shared between them).
+    source's cache is shared between them); an N the strategy cannot plan is skipped.
     """
     if max_segments < 1:
         raise TpusplitError(f"{graph.source}: --max-tpus must be >= 1, got {max_segments}")
