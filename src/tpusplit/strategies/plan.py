@@ -237,7 +237,7 @@ def make_plan(strategy: str, graph: Graph, cost: CostSource, cuts: Sequence[int]
     figures = tuple(SegmentFigures(c.start, c.end, float(c.latency_ms), int(c.on_chip_bytes),
                                    int(c.off_chip_bytes)) for c in seg_costs)
     evaluations, seconds = timer.evaluations, timer.seconds
-    tpi = simulate(cost, list(cuts), batch=batch).time_per_inference_ms
+    tpi = simulate(cost, sorted(cuts), batch=batch).time_per_inference_ms
     return Plan(strategy=strategy, device=cost.device, model=graph.name,
                 num_ops=len(graph.ops), cuts=tuple(int(c) for c in sorted(cuts)),
                 segments=figures, batch=batch, time_per_inference_ms=tpi,
