@@ -269,3 +269,17 @@ def test_pop_in_a_consumer_thread_waits_for_the_producer() -> None:
         p.push(None)
         consumer.join(2)
     assert got == [3, 4, 5, 6, 7]
+
+
+def test_base_exception_in_a_stage_does_not_hang() -> None:
+    class Exits(Fake):
+        def run(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+            if self.calls == 2:
+                raise SystemExit(3)
+            return super().run(feeds)
+
+    got: list[int] = []
+    with Pipeline([Fake("t0", "t1"), Exits("t1", "t2")]) as p, \
+            pytest.raises(StageError, match="stage 1 failed on input 2: SystemExit: 3"):
+        got.extend(int(o["t2"][0]) for o in p.run(feeds(k) for k in range(6)))
+    assert got == [2, 3] and p.alive == 0

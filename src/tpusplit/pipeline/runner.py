@@ -371,7 +371,7 @@ class Pipeline:
                 continue  # this input can never get through the failed stage: drop it
             try:
                 produced = stage.run({n: got.env[n] for n in reads})
-            except Exception as exc:  # any stage error reaches the caller
+            except BaseException as exc:  # any stage error reaches the caller, even SystemExit
                 error = StageError(i, got.seq, exc)
                 with self._lock:
                     if self._failure is None:
