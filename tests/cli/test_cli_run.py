@@ -135,3 +135,24 @@ def test_edgetpu_without_runtime_says_so(cli: Cli, model: Path) -> None:
         pytest.skip("libedgetpu is installed here")
     code, _, err = cli("run", model, "--cuts", "2", "--device", "edgetpu")
     assert code == 2 and "libedgetpu is not installed" in err
+
+
+def test_ctrl_c_stops_every_worker(cli: Cli, tmp_path: Path) -> None:
+    """Ctrl-C (KeyboardInterrupt in the main thread) mid-run: exit 130, no worker left."""
+    import _thread
+    import threading
+    import time
+
+    from tpusplit.models.synthetic import fc
+
+    model = tmp_path / "fc.tflite"
+    model.write_bytes(fc(32))
+    timer = threading.Timer(0.5, _thread.interrupt_main)
+    timer.start()
+    t0 = time.perf_counter()
+    code, _, err = cli("run", model, "--cuts", "3,6", "--random", "60000")
+    timer.cancel()
+    assert code == 130 and "Traceback" not in err, (code, err)  # typer turns it into 130
+    assert time.perf_counter() - t0 < 20
+    time.sleep(0.2)
+    assert not [t for t in threading.enumerate() if t.name.startswith("tpusplit-")]
