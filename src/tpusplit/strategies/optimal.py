@@ -202,11 +202,11 @@ def segment_lower_bound(cost: CostSource) -> Latency | None:
 
     For the analytic Edge TPU model (:class:`tpusplit.costs.edgetpu.EdgeTPUCost` without a
     ``memory`` override) the latency is ``fixed + compute + stream + in + out`` with compute
-    additive over ops, in/out >= 0, and at least ``sum(layer sizes) - cache base`` bytes
-    streamed, each at no less than the cheapest streaming rate among the op types that have
-    parameters in the segment; so
-
-    ``lower(i, j) = fixed + sum_k compute_k + min_rate(i, j) * max(0, layers(i, j) - base)``.
+    additive over ops, at least ``sum(layer sizes) - cache base`` bytes streamed, each at no
+    less than the cheapest streaming rate among the op types that have parameters in the
+    segment, and at least op ``i``'s activation inputs moved in and op ``j - 1``'s used
+    outputs moved out; so ``lower(i, j) = fixed + sum_k compute_k + min_rate(i, j) *
+    max(0, layers(i, j) - base) + in(op i) + out(op j - 1)``.
 
     Costs O(n) model calls once (not counted as evaluations), O(1) per bound. None for
     other cost sources (the DP then evaluates every segment that can beat the incumbent).
@@ -237,6 +237,22 @@ def segment_lower_bound(cost: CostSource) -> Latency | None:
         for t in kinds:
             present[t].append(present[t][-1] + (1 if size > 0 and t == kind else 0))
     rate_of = {t: prof.stream(t) for t in kinds}
+    outputs = set(graph.outputs)
+
+    def elements(t: int) -> int:  # int8 bytes on the device
+        count = 1
+        for d in graph.tensors[t].shape:
+            count *= d
+        return count
+
+    # op i's activation inputs always enter a segment starting at i; op j-1's used outputs
+    # always leave a segment ending at j
+    in_ms = [prof.in_ms_per_mib * sum(elements(t) for t in set(graph.ops[i].inputs)
+                                      if not graph.tensors[t].constant) / edgetpu.MiB
+             for i in range(n)]
+    out_ms = [0.0] + [prof.out_ms_per_mib * sum(
+        elements(t) for t in graph.ops[j - 1].outputs
+        if t in outputs or graph.consumers[t]) / edgetpu.MiB for j in range(1, n + 1)]
     base = prof.cache_base_mib * edgetpu.MiB
     fixed = prof.fixed_ms
     slack = 1 - 1e-9  # float sums in another order
@@ -247,7 +263,7 @@ def segment_lower_bound(cost: CostSource) -> Latency | None:
         if spill > 0:  # every streamed byte belongs to a layer of a kind present in [i, j)
             rate = min(rate_of[t] for t in kinds if present[t][j] > present[t][i])
             stream = rate * spill / edgetpu.MiB
-        return (fixed + compute[j] - compute[i] + stream) * slack
+        return (fixed + compute[j] - compute[i] + stream + in_ms[i] + out_ms[j]) * slack
 
     return lower
 
