@@ -31,8 +31,7 @@ def demo(
     inputs: int = typer.Option(8, "--inputs", help="Inputs to run through the CPU pipeline."),
     output: Path = typer.Option(None, "-o", "--output", help="Keep the files in this directory."),
 ) -> None:
-    """Build conv F=682, plan it with every strategy on simulated Edge TPUs, split it, run it
-    as a real CPU pipeline and check every output against the whole model."""
+    """The tour: build conv F=682, plan it on simulated TPUs, split, run on CPU, check."""
     out = make_console()
     workdir = output or Path(tempfile.mkdtemp(prefix="tpusplit-demo-"))
     model_path = workdir / f"conv_F{filters}.tflite"
