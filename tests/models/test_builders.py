@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
 from tpusplit.graph import load
+from tpusplit.models.builder import ModelBuilder
 from tpusplit.models.random_net import random_net
 from tpusplit.models.synthetic import conv, fc
 from tpusplit.pipeline import LiteRTStage, random_inputs
@@ -52,3 +55,23 @@ def test_bad_builder_arguments() -> None:
         conv(0)
     with pytest.raises(ValueError):
         fc(10, layers=0)
+
+
+def test_concat_of_tied_inputs_requantizes_instead_of_breaking_a_pool(
+        assert_bit_exact: Callable[..., None]) -> None:
+    # a feeds a max-pool (its quantization is tied to the pool's output) and the concat;
+    # p is a pool output: both need an int8 -> int8 QUANTIZE, which XNNPACK accepts.
+    b = ModelBuilder(seed=0)
+    x = b.quantize(b.input((1, 8, 8, 3)))
+    a = b.conv2d(x, 4)
+    p = b.max_pool(a, size=3, stride=1, padding="SAME")
+    c = b.conv2d(x, 4)
+    b.output(b.max_pool(b.concat([a, p, c])))
+    data = b.build()
+    g = load(data)
+    assert [op.name for op in g.ops].count("QUANTIZE") == 3
+    stage = LiteRTStage(data)
+    out = stage.run(random_inputs(stage))
+    assert np.unique(next(iter(out.values()))).size > 3
+    for k in range(1, len(g.ops)):
+        assert_bit_exact(data, [k])

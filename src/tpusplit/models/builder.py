@@ -65,6 +65,9 @@ class ModelBuilder:
         self._inputs: list[int] = []
         self._outputs: list[int] = []
         self._counter = 0
+        #: Tensors whose quantization is tied to another tensor's (the input of a pool, mean or
+        #: reshape, whose output copies it; the inputs of a concatenation): never requantized.
+        self._tied: set[int] = set()
 
     # ---------------------------------------------------------------- tensors and ops
     def _name(self, kind: str) -> str:
@@ -261,18 +264,30 @@ class ModelBuilder:
         shape[ax] = sum(s[ax] for s in shapes)
         rms = max(self._acts[x].rms for x in xs)
         y = self._act(shape, rms, False, "concat")
-        # As the TFLite converter does, inputs share the output's quantization where their
-        # producers can requantize freely (XNNPACK's int8 concatenation requires it).
+        # XNNPACK's int8 concatenation needs every input at the output's quantization. As the
+        # TFLite converter does, an input whose producer can requantize freely takes it; one
+        # whose quantization is tied elsewhere gets an int8 -> int8 QUANTIZE in front.
         out = self._acts[y]
+        joined = []
         for x in xs:
             a = self._acts[x]
-            if a.free and x not in self._inputs:
+            if (a.scale, a.zero_point) == (out.scale, out.zero_point):
+                joined.append(x)
+            elif a.free and x not in self._inputs and x not in self._tied:
                 q = self._tensors[x].quantization
                 q.scale, q.zeroPoint = [out.scale], [out.zero_point]
                 a.scale, a.zero_point = out.scale, out.zero_point
+                joined.append(x)
+            else:
+                r = self._act(a.shape, a.rms, False, "requantize",
+                              fixed=(out.scale, out.zero_point))
+                self._op(_OP.QUANTIZE, [x], [r])
+                joined.append(r)
+        self._tied.update(joined)
+        self._tied.add(y)
         o = schema.ConcatenationOptionsT()
         o.axis = ax
-        self._op(_OP.CONCATENATION, list(xs), [y], _OPT.ConcatenationOptions, o)
+        self._op(_OP.CONCATENATION, joined, [y], _OPT.ConcatenationOptions, o)
         return y
 
     def _pool(self, code: int, x: int, size: int, stride: int, padding: str) -> int:
@@ -280,6 +295,7 @@ class ModelBuilder:
         _, h, w, c = a.shape
         oh, ow = self._out_hw(h, w, size, stride, padding)
         y = self._act((1, oh, ow, c), a.rms, False, "pool", fixed=(a.scale, a.zero_point))
+        self._tied.update((x, y))
         o = schema.Pool2DOptionsT()
         o.padding, o.strideH, o.strideW = _PAD[padding], stride, stride
         o.filterHeight = o.filterWidth = size
@@ -300,6 +316,7 @@ class ModelBuilder:
         axes = self._tensor([2], schema.TensorType.INT32, self._name("mean/axes"),
                             data=np.array([1, 2], dtype=np.int32))
         y = self._act((1, a.shape[-1]), a.rms, False, "mean", fixed=(a.scale, a.zero_point))
+        self._tied.update((x, y))
         o = schema.ReducerOptionsT()
         o.keepDims = False
         self._op(_OP.MEAN, [x, axes], [y], _OPT.ReducerOptions, o)
@@ -311,6 +328,7 @@ class ModelBuilder:
         st = self._tensor([len(shape)], schema.TensorType.INT32, self._name("reshape/shape"),
                           data=np.array(shape, dtype=np.int32))
         y = self._act(tuple(shape), a.rms, False, "reshape", fixed=(a.scale, a.zero_point))
+        self._tied.update((x, y))
         o = schema.ReshapeOptionsT()
         o.newShape = list(shape)
         self._op(_OP.RESHAPE, [x, st], [y], _OPT.ReshapeOptions, o)
