@@ -220,6 +220,7 @@ def write_markdown(rows: list[dict[str, Any]], meta: dict[str, Any],
             "(fc) on 4 TPUs against 1 TPU with profiled segmentation; Segm_Balanced up to "
             "2.60x against the compiler split (8 TPUs, PCIe, batch 15).", ""]
     out += measured_section(rows)
+    out += notes(rows, strategies)
     out += ["## Zoo models", "",
             "| model | ops | TPUs | strategy | bottleneck ms | time/inf ms | x 1 TPU | "
             "x compiler | streamed MiB | evaluations | solve s |",
@@ -251,6 +252,59 @@ def write_markdown(rows: list[dict[str, Any]], meta: dict[str, Any],
     out += ["", "## Sweeps", ""] + [f"![{k}]({stem}_{k}.png)\n" for k in
                                     ("conv", "fc", "zoo", "solve")]
     (RESULTS / f"{meta['stem']}.md").write_text("\n".join(out))
+
+
+def notes(rows: list[dict[str, Any]], strategies: list[str]) -> list[str]:
+    """What the figures mean, with the numbers that explain the gaps to the published ones."""
+    by_case: dict[tuple[str, int], dict[str, dict[str, Any]]] = {}
+    for r in rows:
+        by_case.setdefault((r["model"], r["tpus"]), {})[r["strategy"]] = r
+    beaten = []
+    for case in by_case.values():
+        opt = case.get("optimal")
+        if opt is None:
+            continue
+        best = min(case.values(), key=lambda r: r["time_per_inference_ms"])
+        if best["time_per_inference_ms"] < opt["time_per_inference_ms"] * (1 - 1e-9):
+            beaten.append(opt["time_per_inference_ms"] / best["time_per_inference_ms"] - 1)
+    conv_opt, conv_m = _best(rows, "conv", 4, "optimal", "speedup_vs_1")
+    fc_opt, fc_m = _best(rows, "fc", 4, "optimal", "speedup_vs_1")
+    fc_host, _ = _best(rows, "fc", 4, "optimal", "speedup_vs_1_host")
+    zoo_c = {s: _best(rows, "zoo", 8, s, "speedup_vs_compiler") for s in strategies}
+    return [
+        "## Reading the figures", "",
+        "- `optimal` minimises the bottleneck (steady-state throughput) exactly; the time per "
+        "inference at batch 15 also pays the pipeline fill (sum of stage latencies / 15), so "
+        f"in {len(beaten)} of {len(by_case)} (model, N) cases another strategy has a lower "
+        f"time per inference (by at most {max(beaten, default=0):.1%}) with a higher "
+        "bottleneck.",
+        f"- conv, 4 TPUs: the model gives at most {conv_opt:.2f}x ({conv_m}) against 1 TPU, "
+        "the published profiled figure is about 6x. The model charges every cut a "
+        "device -> host -> device copy of the crossing activation (64x64xF int8, 2.7 MiB at "
+        "F = 672), with link costs calibrated on the measured files; its compiler-split "
+        "speed-ups stay within about 0.2x of the measured ones (table above, which never "
+        "exceed 1.9x on real hardware either). Above F = 442 the best split removes all "
+        "streaming, but each "
+        "1-layer stage still pays tens of ms of boundary copies over the link. A 6x would "
+        "need much cheaper boundary copies than these measurements imply; we cannot check "
+        "it without hardware.",
+        f"- fc, 4 TPUs: without host overhead the model predicts up to {fc_opt:.0f}x "
+        f"({fc_m}): one TPU streams, four cache everything and a stage costs 0.1-0.2 ms. The "
+        "measured fc pipelines are Python threads with about 0.25 ms of host work per stage "
+        f"and input; simulating that (one host thread) gives {fc_host:.1f}x, the measured "
+        "even split reaches 35.9x and the published profiled figure is about 46x: the "
+        "published number lies between the two host assumptions.",
+        "- Against the compiler split (zoo, 8 TPUs): " + ", ".join(
+            f"{s} up to {v:.2f}x ({m})" for s, (v, m) in zoo_c.items() if s != "compiler")
+        + "; the published Segm_Balanced figure is up to 2.60x (real PCIe board, its own "
+        "models). Our `balanced` follows the paper's steps but refuses any streaming when "
+        "the caches allow it; under this model a little streaming is sometimes cheaper than "
+        "the extra boundary copies, which `optimal` and `profiled` exploit.",
+        "- `profiled` is Coral's algorithm on the model: its longest-first search evaluates "
+        "most segments on large models (each a compile + benchmark on real hardware). "
+        "`optimal` is never worse; on large models it needs fewer evaluations than "
+        "`profiled` thanks to the model's lower bound, on small ones more (it proves "
+        "optimality): see the effort table.", ""]
 
 
 def measured_section(rows: list[dict[str, Any]]) -> list[str]:
