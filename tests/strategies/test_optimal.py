@@ -15,7 +15,13 @@ from tpusplit.graph import load
 from tpusplit.models.synthetic import fc
 from tpusplit.strategies import plan
 from tpusplit.strategies.brute_force import brute_force_cuts
-from tpusplit.strategies.optimal import bisect_probe, bottleneck, exact_dp, probe
+from tpusplit.strategies.optimal import (
+    bisect_probe,
+    bottleneck,
+    exact_dp,
+    probe,
+    shortest_fill,
+)
 
 KINDS = ("additive", "boundary", "cliff")
 
@@ -129,3 +135,32 @@ def test_bad_segment_counts_are_clear_errors(fc_graph, strategy: str, k: int  # 
     with pytest.raises(TpusplitError, match="segments") as err:
         plan(fc_graph, k, cost, strategy)
     assert "\n" not in str(err.value)
+
+
+def test_ties_are_broken_by_the_shortest_pipeline_fill(fc_graph) -> None:  # type: ignore[no-untyped-def]
+    """Integer costs make many partitions share the optimal bottleneck. With every segment
+    known, shortest_fill returns the smallest latency sum among them (brute force); the
+    strategy keeps the optimal bottleneck."""
+    rng = np.random.default_rng(9)
+    n = len(fc_graph.ops)
+    for _ in range(60):
+        k = int(rng.integers(2, 6))
+        w = rng.integers(1, 4, n)
+        lat = np.full((n + 1, n + 1), np.inf)
+        for i, j in itertools.combinations(range(n + 1), 2):
+            lat[i, j] = float(w[i:j].sum() + (j - i == 1))
+        best = _oracle(lat, n, k)
+        sums = []
+        for cuts in itertools.combinations(range(1, n), k - 1):
+            edges = (0, *cuts, n)
+            segs = [lat[a, b] for a, b in itertools.pairwise(edges)]
+            if max(segs) == best:
+                sums.append(sum(segs))
+        known = {(i, j): float(lat[i, j]) for i, j in itertools.combinations(range(n + 1), 2)}
+        dp_cuts, value = exact_dp(n, k, lambda i, j, lat=lat: float(lat[i, j]))
+        cuts = shortest_fill(n, k, known, value, dp_cuts)
+        edges = (0, *cuts, n)
+        assert max(lat[a, b] for a, b in itertools.pairwise(edges)) == best
+        assert sum(lat[a, b] for a, b in itertools.pairwise(edges)) == min(sums)
+        p = plan(fc_graph, k, MatrixCost(fc_graph, lat), "optimal")
+        assert p.bottleneck_ms == best

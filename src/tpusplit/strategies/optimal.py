@@ -16,7 +16,8 @@ ANY costs and uses monotonicity only to find a good incumbent fast:
    increasing ``B[k][i]`` and the scan stops as soon as ``B[k][i]`` alone is no better than the
    best found, so a segment is evaluated only if it can still beat the incumbent. The last
    layer needs only ``j = n``. The result equals brute force (tested on 500+ random instances);
-   its value is the proved lower bound.
+   its value is the proved lower bound. Among the optimal partitions whose segments were
+   evaluated, the one with the smallest latency sum is returned (shortest pipeline fill).
 
 Complexity: the probe phase costs O(N log n) evaluations per probe and O(log(hi/eps)) probes;
 the DP at most n(n+1)/2 evaluations (typically far fewer) and O(N n^2) time.
@@ -178,7 +179,14 @@ def optimal(graph: Graph, num_segments: int, cost: CostSource) -> Plan:
     check_num_segments(graph, num_segments)
     timer = Timer(cost)
     n = len(graph.ops)
-    lat = cost.latency
+    seen: dict[tuple[int, int], float] = {}
+
+    def lat(i: int, j: int) -> float:
+        v = seen.get((i, j))
+        if v is None:
+            v = seen[(i, j)] = cost.latency(i, j)
+        return v
+
     if num_segments == 1:
         return make_plan("optimal", graph, cost, (), timer, lower_bound_ms=lat(0, n))
     start = _even_param_cuts(graph, num_segments)
@@ -191,10 +199,50 @@ def optimal(graph: Graph, num_segments: int, cost: CostSource) -> Plan:
                          notes=(note,))
     bound = segment_lower_bound(cost)
     cuts, value = exact_dp(n, num_segments, lat, (cuts, value), bound)
+    cuts = shortest_fill(n, num_segments, seen, value, cuts)
     notes = ["exact: pruned dynamic programme over all cut positions"]
     if bound is not None:
         notes.append("pruned with the Edge TPU model's compute + streaming lower bound")
     return make_plan("optimal", graph, cost, cuts, timer, lower_bound_ms=value, notes=notes)
+
+
+def shortest_fill(n: int, num_segments: int, known: dict[tuple[int, int], float],
+                  value: float, cuts: tuple[int, ...]) -> tuple[int, ...]:
+    """Tie-break among optimal partitions: the smallest sum of latencies (shortest pipeline
+    fill, so the lowest time per inference for a finite batch), using only the segments
+    already evaluated (``known``) whose latency is ``<= value``. No new evaluation; the
+    bottleneck stays ``value``; ``cuts`` (optimal, all known) is returned if nothing is better.
+
+    Complexity: O(N K) for K known segments.
+    """
+    ok: dict[int, list[tuple[int, float]]] = {}
+    for (i, j), v in known.items():
+        if v <= value:
+            ok.setdefault(i, []).append((j, v))
+    inf = float("inf")
+    best: list[dict[int, float]] = [{0: 0.0}]
+    parent: list[dict[int, int]] = [{}]
+    for k in range(num_segments):
+        nxt: dict[int, float] = {}
+        par: dict[int, int] = {}
+        for i, total in best[k].items():
+            for j, v in ok.get(i, ()):
+                if j > n - (num_segments - k - 1) or (k == num_segments - 1 and j != n):
+                    continue
+                if total + v < nxt.get(j, inf):
+                    nxt[j], par[j] = total + v, i
+        best.append(nxt)
+        parent.append(par)
+    edges = (0, *cuts, n)
+    current = sum(known[(a, b)] for a, b in itertools.pairwise(edges))
+    if best[num_segments].get(n, inf) >= current:
+        return cuts
+    out: list[int] = []
+    j = n
+    for k in range(num_segments, 1, -1):
+        j = parent[k][j]
+        out.append(j)
+    return tuple(sorted(out))
 
 
 def segment_lower_bound(cost: CostSource) -> Latency | None:
