@@ -6,7 +6,8 @@ Usage: python benchmarks/split/run.py [--models ResNet50,InceptionV3] [--multi 2
 For each model (zoo models that are built, and the synthetic conv F=682): time to load the
 graph, time to split it into 2, 4 and 8 segments (even parameter split), and for EVERY single cut
 k in 1..n-1 whether the two segments, run one after the other on LiteRT, give byte-identical
-outputs AND boundary tensors to the whole model (LiteRT preserve_all_tensors) on a random input; then ``--multi`` random multi-cut splits.
+outputs AND boundary tensors to the whole model (LiteRT preserve_all_tensors) on a
+random input; then ``--multi`` random multi-cut splits.
 Writes benchmarks/results/split.{md,json}.
 """
 
@@ -95,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {rows[-1]}", flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     meta = {"command": " ".join(["python benchmarks/split/run.py", *(argv or sys.argv[1:])]),
-            "machine": f"{platform.machine()} {platform.processor()} python {platform.python_version()}",
+            "machine": f"{platform.machine()} python {platform.python_version()}",
             "skipped_not_built": skipped}
     (RESULTS / "split.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
     lines = ["# Split: load and split time, bit-exactness of every cut", "",
