@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from tpusplit.costs.edgetpu import EdgeTPUCost
+from tpusplit.costs.measurements import measurements_dir
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import load
 from tpusplit.models import zoo
@@ -39,7 +40,7 @@ from tpusplit.strategies import plan
 from tpusplit.strategies.plan import rebatch
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
-DATA = Path("/work/shared/data/edgetpu-measurements")
+DATA = measurements_dir()
 CORE = ["compiler", "profiled", "balanced", "optimal"]
 #: Host work per stage and input of a Python thread-and-queue pipeline (fc files' README).
 HOST_MS = 0.25

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tpusplit.costs.measurements import measurements_dir
 from tpusplit.errors import TpusplitError
 from tpusplit.pipeline.edgetpu_compiler import (
     compile_bytes,
@@ -21,7 +22,7 @@ from tpusplit.pipeline.edgetpu_compiler import (
 )
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "edgetpu_compiler"
-MEASURED = Path("/work/shared/data/edgetpu-measurements")
+MEASURED = measurements_dir()
 MiB = 2**20
 
 

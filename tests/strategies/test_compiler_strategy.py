@@ -5,13 +5,13 @@ from __future__ import annotations
 import ast
 import csv
 import itertools
-from pathlib import Path
 
 import numpy as np
 import pytest
 from strategy_costs import MatrixCost
 
 from tpusplit.costs.edgetpu_cache import layer_bytes
+from tpusplit.costs.measurements import measurements_dir
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph, load
 from tpusplit.models.builder import ModelBuilder
@@ -20,7 +20,7 @@ from tpusplit.models.synthetic import conv, fc
 from tpusplit.strategies import plan
 from tpusplit.strategies.compiler import compiler_cuts
 
-DATA = Path("/work/shared/data/edgetpu-measurements")
+DATA = measurements_dir()
 MIB = 1 << 20
 
 

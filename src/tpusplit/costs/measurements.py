@@ -22,9 +22,6 @@ def measurements_dir() -> Path:
     env = os.environ.get("TPUSPLIT_MEASUREMENTS")
     if env:
         return Path(env)
-    for cand in (DEFAULT_DIR.resolve(), Path("/work/shared/data/edgetpu-measurements")):
-        if cand.is_dir():
-            return cand
     return DEFAULT_DIR.resolve()
 
 
