@@ -82,6 +82,17 @@ def _floats(text: str, path: Path, line: int) -> tuple[float, ...]:
     return tuple(float(v) for v in values)
 
 
+def _read_csv(p: Path) -> list[list[str]]:
+    """All rows of a CSV file; a one-line error when it cannot be read as text."""
+    try:
+        with p.open(newline="") as fh:
+            return list(csv.reader(fh))
+    except OSError as exc:
+        raise TpusplitError(f"{p}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise TpusplitError(f"{p}: not a text CSV file") from None
+
+
 def read(path: str | Path) -> Measurements:
     """Read one file with columns ``Num filters|Hidden neurons, # MACs, On chip mem used,
     Off chip mem used, Inference time``.
@@ -93,13 +104,7 @@ def read(path: str | Path) -> Measurements:
         TpusplitError: the file is missing, empty, or not in this format.
     """
     p = Path(path)
-    try:
-        with p.open(newline="") as fh:
-            table = list(csv.reader(fh))
-    except OSError as exc:
-        raise TpusplitError(f"{p}: cannot read ({exc.strerror})") from None
-    except UnicodeDecodeError:
-        raise TpusplitError(f"{p}: not a text CSV file") from None
+    table = _read_csv(p)
     if not table:
         raise TpusplitError(f"{p}: empty file")
     header = [h.strip() for h in table[0]]
@@ -140,11 +145,7 @@ def read(path: str | Path) -> Measurements:
 def read_sweep(path: str | Path) -> BatchSweep:
     """Read a ``Batch size, Inference time`` file named like ``conv_F672_2tpu_..._sweep.csv``."""
     p = Path(path)
-    try:
-        with p.open(newline="") as fh:
-            table = list(csv.reader(fh))
-    except OSError as exc:
-        raise TpusplitError(f"{p}: cannot read ({exc.strerror})") from None
+    table = _read_csv(p)
     if not table or [h.strip() for h in table[0]] != ["Batch size", "Inference time"]:
         raise TpusplitError(f"{p}: expected columns 'Batch size, Inference time'")
     parts = p.stem.split("_")
