@@ -136,3 +136,23 @@ def test_cost_factory_picks_the_profiler() -> None:
     from tpusplit.costs.dataset import cost_factory
 
     assert cost_factory("cpu") is ProfilerCost
+
+
+def test_clear_remeasures_without_a_cache_file() -> None:
+    from tpusplit.costs.profiler import ProfilerCost
+    from tpusplit.graph import load
+    from tpusplit.models.synthetic import conv
+
+    cost = ProfilerCost(load(conv(4, layers=2, size=8)), warmup=0, repeats=2)
+    calls: list[tuple[int, int]] = []
+    measure = cost.measure
+
+    def counting(start: int, end: int):  # type: ignore[no-untyped-def]
+        calls.append((start, end))
+        return measure(start, end)
+
+    cost.measure = counting  # type: ignore[method-assign]
+    cost.latency(0, 2)
+    cost.clear()
+    cost.latency(0, 2)
+    assert calls == [(0, 2), (0, 2)] and cost.evaluations == 1 and cost.seconds > 0

@@ -183,6 +183,16 @@ class ProfilerCost(CostSource):
         p10, med, p90 = (float(v) for v in np.percentile(ms, [10, 50, 90]))
         return Measurement(med, p10, p90, float(ms.min()), len(times))
 
+    def clear(self) -> None:
+        """Forget cached costs; without a ``cache_path`` also every measurement, so the next
+        strategy really profiles (its evaluations and seconds are its own). Measurements in a
+        ``cache_path`` file are kept: reusing them across runs is what the file is for."""
+        super().clear()
+        self.measurements.clear()
+        self.disk_hits = 0
+        if self.cache_path is None:
+            self._disk.clear()
+
     def _evaluate(self, start: int, end: int) -> SegmentCost:
         key = self.key(start, end)
         hit = self._disk.get(key)
