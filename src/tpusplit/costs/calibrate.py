@@ -29,6 +29,7 @@ from tpusplit.costs.measurements import Measurements, read
 from tpusplit.costs.profile import COSTED_OPS, DeviceProfile, load_profile
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph, load
+from tpusplit.graph.compiler_rule import compiler_cuts
 from tpusplit.models.synthetic import conv, fc
 
 TOLERANCE_MIB = 0.05
@@ -53,35 +54,6 @@ class Case:
     def cuts(self) -> list[int]:
         """Op indices where segments 2..N begin."""
         return [a for a, _ in self.bounds[1:]]
-
-
-def compiler_cuts(graph: Graph, n: int) -> list[int]:
-    """The cuts of ``edgetpu_compiler --num_segments=n`` (libcoral's parameter-count rule).
-
-    ``average = total_param_bytes // n + 1``; segments 0..n-2 take ops in order and stop before
-    the running size would exceed it, leave one op per remaining segment, and end before the
-    first op producing a model output; the last takes the rest. O(ops).
-    """
-    ops = graph.ops
-    count = len(ops)
-    if n <= 1:
-        return []
-    avg = graph.param_bytes // n + 1
-    first_out = min(graph.output_ops) if graph.output_ops else count
-    cuts: list[int] = []
-    i = 0
-    for s in range(n - 1):
-        limit = min(count - (n - 1 - s), first_out)
-        run, j = 0, i
-        while j < limit:
-            if run + ops[j].param_bytes > avg and j > i:
-                break
-            run += ops[j].param_bytes
-            j += 1
-        j = max(j, i + 1)
-        cuts.append(j)
-        i = j
-    return cuts
 
 
 def even_cuts(graph: Graph, n: int) -> list[int]:

@@ -1,17 +1,8 @@
 """The ``compiler`` strategy: ``edgetpu_compiler --num_segments=N``'s parameter-count rule.
 
-The rule (libcoral's open ``ParameterCountBasedPartitioner`` reproduces the closed compiler's
-splits; see docs/edgetpu-notes.md section 2):
-
-1. ops in topological (execution) order;
-2. ``average = total_parameter_bytes // N + 1``;
-3. every segment but the last ends before the first op whose output is a model output;
-4. segments 0..N-2 take ops in order and stop just before their running parameter size would
-   exceed ``average``, taking at least one op and leaving at least one op for each remaining
-   segment;
-5. the last segment takes everything left (it absorbs the rounding and often spills).
-
-It ignores compute, crossing tensors and whole-layer caching. Tested against the compiler's
+The rule itself is :mod:`tpusplit.graph.compiler_rule` (libcoral's
+``ParameterCountBasedPartitioner``; docs/edgetpu-notes.md section 2). It ignores compute,
+crossing tensors and whole-layer caching. Tested against the compiler's
 own splits of the conv family (conv_{2,3,4}tpu_compiler_split.csv).
 
 Complexity: O(n) time, N cost evaluations (only to report the plan's figures).
@@ -20,40 +11,19 @@ Complexity: O(n) time, N cost evaluations (only to report the plan's figures).
 from __future__ import annotations
 
 from tpusplit.costs.base import CostSource
-from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph
+from tpusplit.graph.compiler_rule import compiler_cuts as compiler_rule
 from tpusplit.strategies.plan import Plan, Timer, check_num_segments, make_plan
 
 
 def compiler_cuts(graph: Graph, num_segments: int) -> tuple[int, ...]:
     """The cuts ``edgetpu_compiler --num_segments`` makes (parameter bytes only).
 
-    Raises TpusplitError when the first output op comes too early to give every segment but
-    the last at least one op before it (the compiler fails on such models too).
+    Raises TpusplitError for a bad segment count, or when the first output op comes too early
+    to give every segment but the last at least one op before it (the compiler fails too).
     """
     check_num_segments(graph, num_segments)
-    n = len(graph.ops)
-    if num_segments == 1:
-        return ()
-    first_output = graph.output_ops[0] if graph.output_ops else n - 1
-    if first_output < num_segments - 1:
-        raise TpusplitError(f"{graph.source}: the compiler rule needs {num_segments - 1} ops "
-                            f"before the first output op (op {first_output}); use another "
-                            "strategy or fewer segments")
-    average = graph.param_bytes // num_segments + 1
-    cuts: list[int] = []
-    start = 0
-    for s in range(num_segments - 1):
-        # segments s+1..N-2 need an op each before the first output op, which is in the last
-        limit = first_output - (num_segments - 2 - s)  # the largest end this segment may have
-        end = start + 1  # at least one op
-        size = graph.ops[start].param_bytes
-        while end < limit and size + graph.ops[end].param_bytes <= average:
-            size += graph.ops[end].param_bytes
-            end += 1
-        cuts.append(end)
-        start = end
-    return tuple(cuts)
+    return tuple(compiler_rule(graph, num_segments))
 
 
 def compiler(graph: Graph, num_segments: int, cost: CostSource) -> Plan:
