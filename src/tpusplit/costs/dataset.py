@@ -13,19 +13,19 @@ from __future__ import annotations
 import base64
 import csv
 import sys
-import time
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from importlib import import_module
 from pathlib import Path
 
 import numpy as np
 
-from tpusplit.costs.base import CostSource, SegmentCost
+from tpusplit.costs.base import CostSource
+from tpusplit.costs.edgetpu import EdgeTPUCost
 from tpusplit.costs.features import SEGMENT_DIM, SEGMENT_NAMES, TOKEN_DIM, GraphFeatures
+from tpusplit.costs.profiler import ProfilerCost
 from tpusplit.errors import TpusplitError
-from tpusplit.graph import Graph, extract, load
+from tpusplit.graph import Graph, load
 from tpusplit.models.nasbench import nasbench_net
 from tpusplit.models.synthetic import conv, fc
 
@@ -255,92 +255,28 @@ def _pyarrow(path: Path):  # type: ignore[no-untyped-def]
     return pq
 
 
-class CpuTimer(CostSource):
-    """Fallback CPU cost source: wall time of one LiteRT invoke of the extracted segment
-    (single thread, after warm-up, the stage's Python call included), as the 10th percentile
-    of at least ``repeats`` runs lasting at least ``min_seconds``.
-
-    The low percentile rather than the median because the cores are shared: on this machine
-    two measurements of the same segment agree within +-10% for ~92% of segments with it
-    (~82% with the median of 15 runs). Used only when ``tpusplit.costs.profiler`` is absent.
-    """
-
-    device = "cpu"
-    measured = True
-
-    def __init__(self, graph: Graph, repeats: int = 20, min_seconds: float = 0.02) -> None:
-        super().__init__(graph)
-        self.repeats = repeats
-        self.min_seconds = min_seconds
-
-    def _evaluate(self, start: int, end: int) -> SegmentCost:
-        from tpusplit.pipeline import LiteRTStage, random_inputs
-
-        stage = LiteRTStage(extract(self.graph, start, end))
-        feeds = random_inputs(stage, seed=0)
-        for _ in range(3):
-            stage.run(feeds)
-        times: list[float] = []
-        t_end = time.perf_counter() + self.min_seconds
-        while len(times) < self.repeats or time.perf_counter() < t_end:
-            t0 = time.perf_counter()
-            stage.run(feeds)
-            times.append(time.perf_counter() - t0)
-        return SegmentCost(start, end, 1e3 * float(np.percentile(times, 10)))
-
-
-def _robust_profiler() -> type[CostSource] | None:
-    """``ProfilerCost`` reporting each segment's 10th-percentile time (None when absent)."""
-    try:
-        profiler = import_module("tpusplit.costs.profiler")
-    except ImportError:
-        return None
-
-    class RobustProfilerCost(profiler.ProfilerCost):  # type: ignore[name-defined]
-        """The CPU profiler, reporting the 10th percentile of its timed runs.
-
-        On shared cores the median of a segment's runs moves with other processes' load
-        (two measurements agree within +-10% for only ~82-84% of segments on this machine);
-        the 10th percentile tracks the uncontended time (~92%).
-        """
-
-        def __init__(self, graph: Graph, **kwargs: object) -> None:
-            super().__init__(graph, **kwargs)
-            self.device = f"{self.backend.name}-p10"
-
-        def _evaluate(self, start: int, end: int) -> SegmentCost:
-            super()._evaluate(start, end)
-            return SegmentCost(start, end, float(self.measurements[(start, end)].p10_ms))
-
-    return RobustProfilerCost
-
-
 def cost_factory(device: str) -> Callable[[Graph], CostSource]:
     """Cost source constructor for ``device``: ``cpu`` (the profiler's median time),
-    ``cpu-p10`` (the profiler's 10th-percentile time: steadier on shared cores), ``edgetpu``
-    (the Edge TPU model, default profile), ``edgetpu-<profile>`` (a named profile)."""
-    if device in ("cpu", "cpu-p10"):
-        try:
-            profiler = import_module("tpusplit.costs.profiler")
-        except ImportError:
-            return CpuTimer
-        if device == "cpu":
-            return profiler.ProfilerCost
-        robust = _robust_profiler()
-        assert robust is not None
-        return robust
+    ``cpu-p10`` (the profiler's 10th-percentile time: steadier on shared cores, where the
+    median moves with other processes' load), ``edgetpu`` (the Edge TPU model, default
+    profile), ``edgetpu-<profile>`` (a named profile)."""
+    if device == "cpu":
+        return ProfilerCost
+    if device == "cpu-p10":
+
+        def make_p10(graph: Graph) -> CostSource:
+            cost = ProfilerCost(graph, statistic="p10")
+            cost.device = "cpu-p10"
+            return cost
+
+        return make_p10
     if device.startswith("edgetpu"):
-        try:
-            edgetpu = import_module("tpusplit.costs.edgetpu")
-        except ImportError:
-            raise TpusplitError(f"device {device!r}: the Edge TPU cost model is not "
-                                "available") from None
         profile = device.partition("-")[2] or None
 
         def make(graph: Graph) -> CostSource:
             if profile is None:
-                return edgetpu.EdgeTPUCost(graph)
-            return edgetpu.EdgeTPUCost(graph, profile)
+                return EdgeTPUCost(graph)
+            return EdgeTPUCost(graph, profile)
 
         return make
     raise TpusplitError(f"unknown device {device!r}: expected cpu, cpu-p10 or "
