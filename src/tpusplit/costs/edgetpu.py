@@ -53,6 +53,7 @@ from tpusplit.costs.base import CostSource, SegmentCost
 from tpusplit.costs.edgetpu_cache import (
     MiB,
     Placement,
+    _ceil,
     _int8_bytes,
     boundary,
     segment_placement,
@@ -64,10 +65,6 @@ __all__ = ["DEVICES", "EdgeTPUCost", "EdgeTPUSegmentCost", "Features", "segment_
 
 #: ``(start, end) -> (on_chip_bytes, off_chip_bytes)`` or None (use the caching model).
 MemoryFn = Callable[[int, int], "tuple[int, int] | None"]
-
-
-def _ceil(x: int, m: int) -> int:
-    return -(-x // m) * m
 
 
 def padded_macs(graph: Graph, index: int) -> int:
