@@ -20,6 +20,7 @@ from tpusplit.pipeline.backend import Backend, Stage
 from tpusplit.pipeline.litert import LiteRTBackend, LiteRTStage
 from tpusplit.pipeline.measure import PipelineMeasurement, measure_pipeline
 from tpusplit.pipeline.runner import Pipeline
+from tpusplit.pipeline.sequential import random_array
 
 Feeds = dict[str, np.ndarray]
 
@@ -63,15 +64,7 @@ def random_feeds(graph: Graph, count: int, seed: int = 0) -> list[Feeds]:
         feeds: Feeds = {}
         for t in graph.inputs:
             tensor = graph.tensors[t]
-            dtype = np.dtype(tensor.dtype)
-            if np.issubdtype(dtype, np.floating):
-                feeds[names[t]] = rng.uniform(-1, 1, size=tensor.shape).astype(dtype)
-            elif dtype == np.bool_:
-                feeds[names[t]] = rng.integers(0, 2, size=tensor.shape).astype(dtype)
-            else:
-                info = np.iinfo(dtype)
-                feeds[names[t]] = rng.integers(info.min, int(info.max) + 1, size=tensor.shape,
-                                               dtype=dtype)
+            feeds[names[t]] = random_array(rng, tensor.shape, np.dtype(tensor.dtype))
         out.append(feeds)
     return out
 

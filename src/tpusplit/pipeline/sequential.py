@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -21,18 +22,19 @@ def run_sequential(stages: Sequence[Stage], feeds: Mapping[str, np.ndarray]
     return env
 
 
+def random_array(rng: np.random.Generator, shape: tuple[int, ...], dtype: np.dtype[Any]
+                 ) -> np.ndarray:
+    """A random tensor: uniform in [-1, 1) for floats, the full range for integers."""
+    if np.issubdtype(dtype, np.floating):
+        return rng.uniform(-1, 1, size=shape).astype(dtype)
+    if dtype == np.bool_:
+        return rng.integers(0, 2, size=shape).astype(dtype)
+    info = np.iinfo(dtype)
+    return rng.integers(info.min, int(info.max) + 1, size=shape, dtype=dtype)
+
+
 def random_inputs(stage: Stage, seed: int = 0) -> dict[str, np.ndarray]:
-    """Random inputs for a stage: uniform in [-1, 1) for floats, the full range for ints."""
+    """Random inputs for a stage (see :func:`random_array`)."""
     rng = np.random.default_rng(seed)
-    out = {}
     spec = getattr(stage, "input_spec")  # noqa: B009 - backends that can size their inputs
-    for name in stage.input_names:
-        shape, dtype = spec(name)
-        if np.issubdtype(dtype, np.floating):
-            out[name] = rng.uniform(-1, 1, size=shape).astype(dtype)
-        elif dtype == np.bool_:
-            out[name] = rng.integers(0, 2, size=shape).astype(dtype)
-        else:
-            info = np.iinfo(dtype)
-            out[name] = rng.integers(info.min, int(info.max) + 1, size=shape, dtype=dtype)
-    return out
+    return {name: random_array(rng, *spec(name)) for name in stage.input_names}
