@@ -22,7 +22,7 @@ def build(
     """Convert Keras applications (weights=None) to full-int8 TFLite and cache them."""
     todo = names or list(zoo_lib.ZOO)
     for n in todo:
-        zoo_lib._check_name(n)
+        zoo_lib.check_name(n)
     console = Console(stderr=True)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                   TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),

@@ -26,34 +26,15 @@ from tpusplit.costs.features import SEGMENT_DIM, SEGMENT_NAMES, TOKEN_DIM, Graph
 from tpusplit.costs.profiler import ProfilerCost
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph, load
-from tpusplit.models.nasbench import nasbench_net
-from tpusplit.models.synthetic import conv, fc
-
-#: Scale of the NASBench-101-space models used here: a 32x32x3 input as in the space, but a
-#: 32-channel stem instead of 128 so a CPU profiles thousands of segments in minutes.
-NASBENCH_SIZE = 32
-NASBENCH_CHANNELS = 32
+from tpusplit.models.specs import build_spec
 
 #: Columns before the feature vector.
 META = ("model", "start", "end", "model_ops", "latency_ms", "device")
 
 
 def build_model(spec: str) -> bytes:
-    """Model bytes for a spec string: ``nasbench-<seed>[-c<channels>][-i<size>]``,
-    ``conv-<F>`` (5 layers, 64x64) or ``fc-<N>`` (4 layers)."""
-    parts = spec.split("-")
-    try:
-        if parts[0] == "nasbench":
-            opts = {p[0]: int(p[1:]) for p in parts[2:]}
-            return nasbench_net(int(parts[1]), size=opts.get("i", NASBENCH_SIZE),
-                                channels=opts.get("c", NASBENCH_CHANNELS))
-        if parts[0] == "conv" and len(parts) == 2:
-            return conv(int(parts[1]))
-        if parts[0] == "fc" and len(parts) == 2:
-            return fc(int(parts[1]))
-    except (ValueError, IndexError):
-        pass
-    raise TpusplitError(f"model spec {spec!r}: expected nasbench-<seed>, conv-<F> or fc-<N>")
+    """Model bytes for a spec string (:func:`tpusplit.models.specs.build_spec`)."""
+    return build_spec(spec)
 
 
 def model_specs(count: int, first_seed: int = 0, synthetic_every: int = 10) -> list[str]:

@@ -24,7 +24,8 @@ _PAD = {"SAME": schema.Padding.SAME, "VALID": schema.Padding.VALID}
 #: Operator versions as the TFLite converter writes them for int8 kernels.
 _VERSIONS = {_OP.CONV_2D: 3, _OP.DEPTHWISE_CONV_2D: 3, _OP.FULLY_CONNECTED: 4, _OP.ADD: 2,
              _OP.CONCATENATION: 2, _OP.MAX_POOL_2D: 2, _OP.AVERAGE_POOL_2D: 2, _OP.QUANTIZE: 2,
-             _OP.TANH: 2, _OP.MEAN: 2, _OP.RESHAPE: 1, _OP.DEQUANTIZE: 2, _OP.SOFTMAX: 2}
+             _OP.TANH: 2, _OP.LOGISTIC: 2, _OP.MEAN: 2, _OP.RESHAPE: 1, _OP.DEQUANTIZE: 2,
+             _OP.SOFTMAX: 2}
 
 
 @dataclass
@@ -181,21 +182,27 @@ class ModelBuilder:
                             [0] * len(scales), 0, data)
 
     @staticmethod
-    def _out_hw(h: int, w: int, k: int, stride: int, padding: str) -> tuple[int, int]:
+    def _out_hw(h: int, w: int, k: int | tuple[int, int], stride: int, padding: str
+                ) -> tuple[int, int]:
+        kh, kw = (k, k) if isinstance(k, int) else k
         if padding == "SAME":
             return -(-h // stride), -(-w // stride)
-        return (h - k) // stride + 1, (w - k) // stride + 1
+        return (h - kh) // stride + 1, (w - kw) // stride + 1
 
-    def conv2d(self, x: int, filters: int, kernel: int = 3, stride: int = 1,
+    def conv2d(self, x: int, filters: int, kernel: int | tuple[int, int] = 3, stride: int = 1,
                padding: str = "SAME", activation: str | None = "RELU") -> int:
-        """CONV_2D with per-channel int8 weights, int32 bias and a fused activation."""
+        """CONV_2D with per-channel int8 weights, int32 bias and a fused activation.
+
+        ``kernel`` is ``k`` (square) or ``(kh, kw)``, e.g. ``(1, 7)`` for Inception's 1x7.
+        """
         a = self._acts[x]
         _, h, w, c = a.shape
-        wq, ws = self._weights([filters, kernel, kernel, c], kernel * kernel * c, 0)
+        kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
+        wq, ws = self._weights([filters, kh, kw, c], kh * kw * c, 0)
         wt = self._tensor(wq.shape, schema.TensorType.INT8, self._name("conv/weights"), ws,
                           [0] * filters, 0, wq)
         bt = self._bias(filters, a.scale, ws)
-        oh, ow = self._out_hw(h, w, kernel, stride, padding)
+        oh, ow = self._out_hw(h, w, (kh, kw), stride, padding)
         rms = a.rms * math.sqrt(2.0) * (0.7 if activation else 1.0)
         y = self._act((1, oh, ow, filters), rms, activation is not None, "conv")
         o = schema.Conv2DOptionsT()
@@ -244,6 +251,13 @@ class ModelBuilder:
         a = self._acts[x]
         y = self._act(a.shape, 0.5, False, "tanh", fixed=(1 / 128, 0))
         self._op(_OP.TANH, [x], [y])
+        return y
+
+    def logistic(self, x: int) -> int:
+        """LOGISTIC (sigmoid; int8 output fixed at scale 1/256, zero point -128)."""
+        a = self._acts[x]
+        y = self._act(a.shape, 0.3, False, "logistic", fixed=(1 / 256, -128))
+        self._op(_OP.LOGISTIC, [x], [y])
         return y
 
     def add(self, a: int, b: int, activation: str | None = None) -> int:

@@ -1,9 +1,17 @@
-"""The reference zoo: Keras applications converted to full-int8 TFLite and cached (extra ``zoo``).
+"""The reference zoo: real CNN architectures as int8 TFLite files in the user cache.
 
-Models are built with ``weights=None`` (no download), so the weights are random but the
-architectures, shapes, parameter sizes and op mix are the real ones: what splitting, costing and
-CPU timing depend on. Conversion is post-training full-integer quantization with a
-representative dataset of a few random samples, int8 input and output, as Coral recommends.
+Three kinds of entry, all built offline with random weights (``weights=None``): the
+architectures, shapes, parameter sizes and op mix are the real ones, which is what splitting,
+costing and CPU timing depend on.
+
+- **Keras applications** (ResNet50, InceptionV3, ...): converted by TensorFlow with
+  post-training full-integer quantization (int8 input and output, as Coral recommends) from a
+  representative dataset of a few random samples. Needs the extra ``zoo`` (TensorFlow).
+- **Coral's reference networks** (``*-slim``, ``SSD*``): the TF-slim classifiers and SSD
+  detectors behind Coral's published latencies, rebuilt op for op by
+  :mod:`tpusplit.models.slim`. No TensorFlow needed.
+- **Coral's real graphs** (``coral-*``): four of Coral's own quantization-aware files, copied
+  from ``data/coral-reference/models`` of a tpusplit checkout.
 """
 
 from __future__ import annotations
@@ -15,31 +23,60 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tpusplit.errors import TpusplitError
+from tpusplit.models import slim
 
 
 @dataclass(frozen=True)
 class ZooModel:
-    """A Keras application: its constructor's name in ``keras.applications`` and input size."""
+    """One zoo entry; exactly one of ``keras_name``, ``builder`` and ``file`` is set.
+
+    Attributes:
+        name: the zoo name (``tpusplit zoo build NAME``).
+        size: input height and width.
+        keras_name: constructor in ``keras.applications``.
+        builder: a function returning the model's bytes (no TensorFlow).
+        file: a file of ``data/coral-reference/models``.
+    """
 
     name: str
-    keras_name: str
     size: int
+    keras_name: str | None = None
+    builder: Callable[[], bytes] | None = None
+    file: str | None = None
+
+    @property
+    def kind(self) -> str:
+        """``keras``, ``builder`` or ``file``."""
+        return "keras" if self.keras_name else "builder" if self.builder else "file"
 
 
 ZOO: dict[str, ZooModel] = {m.name: m for m in [
-    ZooModel("MobileNetV1", "MobileNet", 224),
-    ZooModel("MobileNetV2", "MobileNetV2", 224),
-    ZooModel("ResNet50", "ResNet50", 224),
-    ZooModel("ResNet101", "ResNet101", 224),
-    ZooModel("ResNet152", "ResNet152", 224),
-    ZooModel("InceptionV3", "InceptionV3", 299),
-    ZooModel("Xception", "Xception", 299),
-    ZooModel("DenseNet121", "DenseNet121", 224),
-    ZooModel("EfficientNetB0", "EfficientNetB0", 224),
-    ZooModel("VGG16", "VGG16", 224),
-    ZooModel("NASNetMobile", "NASNetMobile", 224),
-    ZooModel("InceptionResNetV2", "InceptionResNetV2", 299),
+    ZooModel("MobileNetV1", 224, keras_name="MobileNet"),
+    ZooModel("MobileNetV2", 224, keras_name="MobileNetV2"),
+    ZooModel("ResNet50", 224, keras_name="ResNet50"),
+    ZooModel("ResNet101", 224, keras_name="ResNet101"),
+    ZooModel("ResNet152", 224, keras_name="ResNet152"),
+    ZooModel("InceptionV3", 299, keras_name="InceptionV3"),
+    ZooModel("Xception", 299, keras_name="Xception"),
+    ZooModel("DenseNet121", 224, keras_name="DenseNet121"),
+    ZooModel("EfficientNetB0", 224, keras_name="EfficientNetB0"),
+    ZooModel("VGG16", 224, keras_name="VGG16"),
+    ZooModel("NASNetMobile", 224, keras_name="NASNetMobile"),
+    ZooModel("InceptionResNetV2", 299, keras_name="InceptionResNetV2"),
+    ZooModel("InceptionV1-slim", 224, builder=slim.inception_v1),
+    ZooModel("InceptionV4-slim", 299, builder=slim.inception_v4),
+    ZooModel("MobileNetV1-slim", 224, builder=slim.mobilenet_v1),
+    ZooModel("MobileNetV2-slim", 224, builder=slim.mobilenet_v2),
+    ZooModel("SSDMobileNetV1", 300, builder=slim.ssd_mobilenet_v1),
+    ZooModel("SSDMobileNetV2Face", 320, builder=slim.ssd_mobilenet_v2),
+    ZooModel("coral-mobilenet_v2_1.0_224", 224, file="mobilenet_v2_1.0_224_quant.tflite"),
+    ZooModel("coral-mobilenet_v1_0.75_192", 192, file="mobilenet_v1_0.75_192_quant.tflite"),
+    ZooModel("coral-mobilenet_v1_0.5_160", 160, file="mobilenet_v1_0.5_160_quant.tflite"),
+    ZooModel("coral-mobilenet_v1_0.25_128", 128, file="mobilenet_v1_0.25_128_quant.tflite"),
 ]}
+
+#: The repository's data directory (present in a source checkout).
+DATA_DIR = Path(__file__).resolve().parents[3] / "data"
 
 
 def zoo_dir() -> Path:
@@ -50,7 +87,8 @@ def zoo_dir() -> Path:
     return Path(base) / "tpusplit" / "zoo"
 
 
-def _check_name(name: str) -> ZooModel:
+def check_name(name: str) -> ZooModel:
+    """The zoo entry ``name``; a one-line error naming the choices otherwise."""
     if name not in ZOO:
         raise TpusplitError(f"{name}: not a zoo model; choose from {', '.join(ZOO)}")
     return ZOO[name]
@@ -58,11 +96,12 @@ def _check_name(name: str) -> ZooModel:
 
 def zoo_path(name: str) -> Path:
     """Path of the built int8 model ``name``; a clear error if it is not built yet."""
-    _check_name(name)
+    spec = check_name(name)
     path = zoo_dir() / f"{name}.tflite"
     if not path.is_file():
+        extra = " (needs pip install 'tpusplit[zoo]')" if spec.kind == "keras" else ""
         raise TpusplitError(f"{path}: zoo model {name} is not built; run "
-                            f"`tpusplit zoo build {name}` (needs pip install 'tpusplit[zoo]')")
+                            f"`tpusplit zoo build {name}`{extra}")
     return path
 
 
@@ -71,23 +110,28 @@ def available() -> list[str]:
     return [n for n in ZOO if (zoo_dir() / f"{n}.tflite").is_file()]
 
 
-def build(name: str, samples: int = 4, force: bool = False,
-          log: Callable[[str], None] | None = None) -> Path:
-    """Convert Keras application ``name`` to full-int8 TFLite and cache it; return its path.
+def model_bytes(name: str, samples: int = 4) -> bytes:
+    """The int8 model ``name``, built now (not cached); see :func:`build` for the kinds."""
+    spec = check_name(name)
+    if spec.builder is not None:
+        return spec.builder()
+    if spec.file is not None:
+        src = DATA_DIR / "coral-reference" / "models" / spec.file
+        if not src.is_file():
+            raise TpusplitError(f"{src}: Coral's graph {spec.file} is not here; it ships in "
+                                f"the data/ directory of a tpusplit source checkout")
+        return src.read_bytes()
+    return _keras_bytes(spec, samples)
 
-    Needs TensorFlow (``pip install 'tpusplit[zoo]'``). The file is written atomically.
-    """
-    spec = _check_name(name)
-    path = zoo_dir() / f"{name}.tflite"
-    if path.is_file() and not force:
-        return path
+
+def _keras_bytes(spec: ZooModel, samples: int) -> bytes:
     try:
         import numpy as np
         import tensorflow as tf
     except ImportError:
-        raise TpusplitError("tpusplit zoo build needs TensorFlow: pip install 'tpusplit[zoo]'") \
-            from None
-    ctor = getattr(tf.keras.applications, spec.keras_name)
+        raise TpusplitError(f"{spec.name}: building Keras models needs TensorFlow: pip install "
+                            f"'tpusplit[zoo]'") from None
+    ctor = getattr(tf.keras.applications, str(spec.keras_name))
     shape = (spec.size, spec.size, 3)
     model = ctor(weights=None, input_shape=shape)
     rng = np.random.default_rng(0)
@@ -102,12 +146,34 @@ def build(name: str, samples: int = 4, force: bool = False,
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
-    data = converter.convert()
+    return bytes(converter.convert())
+
+
+def build(name: str, samples: int = 4, force: bool = False,
+          log: Callable[[str], None] | None = None) -> Path:
+    """Build zoo model ``name`` into the cache (atomically) and return its path.
+
+    Keras entries need TensorFlow (``pip install 'tpusplit[zoo]'``); the others do not.
+    """
+    check_name(name)
+    path = zoo_dir() / f"{name}.tflite"
+    if path.is_file() and not force:
+        return path
+    data = model_bytes(name, samples)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{name}.", suffix=".tmp")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     if log:
         log(f"{name}: {len(data) / 2**20:.1f} MiB -> {path}")
     return path
+
+
+__all__ = ["ZOO", "ZooModel", "available", "build", "check_name", "model_bytes", "zoo_dir",
+           "zoo_path"]
