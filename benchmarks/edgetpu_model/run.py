@@ -1,19 +1,18 @@
-"""Edge TPU model benchmark: caching, single-TPU latency and pipeline simulation vs real TPUs.
+"""Edge TPU model benchmark: every measured row of data/, fitted and held out, old model beside.
 
 Usage: python benchmarks/edgetpu_model/run.py [--quick]   (or ``tpusplit bench edgetpu_model``)
 
-Against every row of every file of ../shared/data/edgetpu-measurements:
+1. caching: the compiler's on/off-chip figures of every synthetic file reproduced by the caching
+   rule (and the rule re-fitted from scratch); the rule's figures for the real CNNs;
+2. the fit (:func:`tpusplit.costs.calibrate.fit`) on every observation: synthetic sweeps
+   (single TPU, conv and fc pipelines, batch sweeps) and Coral's real CNNs on four hosts;
+3. leave one model out: each real CNN predicted by a fit that never saw it, on every host;
+4. every row through the public API with the shipped profiles (pipelines through the
+   discrete-event simulator), next to tpusplit 0.1's figures (``v1_predictions.json``);
+5. plots: real CNNs measured vs predicted, per-term breakdowns, the synthetic families, the
+   batch sweeps and a Gantt chart.
 
-1. caching model: compiler-reported on/off-chip MiB of the single-TPU model and of every
-   segment of the split files, matched within 0.05 MiB; capacity rule re-fitted from scratch;
-2. single TPU (shipped profile ``edgetpu-usb3``): MAPE per file, the spill cliffs, and
-   cross-validation (fit on one family, test on the other; fit on even-indexed sizes, test on
-   the odd ones);
-3. pipelines: conv 2/3/4 TPUs (compiler split, PipelinedModelRunner, batch 100), fc 2/3/4 TPUs
-   (even split, Python thread pipeline, batch 50; its per-stage host cost fitted on the 2-TPU
-   file only), and the F=672 batch sweeps: MAPE per file.
-
-Writes benchmarks/results/edgetpu_model.{md,json} and edgetpu_model_{conv,fc,sweep,gantt}.png.
+Writes benchmarks/results/edgetpu_model.{md,json} and edgetpu_model_*.png.
 """
 
 from __future__ import annotations
@@ -23,159 +22,133 @@ import json
 import platform
 import sys
 import time
-from dataclasses import replace
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from tpusplit.costs.calibrate import (
-    Case,
-    cases,
     check_caching,
-    compiler_cuts,
+    fit,
     fit_capacity,
-    fit_latency,
+    leave_one_model_out,
     mape,
+    summaries,
 )
-from tpusplit.costs.edgetpu import EdgeTPUCost
-from tpusplit.costs.measurements import load_all, measurements_dir
-from tpusplit.costs.profile import COSTED_OPS, DeviceProfile, load_profile
-from tpusplit.graph import load
-from tpusplit.models.synthetic import conv
+from tpusplit.costs.edgetpu import EdgeTPUCost, EdgeTPUSegmentCost
+from tpusplit.costs.edgetpu_profile import DeviceProfile, load_profile
+from tpusplit.costs.measurements import (
+    HOSTS,
+    Observation,
+    coral_observations,
+    data_dir,
+    sweep_observations,
+)
+from tpusplit.graph import Graph, load
+from tpusplit.models.specs import build_spec
 from tpusplit.report.sim import family_plot, gantt_plot
 from tpusplit.sim import simulate
 
-RESULTS = Path(__file__).resolve().parents[1] / "results"
-FIXED = ("in_ms_per_mib", "out_ms_per_mib", "element_ms_per_mop")
-#: How each split file was run (README of the measurements).
-RUNNER: dict[str, tuple[int, int | None]] = {"conv": (100, None), "fc": (50, 1)}
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE.parents[0] / "results"
+PROFILE = {"usb3-x86": "edgetpu-usb3", "devboard": "edgetpu-devboard",
+           "rpi4-usb3": "edgetpu-rpi4-usb3", "rpi3-usb2": "edgetpu-rpi3-usb2",
+           "usb3-sweeps": "edgetpu-usb3-sweeps"}
+REAL_HOSTS = ("usb3-x86", "devboard", "rpi4-usb3", "rpi3-usb2")
+TERMS = ("fixed", "input", "compute", "stream", "output", "host CPU")
 
 
-def single_pred(c: Case, p: DeviceProfile) -> float:
-    return EdgeTPUCost(c.graph, p).latency(0, len(c.graph.ops))
+def v1_key(o: Observation) -> str:
+    """Key of an observation in v1_predictions.json."""
+    return f"{o.host}|{o.model}|{','.join(map(str, o.cuts))}|{o.batch}"
 
 
-def pipe_pred(c: Case, p: DeviceProfile, host_ms: float) -> float:
-    batch, workers = RUNNER[c.family]
-    return simulate(EdgeTPUCost(c.graph, p), c.cuts, batch=batch,
-                    host_ms=host_ms if c.family == "fc" else 0.0,
-                    host_workers=workers).time_per_inference_ms
+class Models:
+    """Graphs built once per model spec (the synthetic files reuse each size several times)."""
+
+    def __init__(self) -> None:
+        self.graphs: dict[str, Graph] = {}
+
+    def __call__(self, spec: str) -> Graph:
+        if spec not in self.graphs:
+            if len(self.graphs) > 8:
+                self.graphs.clear()
+            self.graphs[spec] = load(build_spec(spec), name=spec)
+        return self.graphs[spec]
 
 
-def alike(p: DeviceProfile, op_type: str) -> DeviceProfile:
-    """``p`` with every op type costed like ``op_type`` (the prior when a type is unseen)."""
-    c, st = p.compute(op_type), p.stream(op_type)
-    return replace(p, compute_ms_per_gmac={t: c for t in COSTED_OPS},
-                   stream_ms_per_mib={t: st for t in COSTED_OPS})
-
-
-def cliff(cs: list[Case], p: DeviceProfile) -> dict[str, Any]:
-    """First size that streams parameters: measured vs predicted (the spill cliff)."""
-    meas = next((c.size for c in cs if c.off_chip_mib[0] > 0), None)
-    pred = next((c.size for c in cs
-                 if EdgeTPUCost(c.graph, p).segment(0, len(c.graph.ops)).off_chip_bytes > 0),
-                None)
-    return {"measured_first_spill": meas, "predicted_first_spill": pred}
+def shipped(o: Observation, graph: Graph, profile: DeviceProfile) -> tuple[float, Any]:
+    """Time per inference the shipped profile predicts through the public API; for one TPU
+    also the breakdown."""
+    cost = EdgeTPUCost(graph, profile)
+    if not o.cuts:
+        seg = cost.segment(0, len(graph.ops))
+        assert isinstance(seg, EdgeTPUSegmentCost)
+        host = profile.cpu_factor * o.host_cpu_ms
+        return seg.latency_ms + host, dict(zip(TERMS, (seg.fixed_ms, seg.in_ms, seg.compute_ms,
+                                                       seg.stream_ms, seg.out_ms, host),
+                                               strict=True))
+    kw: dict[str, Any] = ({"host_ms": profile.fit["python_stage_ms"], "host_workers": 1}
+                          if o.runner == "python" else {})
+    return simulate(cost, list(o.cuts), batch=o.batch, **kw).time_per_inference_ms, None
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="every third row only")
+    ap.add_argument("--quick", action="store_true", help="every third synthetic row only")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
     t0 = time.time()
-    step = 3 if args.quick else 1
-    tables, sweeps = load_all()
-    by: dict[tuple[str, int], list[Case]] = {}
-    for m in tables:
-        by[(m.family, m.tpus)] = cases(m)[::step]
-    everything = [c for cs in by.values() for c in cs]
-    shipped = load_profile("edgetpu-usb3")
-    out: dict[str, Any] = {"data": str(measurements_dir()), "profile": shipped.to_json(),
-                           "quick": args.quick}
+    every = 3 if args.quick else 1
+    sweeps = sweep_observations(every=every)
+    coral = coral_observations()
+    obs = sweeps + coral
+    v1 = json.loads((HERE / "v1_predictions.json").read_text())
+    out: dict[str, Any] = {"data": str(data_dir()), "quick": args.quick}
 
     # 1. caching
-    chk = check_caching(everything, shipped.cache_base_mib, shipped.cache_in_coef,
-                        shipped.cache_out_coef)
-    b, i, o, refit = fit_capacity(everything)
-    out["caching"] = {"figures": chk.figures, "matched": chk.matched, "share": chk.share,
-                      "worst_mib": chk.worst_mib, "worst_where": chk.worst_where,
-                      "mismatches": list(chk.mismatches[:20]),
-                      "refit": {"base_mib": b, "in_coef": i, "out_coef": o,
-                                "matched": refit.matched, "figures": refit.figures},
-                      "constant_capacity_best": max(
-                          (check_caching(everything, float(x), 0, 0).matched, float(x))
-                          for x in np.arange(6.8, 8.0, 0.02))}
+    usb3 = load_profile("edgetpu-usb3")
+    cache = (usb3.cache_base_mib, usb3.cache_in_coef, usb3.cache_out_coef)
+    chk = check_caching(sweeps, *cache)
+    b, i, o_, refit = fit_capacity(sweeps)
+    out["caching"] = {"figures": chk.figures, "matched": chk.matched, "worst_mib": chk.worst_mib,
+                      "worst_where": chk.worst_where,
+                      "refit": {"base_mib": b, "in_coef": i, "out_coef": o_,
+                                "matched": refit.matched}}
+    print(f"caching: {chk.matched}/{chk.figures}", flush=True)
 
-    # 2. single TPU
+    # 2. the fit, 3. leave one model out
+    stages_of = summaries(obs, cache)
+    result = fit(obs, cache, stages_of=stages_of)
+    held = leave_one_model_out(obs, cache, progress=lambda m: print(f"held out: {m}",
+                                                                    flush=True))
+    real_caching = {}
+    for k, ob in enumerate(obs):
+        if ob.group == "coral" and ob.model not in real_caching:
+            s = stages_of[k][0]
+            real_caching[ob.model] = {"on_chip_mib": s.on_chip_mib, "off_chip_mib": s.off_chip_mib}
+    out["real_caching"] = real_caching
+    out["fit"] = {"hosts": result.hosts, "tpu": result.tpu, "reread_mib": result.reread_mib,
+                  "python_stage_ms": result.python_stage_ms,
+                  "link_efficiency": result.link_efficiency}
+
+    # 4. every row through the public API
+    models = Models()
     rows: list[dict[str, Any]] = []
-    single: dict[str, Any] = {}
-    for fam in ("conv", "fc"):
-        cs = by[(fam, 1)]
-        pred = [single_pred(c, shipped) for c in cs]
-        single[fam] = {"mape": mape(pred, [c.time_ms for c in cs]), **cliff(cs, shipped)}
-        rows += [{"family": fam, "size": c.size, "tpus": 1, "measured_ms": c.time_ms,
-                  "predicted_ms": p} for c, p in zip(cs, pred, strict=True)]
-    allsingle = by[("conv", 1)] + by[("fc", 1)]
-    single["both"] = {"mape": mape([r["predicted_ms"] for r in rows],
-                                   [r["measured_ms"] for r in rows])}
-    cv: dict[str, float] = {}
-    for train, test in (("conv", "fc"), ("fc", "conv")):
-        seen = "CONV_2D" if train == "conv" else "FULLY_CONNECTED"
-        p = alike(fit_latency(by[(train, 1)], shipped, fixed=FIXED), seen)
-        cv[f"fit_{train}_test_{test}"] = mape([single_pred(c, p) for c in by[(test, 1)]],
-                                              [c.time_ms for c in by[(test, 1)]])
-    even = by[("conv", 1)][::2] + by[("fc", 1)][::2]
-    odd = by[("conv", 1)][1::2] + by[("fc", 1)][1::2]
-    p = fit_latency(even, shipped, fixed=FIXED)
-    cv["fit_even_sizes_test_odd"] = mape([single_pred(c, p) for c in odd],
-                                         [c.time_ms for c in odd])
-    p = fit_latency(allsingle, shipped, fixed=FIXED)
-    cv["refit_all_single"] = mape([single_pred(c, p) for c in allsingle],
-                                  [c.time_ms for c in allsingle])
-    single["cv"] = cv
-    out["single"] = single
-
-    # 3. pipelines
-    fc2 = by[("fc", 2)]
-    grid = np.arange(0.0, 0.5001, 0.01)
-    errs = [mape([pipe_pred(c, shipped, float(h)) for c in fc2], [c.time_ms for c in fc2])
-            for h in grid]
-    host_ms = float(grid[int(np.argmin(errs))])
-    pipes: dict[str, Any] = {"fc_host_ms_fitted_on_fc_2tpu": host_ms}
-    for (fam, tpus), cs in sorted(by.items()):
-        if tpus == 1:
-            continue
-        pred = [pipe_pred(c, shipped, host_ms) for c in cs]
-        errors = [(p - c.time_ms) / c.time_ms * 100 for c, p in zip(cs, pred, strict=True)]
-        worst = int(np.argmax(np.abs(errors)))
-        pipes[f"{fam}_{tpus}tpu"] = {"mape": mape(pred, [c.time_ms for c in cs]),
-                                     "worst_size": cs[worst].size,
-                                     "worst_error_pct": errors[worst], "rows": len(cs)}
-        rows += [{"family": fam, "size": c.size, "tpus": tpus, "measured_ms": c.time_ms,
-                  "predicted_ms": p} for c, p in zip(cs, pred, strict=True)]
-    sweep_out = {}
-    for s in sweeps:
-        g = load(conv(s.size), name=f"conv_F{s.size}")
-        cost = EdgeTPUCost(g, shipped)
-        cuts = compiler_cuts(g, s.tpus)
-        pred = [simulate(cost, cuts, batch=bb).time_per_inference_ms for bb in s.batches]
-        sweep_out[s.path.name] = {"mape": mape(pred, s.time_ms), "batches": list(s.batches),
-                                  "measured_ms": list(s.time_ms), "predicted_ms": pred}
-    pipes["sweeps"] = sweep_out
-    out["pipelines"] = pipes
+    for k, ob in enumerate(obs):
+        graph = models(ob.model)
+        ms, parts = shipped(ob, graph, load_profile(PROFILE[ob.host]))
+        rows.append({"group": ob.group, "host": ob.host, "model": ob.model,
+                     "cuts": list(ob.cuts), "batch": ob.batch, "measured_ms": ob.ms,
+                     "fit_ms": result.predicted_ms[k], "shipped_ms": ms,
+                     "lomo_ms": held.get(k), "v1_ms": v1.get(v1_key(ob)), "terms": parts,
+                     "family": ob.model.split("-")[0], "size": _size(ob.model),
+                     "tpus": ob.tpus})
     out["rows"] = rows
-    out["disagreements"] = disagreements(rows)
-
+    out["summary"] = summary(rows)
     args.out.mkdir(parents=True, exist_ok=True)
-    for fam in ("conv", "fc"):
-        family_plot(rows, fam, args.out / f"edgetpu_model_{fam}.png")
-    _sweep_plot(sweep_out, args.out / "edgetpu_model_sweep.png")
-    g = load(conv(672), name="conv_F672")
-    gantt_plot(simulate(EdgeTPUCost(g, shipped), compiler_cuts(g, 3), batch=15),
-               args.out / "edgetpu_model_gantt.png", "conv F=672, compiler split, 3 TPUs, "
-                                                     "batch 15 (simulated)")
+    plots(rows, args.out, models)
     out["seconds"] = time.time() - t0
     out["machine"] = platform.platform()
     (args.out / "edgetpu_model.json").write_text(json.dumps(out, indent=1))
@@ -184,137 +157,193 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def disagreements(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Figures (from the data and the predictions) behind the "where and why" section."""
-    def get(fam: str, tpus: int, size: int) -> dict[str, Any] | None:
-        return next((r for r in rows if (r["family"], r["tpus"], r["size"]) == (fam, tpus, size)),
-                    None)
+def _size(model: str) -> int:
+    tail = model.split("-")[-1]
+    return int(tail) if tail.isdigit() else 0
 
-    def err(r: dict[str, Any]) -> float:
-        return 100 * (r["predicted_ms"] - r["measured_ms"]) / r["measured_ms"]
 
-    out: dict[str, Any] = {}
-    heavy = [r for r in rows if r["family"] == "conv" and r["tpus"] == 1 and r["size"] >= 642]
-    light = [r for r in rows if r["family"] == "conv" and r["tpus"] == 1
-             and 452 <= r["size"] <= 632]
-    if heavy and light:
-        out["conv_1tpu_3_streamed_layers_mean_error_pct"] = float(np.mean([err(r) for r in heavy]))
-        out["conv_1tpu_1_2_streamed_layers_mean_error_pct"] = float(np.mean([err(r)
-                                                                            for r in light]))
-    for size in (32, 392):
-        r3, r4 = get("conv", 3, size), get("conv", 4, size)
-        if r3 and r4:
-            out[f"conv_F{size}_3tpu_vs_4tpu_measured_ms"] = [r3["measured_ms"], r4["measured_ms"]]
-            out[f"conv_F{size}_3tpu_vs_4tpu_predicted_ms"] = [r3["predicted_ms"],
-                                                               r4["predicted_ms"]]
-    heavy_pipe = [r for r in rows if r["family"] == "conv" and r["tpus"] > 1 and r["size"] >= 602]
-    if heavy_pipe:
-        out["conv_pipelines_F602plus_mean_error_pct"] = float(np.mean([err(r)
-                                                                      for r in heavy_pipe]))
+def _err(rows: list[dict[str, Any]], key: str) -> float:
+    keep = [r for r in rows if r.get(key) is not None]
+    return mape([r[key] for r in keep], [r["measured_ms"] for r in keep]) if keep else float("nan")
+
+
+def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """MAPE per group (synthetic files) and per host (real CNNs), for each prediction kind."""
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        groups[r["host"] if r["group"] == "coral" else r["group"]].append(r)
+    synthetic_single = groups["conv_1tpu"] + groups["fc_1tpu"]
+    real = [r for r in rows if r["group"] == "coral"]
+    out = {g: {k: _err(rs, k) for k in ("fit_ms", "lomo_ms", "shipped_ms", "v1_ms")}
+           for g, rs in groups.items()}
+    out["synthetic single TPU"] = {k: _err(synthetic_single, k)
+                                   for k in ("fit_ms", "shipped_ms", "v1_ms")}
+    out["real CNNs, all hosts"] = {k: _err(real, k)
+                                   for k in ("fit_ms", "lomo_ms", "shipped_ms", "v1_ms")}
     return out
 
 
-def _sweep_plot(sweeps: dict[str, Any], path: Path) -> None:
+def plots(rows: list[dict[str, Any]], out: Path, models: Models) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    real = [r for r in rows if r["group"] == "coral"]
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    for k, host in enumerate(REAL_HOSTS):
+        rs = [r for r in real if r["host"] == host]
+        ax.scatter([r["measured_ms"] for r in rs], [r["shipped_ms"] for r in rs], color=f"C{k}",
+                   label=f"{host} (fit)")
+        ax.scatter([r["measured_ms"] for r in rs], [r["lomo_ms"] for r in rs], color=f"C{k}",
+                   marker="x", label=f"{host} (model held out)")
+        ax.scatter([r["measured_ms"] for r in rs], [r["v1_ms"] for r in rs], color=f"C{k}",
+                   marker=".", alpha=0.5)
+    lim = [1, 5000]
+    ax.plot(lim, lim, "k-", lw=0.8)
+    for f in (0.85, 1.15):
+        ax.plot(lim, [v * f for v in lim], "k:", lw=0.6)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("measured ms (Coral's reference)")
+    ax.set_ylabel("predicted ms")
+    ax.set_title("Real CNNs on one Edge TPU (dots: tpusplit 0.1)", fontsize=9)
+    ax.legend(fontsize=6, ncol=2)
+    fig.tight_layout()
+    fig.savefig(out / "edgetpu_model_real.png", dpi=110)
+    plt.close(fig)
+
+    # per-term breakdown of a few real models on every host
+    picks = ("InceptionV1-slim", "coral-mobilenet_v2_1.0_224", "SSDMobileNetV1",
+             "InceptionV4-slim")
+    fig, axes = plt.subplots(1, len(picks), figsize=(13, 3.8))
+    for ax, model in zip(axes, picks, strict=True):
+        rs = [r for h in REAL_HOSTS for r in real if r["model"] == model and r["host"] == h]
+        seen: list[str] = []
+        for r in rs:
+            if r["host"] not in seen:
+                seen.append(r["host"])
+        rs = [next(r for r in rs if r["host"] == h) for h in seen]
+        bottom = np.zeros(len(rs))
+        for k, term in enumerate(TERMS):
+            vals = np.array([r["terms"][term] for r in rs])
+            ax.bar(range(len(rs)), vals, bottom=bottom, color=f"C{k}", label=term)
+            bottom += vals
+        ax.scatter(range(len(rs)), [r["measured_ms"] for r in rs], color="k", marker="_", s=300,
+                   zorder=3, label="measured")
+        ax.set_xticks(range(len(rs)), [r["host"] for r in rs], fontsize=7, rotation=20)
+        ax.set_title(model, fontsize=9)
+        ax.set_ylabel("ms")
+        if model == "InceptionV4-slim":
+            ax.set_yscale("log")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "edgetpu_model_terms.png", dpi=110)
+    plt.close(fig)
+
+    for fam in ("conv", "fc"):
+        frows = [{**r, "predicted_ms": r["shipped_ms"]} for r in rows
+                 if r["family"] == fam and r["group"].startswith(fam)]
+        family_plot(frows, fam, out / f"edgetpu_model_{fam}.png")
     fig, ax = plt.subplots(figsize=(7, 4))
-    for k, (name, s) in enumerate(sweeps.items()):
-        ax.plot(s["batches"], s["measured_ms"], "-o", ms=3, color=f"C{k}", label=f"{name} meas.")
-        ax.plot(s["batches"], s["predicted_ms"], "--", color=f"C{k}", label="predicted")
+    for k, tpus in enumerate((2, 3)):
+        rs = [r for r in rows if r["group"] == f"sweep_{tpus}tpu"]
+        ax.plot([r["batch"] for r in rs], [r["measured_ms"] for r in rs], "-o", ms=3,
+                color=f"C{k}", label=f"F=672, {tpus} TPUs, measured")
+        ax.plot([r["batch"] for r in rs], [r["shipped_ms"] for r in rs], "--", color=f"C{k}",
+                label="predicted")
     ax.set_xlabel("batch size")
     ax.set_ylabel("time per inference (ms)")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(out / "edgetpu_model_sweep.png", dpi=110)
     plt.close(fig)
+    g = models("conv-672")
+    from tpusplit.graph.compiler_rule import compiler_cuts
+    gantt_plot(simulate(EdgeTPUCost(g, "edgetpu-usb3-sweeps"), compiler_cuts(g, 3), batch=15),
+               out / "edgetpu_model_gantt.png",
+               "conv F=672, compiler split, 3 TPUs, batch 15 (simulated)")
+
+
+def _f(v: float | None, fmt: str = ".1f") -> str:
+    return "" if v is None or v != v else format(v, fmt)
 
 
 def markdown(r: dict[str, Any]) -> str:
     c = r["caching"]
-    s = r["single"]
-    p = r["pipelines"]
+    s = r["summary"]
+    f = r["fit"]
     lines = [
         "# Edge TPU performance model vs real measurements",
         "",
-        f"Data: `{r['data']}`. Profile: shipped `edgetpu-usb3`. "
-        f"{'QUICK run (every third row). ' if r['quick'] else ''}"
-        f"Reproduce: `python benchmarks/edgetpu_model/run.py` ({r['seconds']:.0f} s).",
+        "Data: `data/` of the repository. "
+        f"{'QUICK run (every third synthetic row). ' if r['quick'] else ''}"
+        f"Reproduce: `python benchmarks/edgetpu_model/run.py` ({r['seconds']:.0f} s); the shipped "
+        f"profiles: `python benchmarks/edgetpu_model/make_profiles.py`; the old model's "
+        f"figures: `python benchmarks/edgetpu_model/v1_predictions.py`.",
         "",
-        "## 1. Caching model (target: >= 95% of figures within 0.05 MiB)",
+        "Columns: **fit** = the joint fit on every row; **held out** = predicted by a fit that "
+        "never saw that model (leave one model out: the error on networks the model was not "
+        "fitted on); **shipped** = the shipped profile through `EdgeTPUCost` (pipelines through "
+        "the simulator); **v1** = tpusplit 0.1's model with its profiles (usb3 for USB 3 hosts, "
+        "pcie for the Dev Board, usb2 for the Raspberry Pi 3). All MAPE in %.",
         "",
-        f"- {c['matched']} / {c['figures']} compiler on/off-chip figures within 0.05 MiB "
-        f"({100 * c['share']:.1f}%); worst error {c['worst_mib']:.4f} MiB ({c['worst_where']}).",
-        f"- Capacity rule refitted from scratch: base {c['refit']['base_mib']} MiB, in_coef "
-        f"{c['refit']['in_coef']}, out_coef {c['refit']['out_coef']} "
-        f"({c['refit']['matched']} / {c['refit']['figures']}).",
-        f"- Best constant capacity (no activation term) matches only "
-        f"{c['constant_capacity_best'][0]} / {c['figures']} (at "
-        f"{c['constant_capacity_best'][1]:.2f} MiB): mid-model conv segments, whose 2 MiB input "
-        f"and output activations cross the link, hold less than the first segment.",
+        "## 1. Real CNNs (Coral's reference latencies, one TPU)",
         "",
-        "## 2. Single TPU (target: MAPE <= 10% over both sweeps, cliffs at the right size)",
-        "",
-        "| file | MAPE % | first spill measured | first spill predicted |",
-        "|---|---|---|---|",
+        "| host | rows | fit | held out | shipped | v1 |",
+        "|---|---|---|---|---|---|",
     ]
-    for fam in ("conv", "fc"):
-        lines.append(f"| {fam}_1tpu.csv | {s[fam]['mape']:.1f} | {s[fam]['measured_first_spill']}"
-                     f" | {s[fam]['predicted_first_spill']} |")
-    lines += [f"| both | {s['both']['mape']:.1f} | | |", "",
-              "Cross-validation (MAPE % on the held-out rows):", ""]
-    lines += [f"- {k}: {v:.1f}" for k, v in s["cv"].items()]
-    lines += ["", "Fitting on one family cannot learn the other family's op-type parameters "
-              "(the conv data has no FULLY_CONNECTED layer and vice versa): the held-out family is "
-              "costed like the seen one (same ms per GMAC and per streamed MiB). Those two "
-              "numbers measure how much op types differ (the reason the model has per-type "
-              "terms), not fit noise; the split by sizes is the real cross-validation.", "",
-              "## 3. Pipelines (target: MAPE <= 15% per split file)", "",
-              f"fc pipelines ran in a Python thread-and-queue pipeline: per-stage host cost "
-              f"{p['fc_host_ms_fitted_on_fc_2tpu']:.2f} ms, serialised (GIL), fitted on "
-              f"fc_2tpu only.", "",
-              "| file | rows | MAPE % | worst row (size, error %) |", "|---|---|---|---|"]
-    for k, v in p.items():
-        if isinstance(v, dict) and "mape" in v:
-            lines.append(f"| {k} | {v['rows']} | {v['mape']:.1f} | {v['worst_size']}, "
-                         f"{v['worst_error_pct']:+.1f} |")
-    lines += ["", "Batch sweeps (conv F=672, compiler split, Coral runner):", ""]
-    for k, v in p["sweeps"].items():
-        lines.append(f"- {k}: MAPE {v['mape']:.1f}%")
-    dis = r["disagreements"]
-    lines += ["", "## Where the model and the data disagree, and why", ""]
-    if "conv_1tpu_3_streamed_layers_mean_error_pct" in dis:
-        lines.append(
-            f"- **conv on one TPU, F >= 642** (three layers streamed): mean error "
-            f"{dis['conv_1tpu_3_streamed_layers_mean_error_pct']:+.1f}% vs "
-            f"{dis['conv_1tpu_1_2_streamed_layers_mean_error_pct']:+.1f}% for F = 452..632 "
-            f"(one or two layers streamed). The data implies about 8 ms per streamed MiB of conv "
-            f"weights in the second regime and about 13 ms/MiB in the first; one linear "
-            f"streaming term per op type must compromise. A per-byte cost that depends on how "
-            f"the compiler tiles a streamed layer would be needed; with two regimes in the "
-            f"data it cannot be identified.")
-    if "conv_F392_3tpu_vs_4tpu_measured_ms" in dis:
-        m3, m4 = dis["conv_F392_3tpu_vs_4tpu_measured_ms"]
-        q3, q4 = dis["conv_F392_3tpu_vs_4tpu_predicted_ms"]
-        lines.append(
-            f"- **conv pipelines, small and medium F**: the compiler gives the 3- and 4-TPU "
-            f"splits the *same* last segment (conv4+conv5, same input and output), yet at "
-            f"F=392 3 TPUs measure {m3:.1f} ms and 4 TPUs {m4:.1f} ms (predicted {q3:.1f} and "
-            f"{q4:.1f}). No model in which a stage's time depends only on the stage can fit "
-            f"both; the 4-TPU file is consistently faster than its last stage allows (host "
-            f"threads, USB topology or the runner's queues are not in the data). The link "
-            f"terms are therefore a compromise between the 2-, 3- and 4-TPU files.")
-    if "conv_pipelines_F602plus_mean_error_pct" in dis:
-        lines.append(
-            f"- **conv pipelines that stream (F >= 602)**: mean error "
-            f"{dis['conv_pipelines_F602plus_mean_error_pct']:+.1f}%. A segment that receives a "
-            f"2.3+ MiB activation from the host *and* streams weights is slower per streamed "
-            f"MiB than the single-TPU fit says (the batch sweeps at F=672 show the same): the "
-            f"input activation and the streamed weights compete for on-chip buffer space.")
-    lines += ["", "Plots: `edgetpu_model_conv.png`, `edgetpu_model_fc.png` (predicted dashed, "
-              "measured solid, one colour per TPU count), `edgetpu_model_sweep.png`, "
-              "`edgetpu_model_gantt.png`.", ""]
+    for h in REAL_HOSTS:
+        v = s[h]
+        n = sum(1 for x in r["rows"] if x["host"] == h)
+        lines.append(f"| {h} | {n} | {_f(v['fit_ms'])} | {_f(v['lomo_ms'])} | "
+                     f"{_f(v['shipped_ms'])} | {_f(v['v1_ms'])} |")
+    v = s["real CNNs, all hosts"]
+    lines += [f"| all | {sum(1 for x in r['rows'] if x['group'] == 'coral')} | {_f(v['fit_ms'])} | "
+              f"{_f(v['lomo_ms'])} | {_f(v['shipped_ms'])} | {_f(v['v1_ms'])} |", "",
+              "| host | model | measured ms | fit | held out | v1 |", "|---|---|---|---|---|---|"]
+    for x in r["rows"]:
+        if x["group"] == "coral":
+            fit_err = 100 * (x["fit_ms"] / x["measured_ms"] - 1)
+            held_err = 100 * (x["lomo_ms"] / x["measured_ms"] - 1)
+            lines.append(f"| {x['host']} | {x['model']} | {x['measured_ms']:.2f} | "
+                         f"{x['fit_ms']:.2f} ({fit_err:+.0f}%) | {x['lomo_ms']:.2f} "
+                         f"({held_err:+.0f}%) | {x['v1_ms']:.1f} |")
+    lines += ["", "## 2. Synthetic sweeps (host usb3-sweeps) and pipelines", "",
+              "| file | rows | fit | shipped | v1 |", "|---|---|---|---|---|"]
+    for g in ("conv_1tpu", "fc_1tpu", "conv_2tpu", "conv_3tpu", "conv_4tpu", "fc_2tpu", "fc_3tpu",
+              "fc_4tpu", "sweep_2tpu", "sweep_3tpu"):
+        v = s[g]
+        n = sum(1 for x in r["rows"] if x["group"] == g)
+        lines.append(f"| {g} | {n} | {_f(v['fit_ms'])} | {_f(v['shipped_ms'])} | "
+                     f"{_f(v['v1_ms'])} |")
+    v = s["synthetic single TPU"]
+    lines += [f"| single TPU, both families | | {_f(v['fit_ms'])} | {_f(v['shipped_ms'])} | "
+              f"{_f(v['v1_ms'])} |", "",
+              "The fit column of pipelines uses the calibration's closed form (fill + bottleneck);"
+              " the shipped column runs the discrete-event simulator.", "",
+              "## 3. Fitted terms", "",
+              "Edge TPU (every host): " + ", ".join(f"{k} {v:.4g}" for k, v in f["tpu"].items())
+              + f", reread_mib {f['reread_mib']}; Python pipeline stage {f['python_stage_ms']:.3f} "
+              f"ms; link efficiency {f['link_efficiency']:.3f} ms/MiB at 500 MB/s nominal.", "",
+              "| host | fixed ms | link ms/MiB | CPU factor |", "|---|---|---|---|"]
+    for h, v in f["hosts"].items():
+        lines.append(f"| {h} ({HOSTS[h].link}) | {v['fixed_ms']:.3f} | "
+                     f"{v['link_ms_per_mib']:.3f} | {v['cpu_factor']:.2f} |")
+    lines += ["", "## 4. Caching", "",
+              f"- {c['matched']} / {c['figures']} compiler on/off-chip figures of the synthetic "
+              f"files within 0.05 MiB; worst {c['worst_mib']:.4f} MiB ({c['worst_where']}).",
+              f"- Re-fitted from scratch: base {c['refit']['base_mib']} MiB, in_coef "
+              f"{c['refit']['in_coef']}, out_coef {c['refit']['out_coef']} "
+              f"({c['refit']['matched']} matched).",
+              "- Real CNNs, the caching rule's figures (no compiler log of these exact files is "
+              "in the data or could be found offline to compare with):", "",
+              "| model | on chip MiB | streamed MiB |", "|---|---|---|"]
+    for m, v in r["real_caching"].items():
+        lines.append(f"| {m} | {v['on_chip_mib']:.2f} | {v['off_chip_mib']:.2f} |")
+    lines += ["", "Plots: `edgetpu_model_real.png` (measured vs predicted, all hosts), "
+              "`edgetpu_model_terms.png` (per-term breakdown), `edgetpu_model_conv.png`, "
+              "`edgetpu_model_fc.png`, `edgetpu_model_sweep.png`, `edgetpu_model_gantt.png`.", ""]
     return "\n".join(lines)
 
 

@@ -42,7 +42,7 @@ def test_simulate_errors(cli: Callable[..., tuple[int, str, str]], tmp_path: Pat
 
 def test_calibrate_writes_a_loadable_profile(cli: Callable[..., tuple[int, str, str]],
                                              tmp_path: Path) -> None:
-    from tpusplit.costs.profile import load_profile
+    from tpusplit.costs.edgetpu_profile import load_profile
 
     csv = tmp_path / "mine.csv"
     csv.write_text("Hidden neurons,# MACs,On chip mem used,Off chip mem used,Inference time\n"
@@ -53,11 +53,28 @@ def test_calibrate_writes_a_loadable_profile(cli: Callable[..., tuple[int, str, 
     assert code == 0, err
     assert json.loads(stdout)["mape"] < 10
     p = load_profile(out)
-    assert p.name == "mine" and p.stream("FULLY_CONNECTED") > 0
+    assert p.name == "mine" and p.link_ms_per_mib > 0
+    assert p.conv_ms_per_mcycle == load_profile("edgetpu-usb3").conv_ms_per_mcycle
     m = tmp_path / "c.tflite"
     m.write_bytes(conv(32, size=16))
     code, stdout, _ = cli("simulate", m, "--device", out, "--json")
     assert code == 0 and json.loads(stdout)["device"] == "mine"
+
+
+def test_calibrate_user_csv_format(cli: Callable[..., tuple[int, str, str]],
+                                   tmp_path: Path) -> None:
+    """The documented format: model paths relative to the CSV, cuts, host, ms, batch."""
+    (tmp_path / "c64.tflite").write_bytes(conv(64, size=32))
+    (tmp_path / "c200.tflite").write_bytes(conv(200, size=32))
+    csv = tmp_path / "mine.csv"
+    csv.write_text("model,cuts,host,ms,batch\nc64.tflite,,pc,1.9,1\nc200.tflite,,pc,6.4,1\n"
+                   "c200.tflite,3,pc,4.1,50\n")
+    out = tmp_path / "pc.json"
+    code, stdout, err = cli("calibrate", csv, "-o", out, "--json")
+    assert code == 0, err
+    assert json.loads(stdout)["rows"] == 3
+    code, _, err = cli("calibrate", csv, tmp_path / "missing.csv", "-o", tmp_path / "y.json")
+    assert code == 2 and "missing.csv" in err and not (tmp_path / "y.json").exists()
 
 
 def test_calibrate_bad_csv(cli: Callable[..., tuple[int, str, str]], tmp_path: Path) -> None:

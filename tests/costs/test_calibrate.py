@@ -1,18 +1,40 @@
-"""Calibration: splits as the measurements did them, and a fit that recovers known parameters."""
+"""Calibration: splits as the measurements did them, readers, and fits that recover the truth."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from tpusplit.costs.calibrate import calibrate, compiler_cuts, even_cuts
+from tpusplit.costs.calibrate import (
+    calibrate,
+    compiler_cuts,
+    fit,
+    leave_one_model_out,
+    mape,
+    predict,
+)
 from tpusplit.costs.edgetpu import EdgeTPUCost
-from tpusplit.costs.measurements import read
-from tpusplit.costs.profile import load_profile
+from tpusplit.costs.edgetpu_profile import DeviceProfile, load_profile
+from tpusplit.costs.measurements import Observation, even_cuts, read, read_observations
 from tpusplit.errors import TpusplitError
-from tpusplit.graph import load
+from tpusplit.graph import bounds, load
+from tpusplit.models.specs import build_spec
 from tpusplit.models.synthetic import conv, fc
+
+TRUTH = replace(load_profile("edgetpu-usb3"), fixed_ms=0.3, link_ms_per_mib=2.5,
+                depthwise_ms_per_mcycle=1.5, op_ms=0.01, cpu_factor=0.0)
+CACHE = (TRUTH.cache_base_mib, TRUTH.cache_in_coef, TRUTH.cache_out_coef)
+MODELS = ("conv-40", "conv-140", "conv-300", "conv-472", "conv-560", "fc-300", "fc-1000",
+          "fc-1700", "fc-1900", "nasbench-1-c16", "nasbench-2-c24", "MobileNetV1-slim",
+          "coral-mobilenet_v1_0.5_160")
+
+
+def single(spec: str, host: str, profile: DeviceProfile, link: str = "usb3") -> Observation:
+    g = load(build_spec(spec))
+    return Observation(spec, (), host, EdgeTPUCost(g, profile).latency(0, len(g.ops)),
+                       link=link)
 
 
 def test_compiler_and_even_splits() -> None:
@@ -25,19 +47,74 @@ def test_compiler_and_even_splits() -> None:
     assert even_cuts(g, 4) == [3, 5, 7]
 
 
-def test_calibrate_recovers_the_profile_that_made_the_data(tmp_path: Path) -> None:
-    truth = load_profile("edgetpu-usb3")
-    lines = ["Num filters,# MACs,On chip mem used,Off chip mem used,Inference time"]
-    for f in (16, 40, 72, 100, 140):
-        g = load(conv(f))
-        s = EdgeTPUCost(g, truth).segment(0, len(g.ops))
-        lines.append(f"{f},1,{s.on_chip_bytes / 2**20},0.0,{s.latency_ms}")
-    csv = tmp_path / "m.csv"
+def test_fit_recovers_the_profile_that_made_the_data() -> None:
+    slow = replace(TRUTH, fixed_ms=2.0, link_ms_per_mib=25.0)
+    obs = [single(m, "a", TRUTH) for m in MODELS] + [single(m, "b", slow, "usb2")
+                                                     for m in MODELS]
+    result = fit(obs, CACHE, reread_grid=(TRUTH.reread_mib,), prior_weight=0.0)
+    assert mape(result.predicted_ms, [o.ms for o in obs]) < 0.1
+    assert result.hosts["a"]["fixed_ms"] == pytest.approx(0.3, abs=0.02)
+    assert result.hosts["a"]["link_ms_per_mib"] == pytest.approx(2.5, rel=0.03)
+    assert result.hosts["b"]["link_ms_per_mib"] == pytest.approx(25.0, rel=0.03)
+    assert result.tpu["conv_ms_per_mcycle"] == pytest.approx(TRUTH.conv_ms_per_mcycle, rel=0.03)
+    prof = result.profile("b", "b-profile")
+    g = load(build_spec("conv-200"))
+    assert EdgeTPUCost(g, prof).latency(0, len(g.ops)) == pytest.approx(
+        EdgeTPUCost(g, slow).latency(0, len(g.ops)), rel=0.02)
+
+
+def test_pipelines_are_fitted_by_their_bottleneck() -> None:
+    g = load(build_spec("conv-300"))
+    cost = EdgeTPUCost(g, TRUTH)
+    cuts = compiler_cuts(g, 3)
+    stages = [cost.latency(a, b) for a, b in bounds(g, cuts)]
+    batch = 50
+    obs = Observation("conv-300", tuple(cuts), "a", (sum(stages) + (batch - 1) * max(stages))
+                      / batch, batch=batch)
+    pred = predict(fit([*(single(m, "a", TRUTH) for m in MODELS)], CACHE,
+                       reread_grid=(TRUTH.reread_mib,), prior_weight=0.0), [obs])
+    assert pred[0] == pytest.approx(obs.ms, rel=0.02)
+
+
+def test_user_calibration_keeps_the_chip_and_fits_the_host(tmp_path: Path) -> None:
+    mine = replace(TRUTH, fixed_ms=1.2, link_ms_per_mib=6.0)
+    lines = ["model,cuts,host,ms"]
+    for spec in ("conv-64", "conv-200", "conv-480", "fc-1700"):
+        g = load(build_spec(spec))
+        (tmp_path / f"{spec}.tflite").write_bytes(build_spec(spec))
+        lines.append(f"{spec}.tflite,,pc,{EdgeTPUCost(g, mine).latency(0, len(g.ops))}")
+    csv = tmp_path / "mine.csv"
     csv.write_text("\n".join(lines) + "\n")
-    assert read(csv).rows[0].size == 16
-    prof, summary = calibrate([csv], base=truth)
-    assert prof.compute("CONV_2D") == pytest.approx(truth.compute("CONV_2D"), rel=0.05)
-    assert summary["mape"] < 0.5
+    obs = read_observations(csv)
+    assert obs[0].model == str(tmp_path / "conv-64.tflite") and obs[0].host == "pc"
+    prof, summary = calibrate(obs, base=TRUTH, name="my-pc")
+    assert prof.name == "my-pc" and summary["mape"] < 0.5
+    assert prof.link_ms_per_mib == pytest.approx(6.0, rel=0.05)
+    assert prof.conv_ms_per_mcycle == TRUTH.conv_ms_per_mcycle  # the chip is kept
+
+
+def test_leave_one_model_out_predicts_unseen_models() -> None:
+    obs = [replace(single(m, "a", TRUTH), group="coral") for m in MODELS]
+    held = leave_one_model_out(obs, CACHE)
+    assert set(held) == set(range(len(obs)))
+    assert mape([held[i] for i in range(len(obs))], [o.ms for o in obs]) < 5
+
+
+@pytest.mark.parametrize("text, words", [
+    ("a,b\n1,2\n", "missing model, cuts, host, ms"),
+    ("model,cuts,host,ms\nm.tflite,,h,abc\n", "must be numbers"),
+    ("model,cuts,host,ms\nm.tflite,3;2,h,1\n", "cuts increasing"),
+    ("model,cuts,host,ms,runner\nm.tflite,,h,1,java\n", "runner must be"),
+    ("model,cuts,host,ms,link\nm.tflite,,h,1,wifi\n", "link must be one of"),
+    ("model,cuts,host,ms\na.tflite;b.tflite,3,h,1\n", "not both"),
+    ("model,cuts,host,ms\n", "no measurement rows"),
+])
+def test_bad_observation_files(tmp_path: Path, text: str, words: str) -> None:
+    f = tmp_path / "x.csv"
+    f.write_text(text)
+    with pytest.raises(TpusplitError, match=words) as err:
+        read_observations(f)
+    assert str(f.name) in str(err.value) and "\n" not in str(err.value)
 
 
 def test_bad_measurement_files(tmp_path: Path) -> None:
@@ -45,5 +122,13 @@ def test_bad_measurement_files(tmp_path: Path) -> None:
     f.write_text("a,b\n1,2\n")
     with pytest.raises(TpusplitError, match="expected columns"):
         read(f)
-    with pytest.raises(TpusplitError, match="cannot read"):
+    with pytest.raises(TpusplitError, match="no such file"):
         read(tmp_path / "none.csv")
+
+
+def test_calibrate_needs_one_host() -> None:
+    obs = [single("conv-40", "a", TRUTH), single("conv-40", "b", TRUTH)]
+    with pytest.raises(TpusplitError, match="2 hosts"):
+        calibrate(obs, base=TRUTH)
+    with pytest.raises(TpusplitError, match="no measurements"):
+        fit([], CACHE)

@@ -9,27 +9,31 @@ import typer
 
 from tpusplit.cli.app import app
 from tpusplit.costs.calibrate import calibrate
-from tpusplit.costs.profile import save_profile
+from tpusplit.costs.edgetpu_profile import save_profile
+from tpusplit.costs.measurements import read_any
 from tpusplit.report.console import console as make_console
 
 
 @app.command("calibrate")
 def calibrate_command(
-    measurements: list[Path] = typer.Argument(..., help="CSV files in the format of "
-                                              "edgetpu-measurements (conv_1tpu.csv, ...)."),
+    measurements: list[Path] = typer.Argument(..., help="CSV files: model,cuts,host,ms[,batch]"
+                                              "[,runner][,link] (README), or the sweep files "
+                                              "of data/edgetpu-measurements."),
     output: Path = typer.Option(..., "-o", "--output", help="Where to write the profile JSON."),
-    base: str = typer.Option("edgetpu-usb3", "--base", help="Profile whose values are kept for "
-                             "what the data cannot fit."),
+    base: str = typer.Option("edgetpu-usb3", "--base", help="Profile whose Edge TPU terms and "
+                             "caching rule are kept (and whose values fill what is not fitted)."),
     name: str = typer.Option("edgetpu-custom", "--name", help="Name of the new profile."),
-    fit_cache: bool = typer.Option(False, "--fit-cache", help="Also fit the cache capacity "
-                                   "rule to the on/off-chip columns."),
+    host: str = typer.Option("", "--host", help="Treat every measurement as this host's."),
+    refit_tpu: bool = typer.Option(False, "--refit-tpu", help="Also refit the Edge TPU terms "
+                                   "(needs many models, single-TPU and pipelined)."),
     as_json: bool = typer.Option(False, "--json", help="Print the fit summary as JSON."),
 ) -> None:
-    """Fit the latency (and optionally caching) parameters; write a device-profile file."""
-    profile, summary = calibrate(measurements, base=base, name=name, fit_cache=fit_cache)
+    """Fit a host's fixed cost, link rate and CPU factor (and optionally the chip's terms)."""
+    observations = [o for f in measurements for o in read_any(f, host or None)]
+    profile, summary = calibrate(observations, base=base, name=name, refit_tpu=refit_tpu)
     save_profile(profile, output)
     if as_json:
         print(json.dumps({"profile": str(output), **summary}, indent=1))
         return
-    make_console().print(f"wrote {output}: fitted on {int(summary['single_rows'])} single-TPU "
-                         f"rows, MAPE {summary['mape']:.1f}%")
+    make_console().print(f"wrote {output}: fitted on {int(summary['rows'])} measurements, "
+                         f"MAPE {summary['mape']:.1f}%")

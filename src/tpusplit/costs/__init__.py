@@ -2,7 +2,7 @@
 
 from tpusplit.costs.base import CostSource, SegmentCost
 from tpusplit.costs.edgetpu import DEVICES, EdgeTPUCost, EdgeTPUSegmentCost
-from tpusplit.costs.profile import DeviceProfile, load_profile
+from tpusplit.costs.edgetpu_profile import DeviceProfile, load_profile
 
 __all__ = ["DEVICES", "CostSource", "DeviceProfile", "EdgeTPUCost", "EdgeTPUSegmentCost",
            "SegmentCost", "load_profile"]

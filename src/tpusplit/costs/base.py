@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tpusplit.graph import Graph
@@ -81,6 +82,13 @@ class CostSource(ABC):
         tables. The default is 0 (devices sharing memory).
         """
         return 0.0
+
+    def lower_bound(self) -> Callable[[int, int], float] | None:
+        """A cheap valid lower bound on :meth:`latency` (no evaluation counted), or None.
+
+        Exact strategies use it to skip segments that cannot beat the best plan known.
+        """
+        return None
 
     def reset_counters(self) -> None:
         """Zero ``evaluations`` and ``seconds`` (the cache is kept)."""

@@ -1,108 +1,151 @@
-"""Fit an Edge TPU device profile to measurements (caching capacity and latency parameters).
+"""Fit Edge TPU device profiles to measured latencies (caching rule, host, link and chip terms).
 
-The measured models are rebuilt from each row (``tpusplit.models.synthetic.conv(F)`` or
-``fc(N)``), split the way the measurement was (single TPU; the compiler's
-``--num_segments`` rule for ``*compiler_split*`` files; by layer count for ``*even_split*``),
-and their features computed by :func:`tpusplit.costs.edgetpu.segment_features`.
+The latency model (:mod:`tpusplit.costs.edgetpu`) is linear in its parameters once
+``reread_mib`` is fixed, so it is fitted by non-negative least squares on relative error
+(each observation divided by its measured time, so a 0.1 ms and a 1 s model weigh alike):
 
-- :func:`fit_capacity`: grid search over ``(base_mib, in_coef, out_coef)`` maximising the
-  number of compiler-reported on/off-chip figures reproduced within 0.05 MiB (ties: the
-  middle of the feasible interval of ``base_mib``). O(grid x segments x layers).
-- :func:`fit_latency`: non-negative least squares on *relative* error (each row divided by
-  its measured time, so small and large models weigh alike), over the single-TPU rows, of
-  the parameters whose feature is non-zero in the data; the others keep the base profile's
-  values. Lawson-Hanson NNLS (scipy.optimize.nnls when available; numpy active-set fallback).
+- **columns**: per host ``fixed_ms``, ``link_ms_per_mib`` and ``cpu_factor`` (the host CPU's
+  time for host-side ops such as SSD post-processing, relative to the reference CPU they were
+  timed on); shared by every host (the same chip) the Edge TPU terms; the host time of a
+  Python thread-and-queue pipeline stage; and one link-efficiency parameter of the priors
+  below.
+- **pipelines**: a pipeline of stages ``s_k`` timed over a batch ``B`` takes
+  ``(sum_k s_k + (B - 1) * max_k s_k) / B`` per inference (the fill, then one input per
+  bottleneck period); a Python pipeline's host work also serialises, so its period is at
+  least ``N * stage_ms``. The bottleneck is found with the current parameters and the fit
+  repeated until it no longer changes (a few rounds).
+- **link priors**: every host's link rate is pulled, with the weight of one observation,
+  towards ``efficiency * 500 / nominal MB/s`` of its link (USB 3, USB 2, PCIe Gen2 x1), with a
+  single ``efficiency`` fitted on all hosts. A host whose data say how fast its link streams
+  (a model that spills, or inputs large enough to matter) overrules the prior; a host whose
+  data cannot (say Coral's x86 rows without Inception v4) falls back on what the other hosts
+  measured for the same link type instead of on nothing.
+- **reread_mib** (how often streamed weights are re-read) is chosen on a grid by the fit's
+  weighted error.
+- :func:`fit_capacity` fits the caching rule on the compiler's on/off-chip figures alone.
+
+Observations come from :mod:`tpusplit.costs.measurements`. :func:`leave_one_model_out` refits
+without each real model in turn and predicts it: the honest error on networks never seen.
+
+Lawson-Hanson NNLS (scipy.optimize.nnls when available; a numpy active-set fallback).
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
-from tpusplit.costs.edgetpu import PARAMETERS, Features, profile_vector, segment_features
+from tpusplit.costs.edgetpu import COUNTS, PARAMETERS, EdgeTPUFeatures, _table
 from tpusplit.costs.edgetpu_cache import MiB, _int8_bytes, boundary, segment_placement
-from tpusplit.costs.measurements import Measurements, read
-from tpusplit.costs.profile import COSTED_OPS, DeviceProfile, load_profile
+from tpusplit.costs.edgetpu_profile import DeviceProfile, load_profile
+from tpusplit.costs.measurements import HOSTS, LINK_MBPS, Observation
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph, load
 from tpusplit.graph.compiler_rule import compiler_cuts
-from tpusplit.models.synthetic import conv, fc
+from tpusplit.models.specs import build_spec
+
+__all__ = ["CacheCheck", "Fit", "SegmentSummary", "check_caching", "compiler_cuts",
+           "fit", "fit_capacity", "leave_one_model_out", "mape", "summarize"]
 
 TOLERANCE_MIB = 0.05
+#: Candidate values of ``reread_mib`` (0: streamed weights are read once, whatever the size).
+REREAD_GRID: tuple[float, ...] = (0.0, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0)
+HOST_COLUMNS = ("fixed_ms", "link_ms_per_mib", "cpu_factor")
+TPU_COLUMNS = PARAMETERS[2:]   # conv ... act_out, the chip's terms
 
 
-@dataclass
-class Case:
-    """One measured row, rebuilt: the graph, its segments, and what was measured."""
-
-    family: str
-    size: int
-    tpus: int
-    split: str
-    graph: Graph
-    bounds: list[tuple[int, int]]
-    time_ms: float
-    on_chip_mib: tuple[float, ...]
-    off_chip_mib: tuple[float, ...]
-    source: str
-
-    @property
-    def cuts(self) -> list[int]:
-        """Op indices where segments 2..N begin."""
-        return [a for a, _ in self.bounds[1:]]
+def mape(pred: Sequence[float], real: Sequence[float]) -> float:
+    """Mean absolute percentage error, in percent."""
+    p, r = np.asarray(pred, float), np.asarray(real, float)
+    return float(np.mean(np.abs(p - r) / r) * 100) if len(r) else float("nan")
 
 
-def even_cuts(graph: Graph, n: int) -> list[int]:
-    """Split by layer count (layers = ops with parameters), extra layers to the last segments.
+# ----------------------------------------------------------------------------- segments
+@dataclass(frozen=True)
+class SegmentSummary:
+    """A segment's counts, independent of the fitted parameters.
 
-    Each segment starts at a layer; ops without parameters stay with the layer before them
-    (a QUANTIZE in front goes with the first). The fc files were split this way.
+    ``streamed`` lists ``(MiB, working set MiB)`` of every streamed layer so the re-read
+    factor can be applied for any ``reread_mib``; ``on_chip_mib``/``off_chip_mib`` are the
+    caching model's.
     """
-    layers = [op.index for op in graph.ops if op.param_bytes > 0]
-    if n <= 1:
-        return []
-    if n > len(layers):
-        raise TpusplitError(f"{graph.source}: {n} segments but only {len(layers)} layers")
-    base, extra = divmod(len(layers), n)
-    sizes = [base + (1 if s >= n - extra else 0) for s in range(n)]
-    starts = list(itertools.accumulate(sizes))[:-1]
-    return [layers[k] for k in starts]
+
+    counts: tuple[float, ...]          # conv, dw, fc, element, ops (EdgeTPUFeatures order)
+    in_mib: float
+    out_mib: float
+    streamed: tuple[tuple[float, float], ...]
+    on_chip_mib: float
+    off_chip_mib: float
+
+    def features(self, reread_mib: float) -> EdgeTPUFeatures:
+        """The segment's :class:`EdgeTPUFeatures` for this re-read threshold."""
+        reads = sum(s * (max(1.0, ws / reread_mib) if reread_mib > 0 else 1.0)
+                    for s, ws in self.streamed)
+        return EdgeTPUFeatures.from_counts(
+            self.counts, in_mib=self.in_mib, out_mib=self.out_mib,
+            streamed_mib=sum(s for s, _ in self.streamed), streamed_reads_mib=reads,
+            on_chip_bytes=int(self.on_chip_mib * MiB), off_chip_bytes=int(self.off_chip_mib * MiB))
 
 
-def _build(family: str, size: int) -> Graph:
-    if family == "conv":
-        return load(conv(size), name=f"conv_F{size}")
-    if family == "fc":
-        return load(fc(size), name=f"fc_N{size}")
-    raise TpusplitError(f"unknown model family {family!r}")
+def summarize(graph: Graph, start: int, end: int, cache: tuple[float, float, float]
+              ) -> SegmentSummary:
+    """The :class:`SegmentSummary` of ops ``[start, end)`` under caching rule ``cache``."""
+    table = _table(graph)
+    pl = segment_placement(graph, start, end, *cache)
+    streamed = tuple((pl.off_chip_of(i) / MiB, table.terms[i].working_set_mib)
+                     for i in range(start, end) if pl.off_chip_of(i))
+    ins, outs = boundary(graph, start, end)
+    counts = tuple(table.sum(k, start, end) for k in COUNTS)
+    return SegmentSummary(counts, sum(_int8_bytes(graph, t) for t in ins) / MiB,
+                          sum(_int8_bytes(graph, t) for t in outs) / MiB, streamed,
+                          pl.on_chip_bytes / MiB, pl.off_chip_bytes / MiB)
 
 
-def cases(measurements: Measurements | str | Path) -> list[Case]:
-    """Rebuild every row of a measurement file as a :class:`Case`."""
-    m = measurements if isinstance(measurements, Measurements) else read(measurements)
-    out = []
-    for row in m.rows:
-        g = _build(m.family, row.size)
-        if row.tpus == 1:
-            cuts: list[int] = []
-        elif m.split == "even":
-            cuts = even_cuts(g, row.tpus)
-        else:
-            cuts = compiler_cuts(g, row.tpus)
-        edges = [0, *cuts, len(g.ops)]
-        out.append(Case(m.family, row.size, row.tpus, m.split, g, list(itertools.pairwise(edges)),
-                        row.time_ms, row.on_chip_mib, row.off_chip_mib, m.path.name))
+@lru_cache(maxsize=4)
+def _graph(model: str) -> Graph:
+    if model.endswith(".tflite"):
+        return load(model)
+    return load(build_spec(model), name=model)
+
+
+def stages(obs: Observation, cache: tuple[float, float, float]) -> list[SegmentSummary]:
+    """The segment summaries of an observation, in pipeline order."""
+    if obs.segment_files:
+        out = []
+        for f in obs.segment_files:
+            g = _graph(f)
+            out.append(summarize(g, 0, len(g.ops), cache))
+        return out
+    g = _graph(obs.model)
+    n = len(g.ops)
+    if any(not 0 < c < n for c in obs.cuts):
+        raise TpusplitError(f"{obs.source}: cuts {list(obs.cuts)} outside 1..{n - 1} for "
+                            f"{obs.model}")
+    edges = [0, *obs.cuts, n]
+    return [summarize(g, a, b, cache) for a, b in itertools.pairwise(edges)]
+
+
+def summaries(observations: Sequence[Observation], cache: tuple[float, float, float]
+              ) -> list[list[SegmentSummary]]:
+    """:func:`stages` of every observation; each model is built once (grouped by model)."""
+    order = sorted(range(len(observations)), key=lambda i: observations[i].model)
+    out: list[list[SegmentSummary]] = [[] for _ in observations]
+    for i in order:
+        out[i] = stages(observations[i], cache)
     return out
 
 
 # ----------------------------------------------------------------------------- caching
 @dataclass(frozen=True)
 class CacheCheck:
-    """Caching model vs compiler figures: one entry per (case, segment, on|off)."""
+    """Caching model vs compiler figures: one entry per (observation, segment, on|off)."""
 
     figures: int
     matched: int
@@ -116,32 +159,47 @@ class CacheCheck:
         return self.matched / self.figures if self.figures else 1.0
 
 
-def check_caching(all_cases: Iterable[Case], base_mib: float, in_coef: float, out_coef: float,
-                  tol_mib: float = TOLERANCE_MIB) -> CacheCheck:
+def _compiler_figures(observations: Iterable[Observation]
+                      ) -> list[tuple[str, Graph, int, int, float, float]]:
+    """``(label, graph, start, end, on MiB, off MiB)`` of every segment with compiler figures;
+    each (model, cuts) once."""
+    seen: set[tuple[str, tuple[int, ...]]] = set()
+    out = []
+    for o in observations:
+        if not o.on_chip_mib or (o.model, o.cuts) in seen:
+            continue
+        seen.add((o.model, o.cuts))
+        g = _graph(o.model)
+        edges = [0, *o.cuts, len(g.ops)]
+        for k, (a, b) in enumerate(itertools.pairwise(edges)):
+            out.append((f"{o.source} {o.model} seg{k}", g, a, b, o.on_chip_mib[k],
+                        o.off_chip_mib[k]))
+    return out
+
+
+def check_caching(observations: Iterable[Observation], base_mib: float, in_coef: float,
+                  out_coef: float, tol_mib: float = TOLERANCE_MIB) -> CacheCheck:
     """Count the compiler-reported on/off-chip figures the caching model reproduces."""
     figures = matched = 0
     worst, where = 0.0, ""
     bad: list[str] = []
-    for c in all_cases:
-        for k, (a, b) in enumerate(c.bounds):
-            pl = segment_placement(c.graph, a, b, base_mib, in_coef, out_coef)
-            for kind, pred, real in (("on", pl.on_chip_bytes, c.on_chip_mib[k]),
-                                     ("off", pl.off_chip_bytes, c.off_chip_mib[k])):
-                err = abs(pred / MiB - real)
-                figures += 1
-                label = f"{c.source} {c.family}{c.size} seg{k} {kind}"
-                if err <= tol_mib:
-                    matched += 1
-                else:
-                    bad.append(f"{label}: predicted {pred / MiB:.3f}, compiler {real:.3f} MiB")
-                if err > worst:
-                    worst, where = err, label
+    for label, g, a, b, on, off in _compiler_figures(observations):
+        pl = segment_placement(g, a, b, base_mib, in_coef, out_coef)
+        for kind, pred, real in (("on", pl.on_chip_bytes, on), ("off", pl.off_chip_bytes, off)):
+            err = abs(pred / MiB - real)
+            figures += 1
+            if err <= tol_mib:
+                matched += 1
+            else:
+                bad.append(f"{label} {kind}: predicted {pred / MiB:.3f}, compiler {real:.3f} MiB")
+            if err > worst:
+                worst, where = err, f"{label} {kind}"
     return CacheCheck(figures, matched, worst, where, tuple(bad))
 
 
-def fit_capacity(all_cases: Sequence[Case], tol_mib: float = TOLERANCE_MIB
+def fit_capacity(observations: Sequence[Observation], tol_mib: float = TOLERANCE_MIB
                  ) -> tuple[float, float, float, CacheCheck]:
-    """Grid-search ``(base_mib, in_coef, out_coef)`` maximising matched figures.
+    """Grid-search ``(base_mib, in_coef, out_coef)`` maximising matched compiler figures.
 
     ``base_mib`` in 6.0..8.0 step 0.005, coefficients in 0..1 step 0.05. Among the best
     triples it prefers the smallest coefficients (the simplest rule), then the median
@@ -152,38 +210,37 @@ def fit_capacity(all_cases: Sequence[Case], tol_mib: float = TOLERANCE_MIB
     coefs = np.arange(0.0, 1.0001, 0.05)
     b, i, o = np.meshgrid(bases, coefs, coefs, indexing="ij")
     score = np.zeros(b.shape, dtype=np.int64)
-    for c in all_cases:
-        for k, (a, e) in enumerate(c.bounds):
-            pl = segment_placement(c.graph, a, e, 8.0, 0.0, 0.0)
-            ins, outs = boundary(c.graph, a, e)
-            in_b = sum(_int8_bytes(c.graph, t) for t in ins)
-            out_b = sum(_int8_bytes(c.graph, t) for t in outs)
-            cap = np.maximum(0.0, b * MiB - i * in_b - o * out_b)
-            used = np.zeros(b.shape)
-            for s in pl.sizes:
-                used = np.where(used + s <= cap, used + s, used)
-            total = sum(pl.sizes)
-            score += np.abs(used / MiB - c.on_chip_mib[k]) <= tol_mib
-            score += np.abs((total - used) / MiB - c.off_chip_mib[k]) <= tol_mib
+    for _, g, a, e, on, off in _compiler_figures(observations):
+        pl = segment_placement(g, a, e, 8.0, 0.0, 0.0)
+        ins, outs = boundary(g, a, e)
+        in_b = sum(_int8_bytes(g, t) for t in ins)
+        out_b = sum(_int8_bytes(g, t) for t in outs)
+        cap = np.maximum(0.0, b * MiB - i * in_b - o * out_b)
+        used = np.zeros(b.shape)
+        for s in pl.sizes:
+            used = np.where(used + s <= cap, used + s, used)
+        total = sum(pl.sizes)
+        score += np.abs(used / MiB - on) <= tol_mib
+        score += np.abs((total - used) / MiB - off) <= tol_mib
     top = score.max()
     idx = np.argwhere(score == top)
     triples = sorted(((float(bases[x]), float(coefs[y]), float(coefs[z])) for x, y, z in idx),
                      key=lambda t: (t[1] + t[2], t[1], t[2], t[0]))
     lead = [t for t in triples if (t[1], t[2]) == triples[0][1:]]
     base, in_coef, out_coef = (round(v, 3) for v in lead[len(lead) // 2])
-    return base, in_coef, out_coef, check_caching(all_cases, base, in_coef, out_coef, tol_mib)
+    return base, in_coef, out_coef, check_caching(observations, base, in_coef, out_coef, tol_mib)
 
 
-# ----------------------------------------------------------------------------- latency
+# ----------------------------------------------------------------------------- NNLS
 def _nnls(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     try:
         from scipy.optimize import nnls
     except ImportError:  # pragma: no cover - scipy is optional
         return _nnls_numpy(a, b)
-    return np.asarray(nnls(a, b)[0])
+    return np.asarray(nnls(a, b, maxiter=50 * a.shape[1])[0])
 
 
-def _nnls_numpy(a: np.ndarray, b: np.ndarray, iters: int = 200) -> np.ndarray:
+def _nnls_numpy(a: np.ndarray, b: np.ndarray, iters: int = 500) -> np.ndarray:
     """Lawson-Hanson active-set NNLS (Lawson & Hanson, Solving Least Squares Problems, 1974)."""
     n = a.shape[1]
     x = np.zeros(n)
@@ -207,77 +264,256 @@ def _nnls_numpy(a: np.ndarray, b: np.ndarray, iters: int = 200) -> np.ndarray:
     return x
 
 
-def with_vector(base: DeviceProfile, theta: Sequence[float]) -> DeviceProfile:
-    """``base`` with its latency parameters replaced by ``theta`` (:data:`PARAMETERS` order)."""
-    k = len(COSTED_OPS)
-    th = [float(v) for v in theta]
-    return replace(base, fixed_ms=th[0],
-                   compute_ms_per_gmac=dict(zip(COSTED_OPS, th[1:1 + k], strict=True)),
-                   element_ms_per_mop=th[1 + k],
-                   stream_ms_per_mib=dict(zip(COSTED_OPS, th[2 + k:2 + 2 * k], strict=True)),
-                   in_ms_per_mib=th[2 + 2 * k], out_ms_per_mib=th[3 + 2 * k],
-                   act_ms_per_mib=th[4 + 2 * k])
+# ----------------------------------------------------------------------------- the fit
+@dataclass
+class Fit:
+    """A fitted model: parameters per host and shared, and what it predicts for each row."""
+
+    hosts: dict[str, dict[str, float]]          # host -> fixed_ms, link_ms_per_mib, cpu_factor
+    tpu: dict[str, float]                       # TPU_COLUMNS -> value
+    reread_mib: float
+    python_stage_ms: float
+    link_efficiency: float
+    cache: tuple[float, float, float]
+    observations: list[Observation] = field(default_factory=list)
+    predicted_ms: list[float] = field(default_factory=list)
+
+    def profile(self, host: str, name: str, description: str = "",
+                base: DeviceProfile | None = None) -> DeviceProfile:
+        """The device profile of ``host``; fields the fit lacks come from ``base``."""
+        p = base or DeviceProfile(name=name)
+        h = self.hosts[host]
+        info = HOSTS.get(host)
+        p = replace(
+            p, name=name, description=description or p.description,
+            host=info.description if info else host, link=info.link if info else p.link,
+            fixed_ms=h["fixed_ms"], link_ms_per_mib=h["link_ms_per_mib"],
+            cpu_factor=h["cpu_factor"], reread_mib=self.reread_mib, cache_base_mib=self.cache[0],
+            cache_in_coef=self.cache[1], cache_out_coef=self.cache[2],
+            fit={"python_stage_ms": self.python_stage_ms,
+                 "link_efficiency_ms_per_mib_at_500MBps": self.link_efficiency})
+        return replace(p, **cast(dict[str, Any], self.tpu))
 
 
-def single_features(c: Case, profile: DeviceProfile) -> Features:
-    """Features of a single-TPU case (the whole model)."""
-    return segment_features(c.graph, 0, len(c.graph.ops), profile)
+class _Design:
+    """Column layout of the least-squares problem for a set of observations."""
+
+    def __init__(self, observations: Sequence[Observation], fixed_tpu: dict[str, float] | None
+                 ) -> None:
+        self.hosts = sorted({o.host for o in observations})
+        self.fixed_tpu = fixed_tpu
+        cols = [f"{h}:{c}" for h in self.hosts for c in HOST_COLUMNS]
+        if fixed_tpu is None:
+            cols += list(TPU_COLUMNS)
+        cols += ["python_stage_ms", "link_efficiency"]
+        self.columns = cols
+        self.index = {c: k for k, c in enumerate(cols)}
+
+    def stage(self, f: EdgeTPUFeatures, host: str) -> tuple[np.ndarray, float]:
+        """Column vector of one stage on ``host`` and its known (fixed) part in ms."""
+        v = np.zeros(len(self.columns))
+        x = f.vector()
+        v[self.index[f"{host}:fixed_ms"]] = x[0]
+        v[self.index[f"{host}:link_ms_per_mib"]] = x[1]
+        known = 0.0
+        for name, value in zip(TPU_COLUMNS, x[2:], strict=True):
+            if self.fixed_tpu is None:
+                v[self.index[name]] = value
+            else:
+                known += value * self.fixed_tpu[name]
+        return v, known
 
 
-def fit_latency(single: Sequence[Case], base: DeviceProfile,
-                fixed: Iterable[str] = ()) -> DeviceProfile:
-    """Fit the latency parameters on single-TPU cases (relative-error NNLS).
+def _rows(design: _Design, observations: Sequence[Observation],
+          stages_of: Sequence[list[SegmentSummary]], reread: float, theta: np.ndarray | None
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """Design matrix and known offsets; pipeline bottlenecks chosen with ``theta``."""
+    x = np.zeros((len(observations), len(design.columns)))
+    known = np.zeros(len(observations))
+    for r, (o, segs) in enumerate(zip(observations, stages_of, strict=True)):
+        parts = [design.stage(s.features(reread), o.host) for s in segs]
+        vs = [v for v, _ in parts]
+        ks = [k for _, k in parts]
+        if o.runner == "python":
+            for v in vs:
+                v[design.index["python_stage_ms"]] += 1
+        if len(vs) == 1:
+            row, kn = vs[0], ks[0]
+        else:
+            cands = list(zip(vs, ks, strict=True))
+            if o.runner == "python":
+                gil = np.zeros(len(design.columns))
+                gil[design.index["python_stage_ms"]] = len(vs)
+                cands.append((gil, 0.0))
+            th = theta if theta is not None else np.ones(len(design.columns))
+            worst = max(range(len(cands)), key=lambda k: cands[k][0] @ th + cands[k][1])
+            b = o.batch
+            row = (sum(vs) + (b - 1) * cands[worst][0]) / b
+            kn = (sum(ks) + (b - 1) * cands[worst][1]) / b
+        row[design.index[f"{o.host}:cpu_factor"]] += o.host_cpu_ms
+        x[r] = row
+        known[r] = kn
+    return x, known
 
-    Parameters whose feature is zero in every case, or named in ``fixed``, keep ``base``'s
-    value (their contribution is subtracted first).
+
+def _weights(observations: Sequence[Observation]) -> np.ndarray:
+    """Row weights: Coral's real-CNN rows 1 each; the synthetic single-TPU rows and the
+    synthetic pipeline rows each weigh as much in total as all real rows; other rows 1."""
+    real = [o.group == "coral" for o in observations]
+    n_real = max(1, sum(real))
+    single = [o.host == "usb3-sweeps" and o.tpus == 1 for o in observations]
+    pipe = [o.host == "usb3-sweeps" and o.tpus > 1 for o in observations]
+    w = np.ones(len(observations))
+    for mask in (single, pipe):
+        n = sum(mask)
+        if n:
+            w[np.array(mask)] = math.sqrt(n_real / n) if any(real) else 1.0
+    return w
+
+
+def _priors(design: _Design, observations: Sequence[Observation], weight: float) -> np.ndarray:
+    """Rows pulling each host's link rate to ``efficiency * 500 / nominal MB/s`` (relative)."""
+    link_of = {o.host: o.link for o in observations}
+    rows = []
+    for h in design.hosts:
+        ratio = 500.0 / LINK_MBPS[link_of[h]]
+        row = np.zeros(len(design.columns))
+        row[design.index[f"{h}:link_ms_per_mib"]] = weight / ratio
+        row[design.index["link_efficiency"]] = -weight
+        rows.append(row)
+    return np.array(rows).reshape(len(rows), len(design.columns))
+
+
+def _solve(design: _Design, observations: Sequence[Observation],
+           stages_of: Sequence[list[SegmentSummary]], reread: float, prior_weight: float,
+           rounds: int = 6) -> tuple[np.ndarray, float]:
+    """NNLS with iterated pipeline bottlenecks; returns (theta, weighted squared error)."""
+    y = np.array([o.ms for o in observations])
+    w = _weights(observations) / y
+    # the prior rows are relative deviations of a link rate from its type's: scale them like a
+    # relative error of one observation (a typical link rate of 2.5 ms/MiB)
+    prior = _priors(design, observations, prior_weight) / 2.5
+    theta = None
+    err = float("inf")
+    for _ in range(rounds):
+        x, known = _rows(design, observations, stages_of, reread, theta)
+        a = np.vstack([x * w[:, None], prior])
+        b = np.concatenate([(y - known) * w, np.zeros(len(prior))])
+        new = _nnls(a, b)
+        err = float(np.sum((a @ new - b) ** 2))
+        if theta is not None and np.allclose(new, theta, rtol=1e-6, atol=1e-9):
+            theta = new
+            break
+        theta = new
+    assert theta is not None
+    return theta, err
+
+
+def fit(observations: Sequence[Observation], cache: tuple[float, float, float],
+        fixed_tpu: DeviceProfile | None = None, reread_grid: Sequence[float] = REREAD_GRID,
+        prior_weight: float = 0.3,
+        stages_of: Sequence[list[SegmentSummary]] | None = None) -> Fit:
+    """Fit hosts, chip and runner terms to ``observations`` (see the module docstring).
+
+    Args:
+        observations: measured latencies (any mix of hosts, single TPU and pipelines).
+        cache: the caching rule ``(base_mib, in_coef, out_coef)`` (:func:`fit_capacity`).
+        fixed_tpu: keep this profile's Edge TPU terms and ``reread_mib`` and fit only the
+            hosts' (what a user with a few measurements of their own needs).
+        reread_grid: candidate ``reread_mib`` values (ignored with ``fixed_tpu``).
+        prior_weight: weight of the link-rate priors, in observations.
+        stages_of: precomputed :func:`summaries` of ``observations`` (to fit many subsets).
+
+    Raises:
+        TpusplitError: no observations.
     """
-    if not single:
-        raise TpusplitError("calibrate: no single-TPU measurements to fit on")
-    x = np.array([single_features(c, base).vector() for c in single])
-    y = np.array([c.time_ms for c in single])
-    theta0 = np.array(profile_vector(base))
-    keep = set(fixed)
-    free = np.array([bool(np.any(x[:, j] > 0)) and PARAMETERS[j] not in keep
-                     for j in range(len(PARAMETERS))])
-    target = y - x[:, ~free] @ theta0[~free]
-    w = 1.0 / y
-    sol = _nnls(x[:, free] * w[:, None], target * w)
-    theta = theta0.copy()
-    theta[free] = sol
-    return with_vector(base, [float(v) for v in theta])
+    if not observations:
+        raise TpusplitError("calibrate: no measurements to fit")
+    stages_of = stages_of if stages_of is not None else summaries(observations, cache)
+    tpu_fixed = None if fixed_tpu is None else {c: getattr(fixed_tpu, c) for c in TPU_COLUMNS}
+    design = _Design(observations, tpu_fixed)
+    grid = [fixed_tpu.reread_mib] if fixed_tpu is not None else list(reread_grid)
+    best: tuple[float, float, np.ndarray] | None = None
+    for r in grid:
+        theta, err = _solve(design, observations, stages_of, r, prior_weight)
+        if best is None or err < best[0] - 1e-12:
+            best = (err, r, theta)
+    assert best is not None
+    _, reread, theta = best
+    val = dict(zip(design.columns, (float(t) for t in theta), strict=True))
+    hosts = {h: {c: val[f"{h}:{c}"] for c in HOST_COLUMNS} for h in design.hosts}
+    tpu = dict(tpu_fixed) if tpu_fixed is not None else {c: val[c] for c in TPU_COLUMNS}
+    result = Fit(hosts, tpu, reread, val["python_stage_ms"], val["link_efficiency"],
+                 cache, list(observations))
+    result.predicted_ms = predict(result, observations, stages_of)
+    return result
 
 
-def mape(pred: Sequence[float], real: Sequence[float]) -> float:
-    """Mean absolute percentage error, in percent."""
-    p, r = np.asarray(pred, float), np.asarray(real, float)
-    return float(np.mean(np.abs(p - r) / r) * 100) if len(r) else float("nan")
+def predict(result: Fit, observations: Sequence[Observation],
+            stages_of: Sequence[list[SegmentSummary]] | None = None) -> list[float]:
+    """Time per inference ``result`` predicts for each observation (same pipeline rule).
+
+    Hosts the fit has not seen cost nothing (their columns are zero).
+    """
+    stages_of = stages_of if stages_of is not None else summaries(observations, result.cache)
+    known_hosts = sorted(set(result.hosts) | {o.host for o in observations})
+    design = _Design([*result.observations, *observations], None)
+    theta = np.zeros(len(design.columns))
+    for h in known_hosts:
+        for c in HOST_COLUMNS:
+            theta[design.index[f"{h}:{c}"]] = result.hosts.get(h, {}).get(c, 0.0)
+    for c in TPU_COLUMNS:
+        theta[design.index[c]] = result.tpu[c]
+    theta[design.index["python_stage_ms"]] = result.python_stage_ms
+    x, known = _rows(design, observations, stages_of, result.reread_mib, theta)
+    return [float(v) for v in x @ theta + known]
 
 
-def calibrate(files: Sequence[str | Path], base: str | Path | DeviceProfile = "edgetpu-usb3",
-              name: str = "edgetpu-custom", fit_cache: bool = False
+def leave_one_model_out(observations: Sequence[Observation], cache: tuple[float, float, float],
+                        models: Iterable[str] | None = None,
+                        progress: Callable[[str], None] | None = None) -> dict[int, float]:
+    """Refit without each model in turn and predict its observations.
+
+    ``models`` defaults to every model of the ``coral`` group. Returns ``{index in
+    observations: predicted ms}`` for the held-out observations.
+    """
+    stages_of = summaries(observations, cache)
+    names = sorted(set(models) if models is not None else
+                   {o.model for o in observations if o.group == "coral"})
+    out: dict[int, float] = {}
+    for name in names:
+        if progress:
+            progress(name)
+        keep = [i for i, o in enumerate(observations) if o.model != name]
+        held = [i for i, o in enumerate(observations) if o.model == name]
+        f = fit([observations[i] for i in keep], cache,
+                stages_of=[stages_of[i] for i in keep])
+        pred = predict(f, [observations[i] for i in held], [stages_of[i] for i in held])
+        out.update(zip(held, pred, strict=True))
+    return out
+
+
+def calibrate(observations: Sequence[Observation], base: str | Path | DeviceProfile =
+              "edgetpu-usb3", name: str = "edgetpu-custom", refit_tpu: bool = False
               ) -> tuple[DeviceProfile, dict[str, float]]:
-    """Fit a profile to measurement files in the shipped CSV format.
+    """Fit one host's profile to a user's observations (``tpusplit calibrate``).
 
-    Returns the profile and a summary: ``mape`` of the fit on the single-TPU rows, and when
-    ``fit_cache`` is set, the caching figures matched.
+    The Edge TPU terms and caching rule are kept from ``base`` unless ``refit_tpu`` (which
+    needs many models, single-TPU and pipelined, to be identified). Every observation must
+    come from one host.
+
+    Returns the profile and a summary: ``rows``, ``mape`` of the fit (percent).
     """
     profile = load_profile(base)
-    all_cases = [c for f in files for c in cases(f)]
-    summary: dict[str, float] = {"rows": float(len(all_cases))}
-    if fit_cache:
-        b, i, o, check = fit_capacity(all_cases)
-        profile = replace(profile, cache_base_mib=b, cache_in_coef=i, cache_out_coef=o)
-        summary.update(cache_matched=check.matched, cache_figures=check.figures,
-                       cache_worst_mib=check.worst_mib)
-    single = [c for c in all_cases if c.tpus == 1]
-    # one TPU cannot tell the link terms apart from compute: keep the base profile's
-    profile = fit_latency(single, profile, fixed=("in_ms_per_mib", "out_ms_per_mib",
-                                                  "element_ms_per_mop"))
-    profile = profile.with_name(name, f"fitted by tpusplit calibrate on "
-                                      f"{', '.join(Path(f).name for f in files)}")
-    from tpusplit.costs.edgetpu import EdgeTPUCost
-
-    pred = [EdgeTPUCost(c.graph, profile).latency(0, len(c.graph.ops)) for c in single]
-    summary["mape"] = mape(pred, [c.time_ms for c in single])
-    summary["single_rows"] = float(len(single))
-    return profile, summary
+    hosts = {o.host for o in observations}
+    if len(hosts) != 1:
+        raise TpusplitError(f"calibrate: measurements from {len(hosts)} hosts "
+                            f"({', '.join(sorted(hosts))}); fit one host at a time")
+    cache = (profile.cache_base_mib, profile.cache_in_coef, profile.cache_out_coef)
+    result = fit(observations, cache, fixed_tpu=None if refit_tpu else profile)
+    host = hosts.pop()
+    prof = result.profile(host, name, f"fitted by tpusplit calibrate on {len(observations)} "
+                          f"measurements of host {host!r}", base=profile)
+    summary = {"rows": float(len(observations)),
+               "mape": mape(result.predicted_ms, [o.ms for o in observations])}
+    return prof, summary

@@ -1,53 +1,60 @@
 """Analytic Edge TPU latency model: a :class:`CostSource` for any int8 CNN, no hardware needed.
 
-The latency of ops ``[start, end)`` compiled alone for one Edge TPU is a sum of terms, each
-linear in a profile parameter (:mod:`tpusplit.costs.profile`), so they are fitted by
-non-negative least squares (:mod:`tpusplit.costs.calibrate`):
+The latency of ops ``[start, end)`` compiled alone and run on one Edge TPU is a sum of terms
+with a physical reading. Each term is a count the graph determines (array passes, bytes,
+ops) times one profile parameter (:mod:`tpusplit.costs.edgetpu_profile`), so the parameters
+are fitted by non-negative least squares (:mod:`tpusplit.costs.calibrate`). Which terms
+depend on the host and which on the chip:
 
-``latency = fixed + compute + act + element + stream + in + out``
+``latency = fixed + link * (in + out + streamed * reads) + act_in * in + act_out * out
++ conv * conv_cycles + depthwise * dw_cycles + fc * fc_tiles + element * element_bytes
++ op * ops``
 
-How each op type is costed, and why:
+- **fixed** (per host): one invoke: the driver call and a round trip on the link.
+- **link** (per host, ms per MiB): every byte that crosses the host link, at one rate per
+  link: the segment's input activations (host -> device), its outputs (device -> host), and
+  the parameters the caching model (:mod:`tpusplit.costs.edgetpu_cache`) leaves off chip,
+  which are read from host memory at every inference.
+- **reads**: a streamed layer's weights are fetched ``max(1, working set / reread_mib)`` times,
+  where the working set is the layer's input plus output activations. A layer whose
+  activations do not fit the on-chip memory left for them is computed in spatial tiles, and
+  streamed weights are fetched again for every tile: the synthetic 64x64xF convolutions
+  (several MiB of activations per layer) re-read their weights several times, the deep 7x7 or
+  8x8 layers of real CNNs (tens of KiB) once.
+- **act_in / act_out** (chip and runtime, ms per MiB): what a boundary activation costs on
+  top of the link (re-layout to and from the chip's tiled format, staging). They are why a cut
+  through a wide tensor is expensive even on a fast link.
+- **conv** (chip): ``CONV_2D`` runs on the 64x64 systolic array as passes of 64 output
+  channels by 64 reduction lanes at one output position; the reduction is
+  ``kh * kw * ceil4(cin)`` (the compiler pads input channels to 4, the data shows it), so a
+  layer takes ``H_out * W_out * ceil(cout / 64) * ceil(kh * kw * ceil4(cin) / 64)`` passes.
+  The padding is visible in the data: latency steps up where ``ceil64(F)`` steps. Other
+  matrix ops (``TRANSPOSE_CONV``, ``BATCH_MATMUL``, ``CONV_3D``) are costed as their MACs
+  over 4096 passes.
+- **depthwise** (chip): ``DEPTHWISE_CONV_2D`` cannot use the array's reduction lanes across
+  channels: ``H_out * W_out * ceil(channels / 64) * kh * kw`` passes.
+- **fc** (chip): ``FULLY_CONNECTED`` uses each weight once per inference, so it is bound by
+  loading 64x64 weight tiles into the array: ``rows * ceil(out / 64) * ceil(in / 64)`` tiles.
+- **element** (chip, ms per MiB): ops without MACs (``ADD``, pooling, ``CONCATENATION``,
+  activations, ``SOFTMAX`` ...) per byte they write; ``RESHAPE``/``SQUEEZE`` are free.
+- **op** (chip): per op issued on the Edge TPU.
 
-- **fixed** (``fixed_ms``, fitted 0.11 ms on USB 3): one invoke: driver call, link round trip.
-  The fc family measures 0.09-0.17 ms whatever N while it fits on chip: that floor is this.
-- **compute** (``compute_ms_per_gmac[type]``): CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED
-  are costed per MAC on the *padded* shape the systolic array really computes: output
-  channels rounded up to 64, input channels to 4. The padding is visible in the data: conv
-  times step up exactly where ``ceil64(F)`` steps (F = 72, 132, 202, 262, 322, 392) while the
-  true MACs grow smoothly. One rate per op type because utilisation differs widely: large
-  convs reach about 1.6 TMAC/s (0.63 ms/GMAC), fully connected layers about 9x less (each
-  weight is used once per inference, the array waits for weights). Depthwise convs are not in
-  the data: the shipped profiles cost them at 4x the conv rate (an unmeasured guess; the
-  notes say the array runs far from peak for them); edit the profile or calibrate. Other
-  ops with MACs use ``OTHER``.
-- **act** (``act_ms_per_mib``): per MiB of activations written by ops with MACs (writing
-  output rows to on-chip memory). On one TPU it cannot be told from the device -> host copy
-  of the output; the pipeline files separate them.
-- **element** (``element_ms_per_mop``): element-wise ops (ADD, pooling, TANH, QUANTIZE...), per
-  million output elements. The data cannot identify it (TANH is the only one, and tiny):
-  the profiles hold a prior of 0.5 ms per million elements.
-- **stream** (``stream_ms_per_mib[type]``): the parameter bytes the caching model
-  (:mod:`tpusplit.costs.edgetpu_cache`) leaves off chip are read from host memory over the
-  link at every inference. Per op type because the data shows conv weights cost about 3.7x
-  more per streamed byte (10.2 ms/MiB) than fc weights (2.76 ms/MiB, close to the USB 3
-  payload rate): a conv layer's streamed weights are consumed tile by tile, not at link speed.
-- **in/out** (``in_ms_per_mib``, ``out_ms_per_mib``): the segment's boundary activations (int8
-  on the device) copied host -> device and device -> host. They dominate many pipelines:
-  conv F=392 runs 36.7 ms on one TPU but 49 ms on two, because the 1.5 MiB tensor at the cut
-  crosses the link twice per inference. Chosen on the conv pipeline files (one TPU cannot
-  identify them); see ``benchmarks/edgetpu_model/make_profiles.py``.
-
-The USB 2 and PCIe profiles scale the link-bound terms (stream, in, out) and the fixed cost
-of the calibrated USB 3 profile; they are derived, not measured.
+Ops that convert a float model's input or output (``QUANTIZE`` from float, ``DEQUANTIZE``) run
+on the host CPU and are not costed (microseconds at the sizes measured). Each term's value,
+and how much of the data it explains, is in ``benchmarks/results/edgetpu_model.md``.
 
 A ``memory`` callable may override the caching model with the compiler's real figures.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from tpusplit.costs.base import CostSource, SegmentCost
 from tpusplit.costs.edgetpu_cache import (
@@ -56,75 +63,139 @@ from tpusplit.costs.edgetpu_cache import (
     _ceil,
     _int8_bytes,
     boundary,
+    layer_bytes,
     segment_placement,
 )
-from tpusplit.costs.profile import COSTED_OPS, DEVICES, DeviceProfile, load_profile
+from tpusplit.costs.edgetpu_profile import DEVICES, DeviceProfile, load_profile
 from tpusplit.graph import Graph
 
-__all__ = ["DEVICES", "EdgeTPUCost", "EdgeTPUSegmentCost", "Features", "segment_features"]
+__all__ = ["DEVICES", "EdgeTPUCost", "EdgeTPUFeatures", "EdgeTPUSegmentCost", "OpTerms",
+           "op_terms"]
 
 #: ``(start, end) -> (on_chip_bytes, off_chip_bytes)`` or None (use the caching model).
 MemoryFn = Callable[[int, int], "tuple[int, int] | None"]
 
+#: Ops that only reinterpret a tensor: no work on the Edge TPU.
+FREE_OPS = frozenset({"RESHAPE", "SQUEEZE", "EXPAND_DIMS"})
+#: Other matrix ops, costed as MACs / 4096 array passes.
+OTHER_MATRIX_OPS = frozenset({"TRANSPOSE_CONV", "BATCH_MATMUL", "CONV_3D"})
 
-def padded_macs(graph: Graph, index: int) -> int:
-    """MACs of op ``index`` with channels padded the way the Edge TPU computes them."""
+
+@dataclass(frozen=True, slots=True)
+class OpTerms:
+    """What one op contributes to the device terms (units: M passes, K tiles, MiB, ops)."""
+
+    tpu: bool
+    conv_mcycles: float = 0.0
+    dw_mcycles: float = 0.0
+    fc_ktiles: float = 0.0
+    element_mib: float = 0.0
+    ops: float = 0.0
+    working_set_mib: float = 0.0
+
+
+def _host_edge_op(graph: Graph, index: int) -> bool:
+    """A float model's edge conversion (runs on the host CPU, not on the Edge TPU)."""
     op = graph.ops[index]
-    if op.macs == 0:
-        return 0
+    if op.name == "DEQUANTIZE":
+        return True
+    return op.name == "QUANTIZE" and graph.tensors[op.inputs[0]].dtype == "float32"
+
+
+def op_terms(graph: Graph, index: int) -> OpTerms:
+    """The device-term counts of op ``index`` (see the module docstring)."""
+    op = graph.ops[index]
+    if _host_edge_op(graph, index):
+        return OpTerms(tpu=False)
     ts = graph.tensors
-    consts = [ts[t] for t in op.inputs if ts[t].constant and len(ts[t].shape) >= 2]
+    outs = sum(_int8_bytes(graph, t) for t in op.outputs)
+    ins = sum(_int8_bytes(graph, t) for t in op.inputs if not ts[t].constant)
+    ws = (ins + outs) / MiB
+    if op.name in FREE_OPS:
+        return OpTerms(tpu=True, working_set_mib=ws)
+    weights = next((ts[t] for t in op.inputs if ts[t].constant and len(ts[t].shape) >= 2), None)
     out_shape = ts[op.outputs[0]].shape if op.outputs else ()
-    if consts and op.name == "CONV_2D" and len(consts[0].shape) == 4 and len(out_shape) == 4:
-        cout, kh, kw, cin = consts[0].shape
-        return out_shape[1] * out_shape[2] * kh * kw * _ceil(cin, 4) * _ceil(cout, 64)
-    if (consts and op.name == "DEPTHWISE_CONV_2D" and len(consts[0].shape) == 4
-            and len(out_shape) == 4):
-        _, kh, kw, ch = consts[0].shape
-        return out_shape[1] * out_shape[2] * kh * kw * _ceil(ch, 64)
-    if consts and op.name == "FULLY_CONNECTED" and len(consts[0].shape) == 2:
-        out, inp = consts[0].shape
+    spatial = out_shape[1] * out_shape[2] if len(out_shape) == 4 else 1
+    if op.name == "CONV_2D" and weights is not None and len(weights.shape) == 4:
+        cout, kh, kw, cin = weights.shape
+        passes = spatial * math.ceil(cout / 64) * math.ceil(kh * kw * _ceil(cin, 4) / 64)
+        return OpTerms(True, conv_mcycles=passes / 1e6, ops=1, working_set_mib=ws)
+    if op.name == "DEPTHWISE_CONV_2D" and weights is not None and len(weights.shape) == 4:
+        _, kh, kw, ch = weights.shape
+        return OpTerms(True, dw_mcycles=spatial * math.ceil(ch / 64) * kh * kw / 1e6, ops=1,
+                       working_set_mib=ws)
+    if op.name == "FULLY_CONNECTED" and weights is not None and len(weights.shape) == 2:
+        out, inp = weights.shape
         rows = max(1, op.macs // max(1, out * inp))
-        return rows * _ceil(inp, 4) * _ceil(out, 64)
-    return op.macs
+        return OpTerms(True, fc_ktiles=rows * math.ceil(out / 64) * math.ceil(inp / 64) / 1e3,
+                       ops=1, working_set_mib=ws)
+    if op.macs and (op.name in OTHER_MATRIX_OPS or weights is not None):
+        return OpTerms(True, conv_mcycles=op.macs / 4096 / 1e6, ops=1, working_set_mib=ws)
+    return OpTerms(True, element_mib=outs / MiB, ops=1, working_set_mib=ws)
+
+
+#: Names of the terms of :meth:`EdgeTPUFeatures.vector`, i.e. of the fitted parameters.
+PARAMETERS: tuple[str, ...] = ("fixed_ms", "link_ms_per_mib", "conv_ms_per_mcycle",
+                               "depthwise_ms_per_mcycle", "fc_ms_per_ktile",
+                               "element_ms_per_mib", "op_ms", "act_in_ms_per_mib",
+                               "act_out_ms_per_mib")
 
 
 @dataclass(frozen=True)
-class Features:
-    """What a segment's latency is linear in (units: GMAC, Mop, MiB)."""
+class EdgeTPUFeatures:
+    """The counts a segment's latency is linear in (units: M passes, K tiles, MiB, ops)."""
 
-    gmacs: dict[str, float]
-    element_mops: float
-    stream_mib: dict[str, float]
+    conv_mcycles: float
+    dw_mcycles: float
+    fc_ktiles: float
+    element_mib: float
+    ops: float
     in_mib: float
     out_mib: float
+    streamed_mib: float
+    streamed_reads_mib: float
     on_chip_bytes: int
     off_chip_bytes: int
-    act_mib: float = 0.0
+
+    @property
+    def link_mib(self) -> float:
+        """MiB crossing the link per inference: inputs, outputs, streamed weights x reads."""
+        return self.in_mib + self.out_mib + self.streamed_reads_mib
+
+    @classmethod
+    def from_counts(cls, counts: Sequence[float], in_mib: float, out_mib: float,
+                    streamed_mib: float, streamed_reads_mib: float, on_chip_bytes: int,
+                    off_chip_bytes: int) -> EdgeTPUFeatures:
+        """Features from the additive counts in :data:`COUNTS` order and the rest."""
+        conv, dw, fc, element, ops = (float(c) for c in counts)
+        return cls(conv, dw, fc, element, ops, in_mib, out_mib, streamed_mib,
+                   streamed_reads_mib, on_chip_bytes, off_chip_bytes)
 
     def vector(self) -> list[float]:
-        """``[1, gmacs per COSTED_OPS, element, stream per COSTED_OPS, in, out, act]``."""
-        return ([1.0] + [self.gmacs.get(t, 0.0) for t in COSTED_OPS] + [self.element_mops]
-                + [self.stream_mib.get(t, 0.0) for t in COSTED_OPS]
-                + [self.in_mib, self.out_mib, self.act_mib])
-
-
-#: Names of the entries of :meth:`Features.vector` (and of the fitted parameters).
-PARAMETERS: tuple[str, ...] = (
-    "fixed_ms", *(f"compute_ms_per_gmac.{t}" for t in COSTED_OPS), "element_ms_per_mop",
-    *(f"stream_ms_per_mib.{t}" for t in COSTED_OPS), "in_ms_per_mib", "out_ms_per_mib",
-    "act_ms_per_mib")
+        """The counts in :data:`PARAMETERS` order (1 for the fixed cost)."""
+        return [1.0, self.link_mib, self.conv_mcycles, self.dw_mcycles, self.fc_ktiles,
+                self.element_mib, self.ops, self.in_mib, self.out_mib]
 
 
 def profile_vector(p: DeviceProfile) -> list[float]:
     """The profile's parameters in :data:`PARAMETERS` order."""
-    return ([p.fixed_ms] + [p.compute(t) for t in COSTED_OPS] + [p.element_ms_per_mop]
-            + [p.stream(t) for t in COSTED_OPS]
-            + [p.in_ms_per_mib, p.out_ms_per_mib, p.act_ms_per_mib])
+    return [float(getattr(p, name)) for name in PARAMETERS]
 
 
-def _costed(name: str) -> str:
-    return name if name in COSTED_OPS else "OTHER"
+@dataclass(frozen=True, slots=True)
+class EdgeTPUSegmentCost(SegmentCost):
+    """A :class:`SegmentCost` with its breakdown (ms); ``latency_ms`` is their sum.
+
+    ``in_ms``/``out_ms`` move the boundary activations (link and host-side handling),
+    ``stream_ms`` reads the off-chip parameters over the link, ``compute_ms`` is the chip's
+    own time, ``fixed_ms`` the invoke.
+    """
+
+    fixed_ms: float = 0.0
+    compute_ms: float = 0.0
+    stream_ms: float = 0.0
+    in_ms: float = 0.0
+    out_ms: float = 0.0
 
 
 def _override(placement: Placement, on: int, off: int) -> Placement:
@@ -140,9 +211,37 @@ def _override(placement: Placement, on: int, off: int) -> Placement:
     return Placement(placement.start, placement.end, on + off, placement.sizes, tuple(cached))
 
 
+#: The additive device counts of :class:`EdgeTPUFeatures` (and of :class:`OpTerms`).
+COUNTS: tuple[str, ...] = ("conv_mcycles", "dw_mcycles", "fc_ktiles", "element_mib", "ops")
+
+
+class _OpTable:
+    """Per-op terms of one graph with prefix sums, so additive terms cost O(1) per segment."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.terms = [op_terms(graph, i) for i in range(len(graph.ops))]
+        self.prefix = {k: np.concatenate([[0.0], np.cumsum([getattr(t, k) for t in self.terms])])
+                       for k in COUNTS}
+
+    def sum(self, key: str, start: int, end: int) -> float:
+        p = self.prefix[key]
+        return float(p[end] - p[start])
+
+
+_TABLES: weakref.WeakKeyDictionary[Graph, _OpTable] = weakref.WeakKeyDictionary()
+
+
+def _table(graph: Graph) -> _OpTable:
+    table = _TABLES.get(graph)
+    if table is None:
+        table = _TABLES[graph] = _OpTable(graph)
+    return table
+
+
 def segment_features(graph: Graph, start: int, end: int, profile: DeviceProfile,
-                     memory: MemoryFn | None = None) -> Features:
+                     memory: MemoryFn | None = None) -> EdgeTPUFeatures:
     """Features of ops ``[start, end)``; on/off-chip bytes from the caching model or ``memory``."""
+    table = _table(graph)
     placement = segment_placement(graph, start, end, profile.cache_base_mib,
                                   profile.cache_in_coef, profile.cache_out_coef)
     on, off = placement.on_chip_bytes, placement.off_chip_bytes
@@ -151,49 +250,39 @@ def segment_features(graph: Graph, start: int, end: int, profile: DeviceProfile,
         if real is not None:
             on, off = int(real[0]), int(real[1])
             placement = _override(placement, on, off)
-    gmacs: dict[str, float] = {}
-    stream: dict[str, float] = {}
-    element = 0
-    act = 0
+    streamed = reads = 0.0
     for i in range(start, end):
-        op = graph.ops[i]
-        t = _costed(op.name)
-        m = padded_macs(graph, i)
-        if m:
-            gmacs[t] = gmacs.get(t, 0.0) + m / 1e9
-            act += sum(_int8_bytes(graph, o) for o in op.outputs)
-        element += op.element_ops
         s = placement.off_chip_of(i)
         if s:
-            stream[t] = stream.get(t, 0.0) + s / MiB
+            ws = table.terms[i].working_set_mib
+            streamed += s / MiB
+            reads += s / MiB * (max(1.0, ws / profile.reread_mib) if profile.reread_mib > 0
+                                else 1.0)
     ins, outs = boundary(graph, start, end)
-    return Features(gmacs, element / 1e6, stream,
-                    sum(_int8_bytes(graph, t) for t in ins) / MiB,
-                    sum(_int8_bytes(graph, t) for t in outs) / MiB, on, off, act / MiB)
+    return EdgeTPUFeatures.from_counts(
+        [table.sum(k, start, end) for k in COUNTS],
+        in_mib=sum(_int8_bytes(graph, t) for t in ins) / MiB,
+        out_mib=sum(_int8_bytes(graph, t) for t in outs) / MiB,
+        streamed_mib=streamed, streamed_reads_mib=reads, on_chip_bytes=on, off_chip_bytes=off)
 
 
-@dataclass(frozen=True, slots=True)
-class EdgeTPUSegmentCost(SegmentCost):
-    """A :class:`SegmentCost` with its breakdown (ms): ``latency_ms`` is their sum."""
-
-    fixed_ms: float = 0.0
-    compute_ms: float = 0.0
-    stream_ms: float = 0.0
-    in_ms: float = 0.0
-    out_ms: float = 0.0
+def device_ms(f: EdgeTPUFeatures, p: DeviceProfile) -> float:
+    """The chip's own time: array passes, depthwise passes, fc tiles, element-wise ops, issue."""
+    return (f.conv_mcycles * p.conv_ms_per_mcycle + f.dw_mcycles * p.depthwise_ms_per_mcycle
+            + f.fc_ktiles * p.fc_ms_per_ktile + f.element_mib * p.element_ms_per_mib
+            + f.ops * p.op_ms)
 
 
-def evaluate(features: Features, profile: DeviceProfile, start: int, end: int
+def evaluate(features: EdgeTPUFeatures, profile: DeviceProfile, start: int, end: int
              ) -> EdgeTPUSegmentCost:
-    """Latency of a segment with these features under ``profile``."""
-    p = profile
-    compute = sum(g * p.compute(t) for t, g in features.gmacs.items()) + \
-        features.element_mops * p.element_ms_per_mop + features.act_mib * p.act_ms_per_mib
-    stream = sum(s * p.stream(t) for t, s in features.stream_mib.items())
-    in_ms = features.in_mib * p.in_ms_per_mib
-    out_ms = features.out_mib * p.out_ms_per_mib
+    """Latency of a segment with these features under ``profile``, with its breakdown."""
+    p, f = profile, features
+    compute = device_ms(f, p)
+    stream = f.streamed_reads_mib * p.link_ms_per_mib
+    in_ms = f.in_mib * (p.link_ms_per_mib + p.act_in_ms_per_mib)
+    out_ms = f.out_mib * (p.link_ms_per_mib + p.act_out_ms_per_mib)
     total = p.fixed_ms + compute + stream + in_ms + out_ms
-    return EdgeTPUSegmentCost(start, end, total, features.on_chip_bytes, features.off_chip_bytes,
+    return EdgeTPUSegmentCost(start, end, total, f.on_chip_bytes, f.off_chip_bytes,
                               p.fixed_ms, compute, stream, in_ms, out_ms)
 
 
@@ -217,7 +306,7 @@ class EdgeTPUCost(CostSource):
         self.device = self.profile.name
         self.memory = memory
 
-    def features(self, start: int, end: int) -> Features:
+    def features(self, start: int, end: int) -> EdgeTPUFeatures:
         """The latency-model features of ops ``[start, end)``."""
         return segment_features(self.graph, start, end, self.profile, self.memory)
 
@@ -225,8 +314,50 @@ class EdgeTPUCost(CostSource):
         return evaluate(self.features(start, end), self.profile, start, end)
 
     def transfer_ms(self, k: int) -> float:
-        """Host-link time of the tensors crossing cut ``k``: device -> host -> device."""
+        """Time of the tensors crossing cut ``k``: device -> host, then host -> device."""
         if k <= 0 or k >= len(self.graph.ops):
             return 0.0
+        p = self.profile
         mib = sum(_int8_bytes(self.graph, t) for t in self.graph.crossing(k)) / MiB
-        return mib * (self.profile.out_ms_per_mib + self.profile.in_ms_per_mib)
+        return mib * (2 * p.link_ms_per_mib + p.act_in_ms_per_mib + p.act_out_ms_per_mib)
+
+    def lower_bound(self) -> Callable[[int, int], float] | None:
+        """A cheap valid lower bound on :meth:`latency`, or None with a ``memory`` override.
+
+        ``lower(i, j) = fixed + device(i, j) + in(op i) + out(op j - 1) + link * max(0,
+        layers(i, j) - base)``: the chip's time is additive over ops; op ``i``'s activation
+        inputs always enter a segment starting at ``i`` and op ``j - 1``'s used outputs always
+        leave one ending at ``j``; the caching model never keeps more than ``base`` MiB on
+        chip, so at least the rest is streamed, each byte read at least once. O(n) once,
+        O(1) per call; no evaluation is counted.
+        """
+        if self.memory is not None:
+            return None
+        graph, p = self.graph, self.profile
+        n = len(graph.ops)
+        table = _table(graph)
+        dev = np.zeros(n + 1)
+        for k, key in enumerate(COUNTS):
+            rate = (p.conv_ms_per_mcycle, p.depthwise_ms_per_mcycle, p.fc_ms_per_ktile,
+                    p.element_ms_per_mib, p.op_ms)[k]
+            dev += rate * table.prefix[key]
+        layers = np.concatenate([[0], np.cumsum([layer_bytes(graph, i) for i in range(n)])])
+        outputs = set(graph.outputs)
+
+        def tensor_mib(ts: set[int]) -> float:
+            return sum(_int8_bytes(graph, t) for t in ts) / MiB
+
+        in_ms = [tensor_mib({t for t in graph.ops[i].inputs if not graph.tensors[t].constant})
+                 * (p.link_ms_per_mib + p.act_in_ms_per_mib) for i in range(n)]
+        out_ms = [0.0] + [tensor_mib({t for t in graph.ops[j - 1].outputs
+                                      if t in outputs or graph.consumers[t]})
+                          * (p.link_ms_per_mib + p.act_out_ms_per_mib) for j in range(1, n + 1)]
+        base = p.cache_base_mib * MiB
+        slack = 1 - 1e-9  # float sums in another order
+
+        def lower(i: int, j: int) -> float:
+            spill = max(0.0, float(layers[j] - layers[i]) - base) / MiB
+            return (p.fixed_ms + float(dev[j] - dev[i]) + in_ms[i] + out_ms[j]
+                    + spill * p.link_ms_per_mib) * slack
+
+        return lower

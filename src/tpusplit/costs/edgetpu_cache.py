@@ -1,7 +1,7 @@
 """Edge TPU parameter caching: which layers of a segment the compiler keeps on chip.
 
 The rule below was read off every compiler-reported on/off-chip figure in
-../shared/data/edgetpu-measurements (single TPU and every segment of the split files);
+``data/edgetpu-measurements`` (single TPU and every segment of the split files);
 ``benchmarks/edgetpu_model`` checks it against all of them.
 
 **Size of a layer on chip.** The compiler stores a layer's weights padded to the systolic
@@ -13,7 +13,7 @@ bytes per (padded) output channel for the convolution's bias and requantisation 
 - ``FULLY_CONNECTED``: ``ceil4(in) * ceil64(out)`` (no per-channel term: fc N=100 reports
   8192 + 3 * 12800 + 6400 B exactly);
 - ``DEPTHWISE_CONV_2D``: ``(kh * kw + 8) * ceil64(channels)`` (by analogy with CONV_2D; the
-  data has no depthwise layer, so this one is an assumption);
+  synthetic data has no depthwise layer, so this one is an assumption);
 - any other op with constant data: its raw constant bytes.
 
 **Placement.** Layers are taken in execution order; a layer is cached when it fits in what
@@ -21,16 +21,14 @@ is left of the capacity, otherwise streamed. A layer that does not fit does *not
 caching of later, smaller layers: fc N=1620 caches its small last layer after streaming the
 fourth (5.34 MiB on chip = first + two hidden + last layer; 2.57 MiB off = one hidden layer).
 
-**Capacity.** The usable space is not a constant 8 MiB: it shrinks with the activation bytes
-that cross the segment's boundary (they are staged on chip). The data supports
-``capacity = base - out_coef * boundary_out_bytes - in_coef * boundary_in_bytes`` with
-``base`` = 7.76 MiB, ``in_coef`` = 0.5, ``out_coef`` = 0.1 (fitted by
-:func:`tpusplit.costs.calibrate.fit_capacity` on all 2622 figures; all reproduced). Why: the fc
-family (tiny activations) caches 7.735 MiB but not 7.814 MiB, while mid-model conv segments
-(a 2 MiB activation in and out) cannot cache 6.43 MiB although the whole conv model caches
-6.98 MiB at a similar F; no constant capacity explains both (the best one matches 2582 of
-2622 figures). The data brackets the coefficients only loosely: conv F=682 on one TPU gets
-7.49 MiB from this rule, its compile log (notes) says 7.23 MiB; both give the same placement.
+**Capacity.** The usable space is not a constant: it shrinks with the activation bytes that
+cross the segment's boundary (they are staged on chip):
+``capacity = base - out_coef * boundary_out_bytes - in_coef * boundary_in_bytes``, with the
+three numbers in the device profile's ``cache`` entry (fitted by
+:func:`tpusplit.costs.calibrate.fit_capacity` on every compiler figure). Why: the fc family
+(tiny activations) caches more than any mid-model conv segment can, although a mid-model conv
+segment (megabytes of activations in and out) would have room for the same layers under a
+constant capacity; no constant capacity explains both.
 """
 
 from __future__ import annotations

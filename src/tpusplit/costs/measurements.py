@@ -1,33 +1,135 @@
-"""Read Edge TPU measurement CSVs (the format of ../shared/data/edgetpu-measurements)."""
+"""Measured Edge TPU latencies: the repository's data files and users' own CSVs as observations.
+
+Three formats are read into :class:`Observation` records (one measured time of one model, cut
+one way, on one host):
+
+- the synthetic sweeps of ``data/edgetpu-measurements`` (:func:`read`, :func:`read_sweep`,
+  :func:`sweep_observations`): the conv and fc families on 1 to 4 TPUs;
+- Coral's reference latencies of real CNNs in ``data/coral-reference``
+  (:func:`coral_observations`), one file per host;
+- a user's own CSV (:func:`read_observations`), documented in the README::
+
+      model,cuts,host,ms[,batch][,runner][,link]
+      my_model.tflite,,my-pc,12.5
+      my_model.tflite,41;77,my-pc,6.1,100
+      seg0_edgetpu.tflite;seg1_edgetpu.tflite,,my-pc,6.3,100
+
+  ``model`` is a .tflite path (relative to the CSV), several segment files separated by ``;``
+  (run as a pipeline, one per TPU), or a model spec (:mod:`tpusplit.models.specs`); ``cuts``
+  are op indices separated by ``;`` or spaces (empty: one TPU); ``ms`` is the time per
+  inference; ``batch`` the number of inputs timed together (default 1); ``runner``
+  ``coral`` (PipelinedModelRunner, default) or ``python`` (a thread-and-queue pipeline whose
+  host work serialises); ``link`` ``usb3``, ``usb2`` or ``pcie`` (default ``usb3``).
+"""
 
 from __future__ import annotations
 
 import ast
 import csv
+import itertools
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tpusplit.errors import TpusplitError
+from tpusplit.graph import Graph, load
+from tpusplit.graph.compiler_rule import compiler_cuts
+from tpusplit.models.specs import build_spec
 
 MiB = 1 << 20
 
-#: Where the team's copy of the real measurements lives (override with TPUSPLIT_MEASUREMENTS).
-DEFAULT_DIR = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / \
-    "edgetpu-measurements"
+#: The repository's data directory (present in a source checkout).
+DATA_DIR = Path(__file__).resolve().parents[3] / "data"
+
+#: Nominal payload bandwidth of each link, MB/s: USB 3.0 and PCIe Gen2 x1 signal at 5 Gb/s
+#: with 8b/10b coding (500 MB/s); USB 2.0 at 480 Mb/s (60 MB/s).
+LINK_MBPS: dict[str, float] = {"usb3": 500.0, "pcie": 500.0, "usb2": 60.0}
+
+
+@dataclass(frozen=True)
+class Host:
+    """A host and link measured in the data."""
+
+    name: str
+    description: str
+    link: str
+
+
+#: Hosts of the repository's data.
+HOSTS: dict[str, Host] = {h.name: h for h in [
+    Host("usb3-x86", "x86-64 desktop, Coral USB Accelerator on USB 3 (Coral's reference host)",
+         "usb3"),
+    Host("devboard", "Coral Dev Board (NXP i.MX 8M, Cortex-A53), Edge TPU on the SoM over PCIe",
+         "pcie"),
+    Host("rpi4-usb3", "Raspberry Pi 4B (Cortex-A72), USB Accelerator on its USB 3 port", "usb3"),
+    Host("rpi3-usb2", "Raspberry Pi 3B / 3B+ (Cortex-A53), USB Accelerator on USB 2", "usb2"),
+    Host("usb3-sweeps", "x86-64 desktop of the synthetic sweeps (Villarrubia et al., PDP 2023), "
+         "USB Accelerators on USB 3", "usb3"),
+]}
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One measured time per inference of one model, cut one way, on one host.
+
+    Attributes:
+        model: a model spec or .tflite path; empty when ``segment_files`` is given.
+        cuts: op indices where segments 2..N begin (empty: one TPU).
+        host: host label (a key of :data:`HOSTS` for the repository's data).
+        ms: measured time per inference.
+        batch: inputs timed together (a pipeline's time is wall time / batch).
+        runner: ``coral`` (PipelinedModelRunner) or ``python`` (GIL-bound thread pipeline).
+        link: ``usb3``, ``usb2`` or ``pcie``.
+        segment_files: separately measured segment files, one per TPU, in pipeline order.
+        host_cpu_ms: time on the reference CPU of ops that ran on the host after the Edge TPU
+            graph and are not in the model (Coral's SSD files end in
+            ``TFLite_Detection_PostProcess``); the host's profile scales it by ``cpu_factor``.
+        on_chip_mib, off_chip_mib: the compiler's figures per segment, when known.
+        source: where the observation was read (file name).
+        group: a label for reports (``conv_2tpu``, ``coral``, ...).
+    """
+
+    model: str
+    cuts: tuple[int, ...]
+    host: str
+    ms: float
+    batch: int = 1
+    runner: str = "coral"
+    link: str = "usb3"
+    segment_files: tuple[str, ...] = ()
+    host_cpu_ms: float = 0.0
+    on_chip_mib: tuple[float, ...] = ()
+    off_chip_mib: tuple[float, ...] = ()
+    source: str = ""
+    group: str = ""
+
+    @property
+    def tpus(self) -> int:
+        """Number of segments (TPUs)."""
+        return len(self.segment_files) or len(self.cuts) + 1
+
+
+def data_dir() -> Path:
+    """The data directory: ``$TPUSPLIT_DATA`` or ``data/`` of the source checkout."""
+    env = os.environ.get("TPUSPLIT_DATA")
+    return Path(env) if env else DATA_DIR
 
 
 def measurements_dir() -> Path:
-    """The measurement directory: ``$TPUSPLIT_MEASUREMENTS`` or the shared copy next to the repo."""
+    """The synthetic sweeps: ``$TPUSPLIT_MEASUREMENTS`` or ``data/edgetpu-measurements``."""
     env = os.environ.get("TPUSPLIT_MEASUREMENTS")
-    if env:
-        return Path(env)
-    return DEFAULT_DIR.resolve()
+    return Path(env) if env else data_dir() / "edgetpu-measurements"
 
 
+def coral_dir() -> Path:
+    """Coral's reference latencies: ``data/coral-reference``."""
+    return data_dir() / "coral-reference"
+
+
+# ----------------------------------------------------------------------------- sweep files
 @dataclass(frozen=True, slots=True)
 class Row:
-    """One measured model: family, size (F or N), per-TPU on/off-chip MiB, time per inference.
+    """One measured model of a sweep file: family, size (F or N), per-TPU on/off-chip MiB, time.
 
     ``on_chip_mib``/``off_chip_mib`` hold one value per segment (one for a single TPU).
     """
@@ -47,7 +149,7 @@ class Row:
 
 @dataclass(frozen=True, slots=True)
 class Measurements:
-    """A measurement file: its rows, the family, the TPU count and how it was split."""
+    """A sweep file: its rows, the family, the TPU count and how it was split."""
 
     path: Path
     family: str
@@ -87,6 +189,10 @@ def _read_csv(p: Path) -> list[list[str]]:
     try:
         with p.open(newline="") as fh:
             return list(csv.reader(fh))
+    except FileNotFoundError:
+        raise TpusplitError(f"{p}: no such file") from None
+    except IsADirectoryError:
+        raise TpusplitError(f"{p}: is a directory, not a CSV file") from None
     except OSError as exc:
         raise TpusplitError(f"{p}: cannot read ({exc.strerror})") from None
     except UnicodeDecodeError:
@@ -94,7 +200,7 @@ def _read_csv(p: Path) -> list[list[str]]:
 
 
 def read(path: str | Path) -> Measurements:
-    """Read one file with columns ``Num filters|Hidden neurons, # MACs, On chip mem used,
+    """Read one sweep file with columns ``Num filters|Hidden neurons, # MACs, On chip mem used,
     Off chip mem used, Inference time``.
 
     The family is ``conv`` for ``Num filters`` and ``fc`` for ``Hidden neurons``. The split
@@ -169,7 +275,7 @@ def read_sweep(path: str | Path) -> BatchSweep:
 
 
 def load_all(directory: str | Path | None = None) -> tuple[list[Measurements], list[BatchSweep]]:
-    """Every measurement file and batch sweep in ``directory`` (default :func:`measurements_dir`),
+    """Every sweep file and batch sweep in ``directory`` (default :func:`measurements_dir`),
     sorted by family then TPU count."""
     d = Path(directory) if directory is not None else measurements_dir()
     if not d.is_dir():
@@ -180,3 +286,231 @@ def load_all(directory: str | Path | None = None) -> tuple[list[Measurements], l
     tables.sort(key=lambda m: (m.family, m.tpus))
     sweeps.sort(key=lambda s: (s.family, s.tpus))
     return tables, sweeps
+
+
+#: How the sweep files were run (their README): batch and runner per family.
+SWEEP_RUNNER: dict[str, tuple[int, str]] = {"conv": (100, "coral"), "fc": (50, "python")}
+
+
+def sweep_observations(directory: str | Path | None = None, every: int = 1,
+                       host: str = "usb3-sweeps") -> list[Observation]:
+    """Every row of the synthetic sweeps as observations on ``host``.
+
+    Split files are cut the way they were measured (the compiler's rule for ``*compiler*``,
+    by layer count for ``*even*``); ``every`` keeps every k-th row of each file.
+    """
+    tables, sweeps = load_all(directory)
+    return _sweep_observations(tables, sweeps, every, host)
+
+
+def _sweep_observations(tables: list[Measurements], sweeps: list[BatchSweep], every: int,
+                        host: str) -> list[Observation]:
+    # the cuts of every (model, TPU count, split) measured, each model built once
+    wanted: dict[str, set[tuple[int, str]]] = {}
+    for m in tables:
+        for row in m.rows[::every]:
+            wanted.setdefault(f"{m.family}-{row.size}", set()).add((m.tpus, m.split))
+    for sw in sweeps:
+        wanted.setdefault(f"{sw.family}-{sw.size}", set()).add((sw.tpus, "compiler"))
+    cuts_of: dict[tuple[str, int, str], tuple[int, ...]] = {}
+    for spec, splits in wanted.items():
+        g = load(build_spec(spec))
+        for tpus, split in splits:
+            cuts_of[(spec, tpus, split)] = tuple(
+                [] if tpus == 1 else even_cuts(g, tpus) if split == "even" else
+                compiler_cuts(g, tpus))
+    link = HOSTS[host].link if host in HOSTS else "usb3"
+    out: list[Observation] = []
+    for m in tables:
+        batch, runner = SWEEP_RUNNER[m.family] if m.tpus > 1 else (1, "coral")
+        for row in m.rows[::every]:
+            spec = f"{m.family}-{row.size}"
+            out.append(Observation(spec, cuts_of[(spec, m.tpus, m.split)], host, row.time_ms,
+                                   batch, runner, link, on_chip_mib=row.on_chip_mib,
+                                   off_chip_mib=row.off_chip_mib, source=m.path.name,
+                                   group=f"{m.family}_{m.tpus}tpu"))
+    for sw in sweeps:
+        spec = f"{sw.family}-{sw.size}"
+        out += [Observation(spec, cuts_of[(spec, sw.tpus, "compiler")], host, t, b, "coral",
+                            link, source=sw.path.name, group=f"sweep_{sw.tpus}tpu")
+                for b, t in list(zip(sw.batches, sw.time_ms, strict=True))[::every]]
+    return out
+
+
+def read_any(path: str | Path, host: str | None = None) -> list[Observation]:
+    """Observations of one file in any of the three formats (told apart by the header).
+
+    Sweep files (``Num filters``/``Hidden neurons``/``Batch size`` columns) become observations
+    on ``host`` (default ``usb3-sweeps``); a user CSV keeps its own host column unless
+    ``host`` is given.
+    """
+    p = Path(path)
+    table = _read_csv(p)
+    first = table[0][0].strip() if table and table[0] else ""
+    if first in ("Num filters", "Hidden neurons"):
+        return _sweep_observations([read(p)], [], 1, host or "usb3-sweeps")
+    if first == "Batch size":
+        return _sweep_observations([], [read_sweep(p)], 1, host or "usb3-sweeps")
+    obs = read_observations(p)
+    return [replace(o, host=host) for o in obs] if host else obs
+
+
+def even_cuts(graph: Graph, n: int) -> list[int]:
+    """Split by layer count (layers = ops with parameters), extra layers to the last segments.
+
+    Each segment starts at a layer; ops without parameters stay with the layer before them
+    (a QUANTIZE in front goes with the first). The fc files were split this way.
+    """
+    layers = [op.index for op in graph.ops if op.param_bytes > 0]
+    if n <= 1:
+        return []
+    if n > len(layers):
+        raise TpusplitError(f"{graph.source}: {n} segments but only {len(layers)} layers")
+    base, extra = divmod(len(layers), n)
+    sizes = [base + (1 if s >= n - extra else 0) for s in range(n)]
+    starts = list(itertools.accumulate(sizes))[:-1]
+    return [layers[k] for k in starts]
+
+
+# ----------------------------------------------------------------------------- Coral's files
+#: Coral's reference file of each host.
+CORAL_FILES: dict[str, str] = {
+    "basic_engine_reference_x86_64.csv": "usb3-x86",
+    "basic_engine_reference_aarch64.csv": "devboard",
+    "basic_engine_reference_rp4b.csv": "rpi4-usb3",
+    "basic_engine_reference_rp3b.csv": "rpi3-usb2",
+    "basic_engine_reference_rp3b+.csv": "rpi3-usb2",
+}
+#: Coral's model names -> tpusplit zoo names.
+CORAL_MODELS: dict[str, str] = {
+    "inception_v1_224_quant": "InceptionV1-slim",
+    "inception_v4_299_quant": "InceptionV4-slim",
+    "mobilenet_v1_1.0_224_quant": "MobileNetV1-slim",
+    "mobilenet_v2_1.0_224_quant": "coral-mobilenet_v2_1.0_224",
+    "ssd_mobilenet_v1_coco_quant_postprocess": "SSDMobileNetV1",
+    "ssd_mobilenet_v2_face_quant_postprocess": "SSDMobileNetV2Face",
+}
+
+
+def host_cpu_ms(directory: str | Path | None = None) -> dict[str, float]:
+    """Reference-CPU ms of the host-side ops of Coral's files (``host_cpu.csv``, written by
+    ``benchmarks/edgetpu_model/host_cpu.py``), summed per model."""
+    p = Path(directory if directory is not None else coral_dir()) / "host_cpu.csv"
+    out: dict[str, float] = {}
+    table = _read_csv(p)
+    for line, rec in enumerate(table[1:], start=2):
+        if not rec:
+            continue
+        try:
+            out[rec[0]] = out.get(rec[0], 0.0) + float(rec[2])
+        except (ValueError, IndexError):
+            raise TpusplitError(f"{p}: line {line}: expected model,op,reference_ms,...") \
+                from None
+    return out
+
+
+def coral_observations(directory: str | Path | None = None) -> list[Observation]:
+    """Coral's single-TPU reference latencies, one observation per (host file, model)."""
+    d = Path(directory) if directory is not None else coral_dir()
+    if not d.is_dir():
+        raise TpusplitError(f"{d}: Coral reference directory not found")
+    cpu = host_cpu_ms(d)
+    out: list[Observation] = []
+    for name, host in CORAL_FILES.items():
+        p = d / name
+        lines = _read_csv(p)
+        for line, rec in enumerate(lines[1:], start=2):
+            fields = " ".join(rec).split()
+            if not fields:
+                continue
+            if len(fields) != 2:
+                raise TpusplitError(f"{p}: line {line}: expected 'MODEL INFERENCE_TIME'")
+            model = fields[0].removesuffix("_edgetpu.tflite")
+            if model not in CORAL_MODELS:
+                raise TpusplitError(f"{p}: line {line}: unknown model {model!r}")
+            spec = CORAL_MODELS[model]
+            try:
+                ms = float(fields[1])
+            except ValueError:
+                raise TpusplitError(f"{p}: line {line}: time {fields[1]!r} is not a number") \
+                    from None
+            out.append(Observation(spec, (), host, ms, link=HOSTS[host].link,
+                                   host_cpu_ms=cpu.get(model, 0.0), source=name, group="coral"))
+    return out
+
+
+# ----------------------------------------------------------------------------- users' CSVs
+_COLUMNS = ("model", "cuts", "host", "ms")
+
+
+def read_observations(path: str | Path) -> list[Observation]:
+    """Read a CSV of ``model,cuts,host,ms[,batch][,runner][,link]`` (module docstring).
+
+    Relative model paths are resolved against the CSV's folder.
+
+    Raises:
+        TpusplitError: missing columns, or a row with a bad number, runner or link.
+    """
+    p = Path(path)
+    table = _read_csv(p)
+    if not table:
+        raise TpusplitError(f"{p}: empty file")
+    header = [h.strip().lower() for h in table[0]]
+    missing = [c for c in _COLUMNS if c not in header]
+    if missing:
+        raise TpusplitError(f"{p}: expected columns model,cuts,host,ms[,batch][,runner][,link]; "
+                            f"missing {', '.join(missing)}")
+    col = {c: header.index(c) for c in header}
+    out: list[Observation] = []
+    for line, rec in enumerate(table[1:], start=2):
+        if not rec or all(not c.strip() for c in rec):
+            continue
+        if len(rec) < len(header):
+            raise TpusplitError(f"{p}: line {line}: expected {len(header)} fields, got "
+                                f"{len(rec)}")
+
+        def get(name: str, default: str = "", rec: list[str] = rec) -> str:
+            return rec[col[name]].strip() if name in col else default
+
+        model = get("model")
+        if not model:
+            raise TpusplitError(f"{p}: line {line}: empty model")
+        try:
+            cuts = tuple(int(c) for c in get("cuts").replace(";", " ").split())
+            ms = float(get("ms"))
+            batch = int(get("batch", "1") or 1)
+        except ValueError:
+            raise TpusplitError(f"{p}: line {line}: cuts, ms and batch must be numbers") \
+                from None
+        if ms <= 0 or batch < 1 or any(c <= 0 for c in cuts) or list(cuts) != sorted(set(cuts)):
+            raise TpusplitError(f"{p}: line {line}: ms and batch must be positive, cuts "
+                                f"increasing op indices > 0")
+        runner, link = get("runner", "coral") or "coral", get("link", "usb3") or "usb3"
+        if runner not in ("coral", "python"):
+            raise TpusplitError(f"{p}: line {line}: runner must be coral or python, got "
+                                f"{runner!r}")
+        if link not in LINK_MBPS:
+            raise TpusplitError(f"{p}: line {line}: link must be one of "
+                                f"{', '.join(LINK_MBPS)}, got {link!r}")
+        host = get("host") or "custom"
+        files: tuple[str, ...] = ()
+        if ";" in model:
+            if cuts:
+                raise TpusplitError(f"{p}: line {line}: give segment files or cuts, not both")
+            files = tuple(str(_resolve(f.strip(), p.parent)) for f in model.split(";"))
+            model = ""
+        else:
+            model = str(_resolve(model, p.parent))
+        out.append(Observation(model, cuts, host, ms, batch, runner, link, files,
+                               source=f"{p.name}:{line}", group=host))
+    if not out:
+        raise TpusplitError(f"{p}: no measurement rows")
+    return out
+
+
+def _resolve(model: str, base: Path) -> str | Path:
+    """A path relative to ``base`` for file names, the spec itself otherwise."""
+    if model.endswith(".tflite"):
+        q = Path(model)
+        return q if q.is_absolute() else base / q
+    return model

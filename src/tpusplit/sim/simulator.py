@@ -90,7 +90,7 @@ def phase_times(cost: SegmentCost, host_ms: float) -> tuple[float, float, float,
 
 def simulate(cost: CostSource, cuts: Sequence[int], batch: int = 15, *,
              queue_size: int | None = None, shared_bus: bool = False, host_ms: float = 0.0,
-             host_workers: int | None = None) -> SimResult:
+             host_workers: int | None = None, buses: Sequence[int] | None = None) -> SimResult:
     """Simulate ``batch`` inputs through the segments of ``cost.graph`` cut at ``cuts``.
 
     Args:
@@ -111,6 +111,10 @@ def simulate(cost: CostSource, cuts: Sequence[int], batch: int = 15, *,
         raise ValueError("queue_size must be >= 1")
     segs = [cost.segment(a, b) for a, b in bounds(cost.graph, cuts)]
     n = len(segs)
+    if buses is None:
+        buses = [0] * n if shared_bus else list(range(n))
+    bus_of = [int(buses[i]) if i < len(buses) else 1000 + i for i in range(n)]
+    sharing = {b for b in bus_of if bus_of.count(b) > 1}
     times = [phase_times(s, host_ms) for s in segs]
     # per stage: next (item, phase) to run and when its predecessor phase ended
     item = [0] * n
@@ -118,7 +122,7 @@ def simulate(cost: CostSource, cuts: Sequence[int], batch: int = 15, *,
     ready = [0.0] * n          # end of the stage's previous phase (device free)
     done_out = [[-1.0] * batch for _ in range(n)]   # end of 'out' per stage, item
     started = [[-1.0] * batch for _ in range(n)]    # start of 'host' per stage, item
-    bus_free = 0.0
+    bus_free = {b: 0.0 for b in bus_of}
     host_free = [0.0] * (host_workers or 0)
     events: list[Event] = []
     busy = [0.0] * n
@@ -142,8 +146,8 @@ def simulate(cost: CostSource, cuts: Sequence[int], batch: int = 15, *,
                 t = max(t, s)
             if host_workers and times[i][0] > 0:
                 return max(t, min(host_free)), t
-        elif shared_bus and (p in (1, 3) or (p == 2 and times[i][4] > 0)):
-            return max(t, bus_free), t
+        elif bus_of[i] in sharing and (p in (1, 3) or (p == 2 and times[i][4] > 0)):
+            return max(t, bus_free[bus_of[i]]), t
         return t, t
 
     while remaining:
@@ -168,10 +172,10 @@ def simulate(cost: CostSource, cuts: Sequence[int], batch: int = 15, *,
             if host_workers and dur > 0:
                 w = host_free.index(min(host_free))
                 host_free[w] = end
-        elif shared_bus and p in (1, 3):
-            bus_free = end
-        elif shared_bus and p == 2 and times[i][4] > 0:
-            bus_free = best_t + times[i][4]
+        elif bus_of[i] in sharing and p in (1, 3):
+            bus_free[bus_of[i]] = end
+        elif bus_of[i] in sharing and p == 2 and times[i][4] > 0:
+            bus_free[bus_of[i]] = best_t + times[i][4]
         if dur > 0:
             events.append(Event(i, j, PHASES[p], best_t, end))
         busy[i] += dur
