@@ -20,7 +20,10 @@ def test_simulate_json_and_plot(cli: Callable[..., tuple[int, str, str]], tmp_pa
     for k in ("param_bytes", "on_chip_bytes", "off_chip_bytes", "latency_ms"):
         assert k in d["segments"][0]
     assert d["time_per_inference_ms"] > 0 and d["throughput_ips"] > 0
-    assert (tmp_path / "g.png").stat().st_size > 0
+    assert d["plot"] == str(tmp_path / "g.png") and (tmp_path / "g.png").stat().st_size > 0
+    code, out, _ = cli("simulate", m, "--cuts", "2,4", "--buses", "0,1,1", "--plot",
+                       tmp_path / "h.png")
+    assert code == 0 and f"Gantt chart written to {tmp_path / 'h.png'}" in out.replace("\n", "")
     code, out, _ = cli("simulate", m, "--json", "--device", "edgetpu-pcie")
     assert code == 0 and len(json.loads(out)["segments"]) == 1
     code, out, _ = cli("simulate", m)
@@ -35,9 +38,15 @@ def test_simulate_errors(cli: Callable[..., tuple[int, str, str]], tmp_path: Pat
     bad = tmp_path / "p.json"
     bad.write_text("{")
     for args, words in (((m, "--cuts", "9"), "outside"), ((m, "--device", "nope"), "unknown"),
-                        ((m, "--device", bad), "malformed"), ((m, "--batch", "0"), "--batch")):
+                        ((m, "--device", bad), "malformed"), ((m, "--batch", "0"), "--batch"),
+                        ((m, "--plot", tmp_path / "out.txt"), "not supported"),
+                        ((m, "--plot", tmp_path), "is a directory"),
+                        ((m, "--cuts", "2", "--buses", "0"), "1 links for 2 TPUs"),
+                        ((m, "--buses", "a,b"), "not a list of integers")):
         code, _, err = cli("simulate", *args)
-        assert code == 2 and words in err and "Traceback" not in err
+        assert code == 2 and words in err and "Traceback" not in err, (args, err)
+        assert len(err.strip().splitlines()) == 1
+    assert not list(tmp_path.glob("*.png")) and not (tmp_path / "out.txt").exists()
 
 
 def test_calibrate_writes_a_loadable_profile(cli: Callable[..., tuple[int, str, str]],

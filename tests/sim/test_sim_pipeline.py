@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -100,3 +103,56 @@ def test_bounded_queue_holds_the_producer_back() -> None:
     assert free.wall_ms == pytest.approx(r.wall_ms)  # the bound costs no throughput here
     early = {(e.stage, e.item): e.start for e in free.events if e.phase == "compute"}
     assert early[(0, 11)] < start[(0, 11)]
+
+
+def _transfers(r: object, stages: set[int]) -> list[tuple[float, float]]:
+    """Link-holding intervals (in, out, streaming part of compute) of ``stages``."""
+    out = []
+    for e in r.events:  # type: ignore[attr-defined]
+        if e.stage not in stages:
+            continue
+        stream = getattr(r.segments[e.stage], "stream_ms", 0.0)  # type: ignore[attr-defined]
+        if e.phase in ("in", "out"):
+            out.append((e.start, e.end))
+        elif e.phase == "compute" and stream > 0:
+            out.append((e.start, e.start + stream))
+    return sorted(out)
+
+
+def test_devices_on_one_link_take_turns_and_others_do_not_wait() -> None:
+    g = load(conv(680, size=64))  # the last segment streams weights
+    cost = EdgeTPUCost(g, "edgetpu-usb2")
+    shared = simulate(cost, [3, 4], batch=6, buses=[0, 1, 1])
+    assert shared.buses == [0, 1, 1]
+    spans = _transfers(shared, {1, 2})
+    assert all(a[1] <= b[0] + 1e-9 for a, b in itertools.pairwise(spans))  # never overlap
+    free = simulate(cost, [3, 4], batch=6)
+    overlaps = _transfers(free, {1, 2})
+    assert any(a[1] > b[0] + 1e-9 for a, b in itertools.pairwise(overlaps))
+    assert shared.wall_ms > free.wall_ms
+    everything = simulate(cost, [3, 4], batch=6, shared_bus=True)
+    assert everything.buses == [0, 0, 0] and everything.wall_ms >= shared.wall_ms - 1e-9
+
+
+def test_gantt_draws_streaming_links_and_the_bottleneck(tmp_path: Path) -> None:
+    from tpusplit.errors import TpusplitError
+    from tpusplit.report.sim import gantt_bars, gantt_plot
+
+    g = load(conv(680, size=64))
+    r = simulate(EdgeTPUCost(g, "edgetpu-usb2"), [3, 4], batch=3, buses=[0, 1, 1])
+    chart = gantt_bars(r)
+    assert chart.labels[:3] == ["TPU 0: ops 0..2", "TPU 1: ops 3..3",
+                                "TPU 2: ops 4..5  (bottleneck)"]
+    assert chart.labels[3] == "shared link A: TPU 1,2" and chart.bottleneck == 2
+    stream = [b for b in chart.bars if b[3] == "stream"]
+    assert stream and {b[0] for b in stream} == {2, 3}  # the streaming TPU and its link row
+    seg = r.segments[2]
+    streamed = 3 * seg.stream_ms  # type: ignore[attr-defined]
+    assert sum(b[2] for b in stream if b[0] == 2) == pytest.approx(streamed)
+    assert not any(b[0] == 3 and b[3] == "compute" for b in chart.bars)
+    assert gantt_plot(r, tmp_path / "g.svg") == tmp_path / "g.svg"
+    assert "streamed weights" in (tmp_path / "g.svg").read_text()
+    for bad, words in ((tmp_path, "is a directory"), (tmp_path / "g.txt", "not supported"),
+                       (tmp_path / "no" / "g.png", "does not exist")):
+        with pytest.raises(TpusplitError, match=words):
+            gantt_plot(r, bad)

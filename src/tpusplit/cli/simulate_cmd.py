@@ -13,7 +13,7 @@ from tpusplit.costs.edgetpu import EdgeTPUCost
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import GraphError, check_cuts, load
 from tpusplit.report.console import console as make_console
-from tpusplit.report.sim import gantt_plot, sim_json, sim_table
+from tpusplit.report.sim import check_plot_path, gantt_plot, sim_json, sim_table
 from tpusplit.sim import simulate
 
 
@@ -26,6 +26,8 @@ def simulate_command(
                                "edgetpu-pcie, or a device-profile .json file."),
     batch: int = typer.Option(15, "--batch", help="Inputs pushed through the pipeline."),
     shared_bus: bool = typer.Option(False, "--shared-bus", help="All TPUs share one USB bus."),
+    buses: str = typer.Option(None, "--buses", help="The link of each TPU, e.g. 0,0,1: TPUs "
+                              "with the same number share a USB bus or host controller."),
     queue_size: int = typer.Option(None, "--queue-size", help="Bound every inter-segment "
                                    "queue (default unbounded, like Coral's runner)."),
     plot: Path = typer.Option(None, "--plot", help="Write a Gantt chart (PNG) here."),
@@ -36,22 +38,39 @@ def simulate_command(
         raise TpusplitError(f"{model}: --batch must be >= 1, got {batch}")
     if queue_size is not None and queue_size < 1:
         raise TpusplitError(f"{model}: --queue-size must be >= 1, got {queue_size}")
+    if plot is not None:
+        check_plot_path(plot)
     graph = load(model)
     cut_list = parse_cuts(cuts, str(model)) if cuts is not None else []
     try:
         check_cuts(graph, cut_list)
     except GraphError as exc:
         raise TpusplitError(str(exc)) from None
+    bus_list = None
+    if buses is not None:
+        try:
+            bus_list = [int(b) for b in buses.split(",")]
+        except ValueError:
+            raise TpusplitError(f"--buses: {buses!r} is not a list of integers like 0,0,1") \
+                from None
+        if len(bus_list) != len(cut_list) + 1:
+            raise TpusplitError(f"--buses: {len(bus_list)} links for {len(cut_list) + 1} TPUs")
     cost = EdgeTPUCost(graph, device)
-    result = simulate(cost, cut_list, batch=batch, shared_bus=shared_bus, queue_size=queue_size)
+    result = simulate(cost, cut_list, batch=batch, shared_bus=shared_bus, queue_size=queue_size,
+                      buses=bus_list)
+    written = None
     if plot is not None:
-        gantt_plot(result, plot, f"{graph.name}: {len(result.segments)} x {cost.device}, "
-                                 f"{result.time_per_inference_ms:.2f} ms per inference")
+        written = gantt_plot(result, plot, f"{graph.name}: {len(result.segments)} x "
+                                           f"{cost.device}, {result.time_per_inference_ms:.2f} "
+                                           f"ms per inference (batch {batch})")
     if as_json:
-        print(json.dumps(sim_json(cost, result), indent=1))
+        print(json.dumps({**sim_json(cost, result), "plot": str(written) if written else None},
+                         indent=1))
         return
     console = make_console()
     console.print(sim_table(cost, result))
     console.print(f"time per inference {result.time_per_inference_ms:.3f} ms, throughput "
                   f"{result.throughput_ips:.1f}/s, first result {result.first_result_ms:.3f} ms "
                   f"(batch {batch}, predicted by the {cost.device} model)")
+    if written is not None:
+        console.print(f"Gantt chart written to {written}")

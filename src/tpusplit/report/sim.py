@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,34 +54,105 @@ def sim_table(cost: CostSource, result: SimResult) -> Table:
     return t
 
 
-def gantt_plot(result: SimResult, path: str | Path, title: str = "") -> None:
-    """Write a Gantt chart of every phase of every job (one row per segment) as PNG."""
+#: Formats a plot may be written in (matplotlib's, by file suffix).
+PLOT_FORMATS = (".png", ".svg", ".pdf")
+
+
+def check_plot_path(path: str | Path) -> Path:
+    """A writable plot path, or a one-line error naming it (directory, unknown format, no
+    folder)."""
+    p = Path(path)
+    if p.is_dir():
+        raise TpusplitError(f"{p}: is a directory; give a file name such as {p / 'gantt.png'}")
+    if p.suffix.lower() not in PLOT_FORMATS:
+        raise TpusplitError(f"{p}: plot format {p.suffix or '(none)'!r} not supported; use "
+                            f"{', '.join(PLOT_FORMATS)}")
+    if not p.parent.is_dir():
+        raise TpusplitError(f"{p}: folder {p.parent} does not exist")
+    return p
+
+
+_LABELS = {"host": "host CPU", "in": "input copy", "stream": "streamed weights",
+           "compute": "compute", "out": "output copy"}
+_STREAM_COLOUR = "#dd8452"
+
+
+@dataclass(frozen=True)
+class Gantt:
+    """What a Gantt chart draws: bars ``(row, start ms, length ms, phase)`` and row labels
+    (row 0 at the top); ``bottleneck`` is the busiest device's row."""
+
+    bars: list[tuple[int, float, float, str]]
+    labels: list[str]
+    bottleneck: int
+
+
+def gantt_bars(result: SimResult) -> Gantt:
+    """The bars of :func:`gantt_plot`: one row per device labelled with its op range, the part
+    of ``compute`` spent streaming weights from the host as its own ``stream`` phase, and a row
+    per link shared by several devices showing the transfers that hold it."""
+    n = len(result.segments)
+    buses = result.buses or list(range(n))
+    shared = sorted({b for b in buses if buses.count(b) > 1})
+    bars: list[tuple[int, float, float, str]] = []
+    for e in result.events:
+        stream = min(float(getattr(result.segments[e.stage], "stream_ms", 0.0)), e.end - e.start)
+        if e.phase == "compute" and stream > 0:
+            bars.append((e.stage, e.start, stream, "stream"))
+            if e.end - e.start > stream:
+                bars.append((e.stage, e.start + stream, e.end - e.start - stream, "compute"))
+        else:
+            bars.append((e.stage, e.start, e.end - e.start, e.phase))
+        if buses[e.stage] in shared:
+            row = n + shared.index(buses[e.stage])
+            if e.phase in ("in", "out"):
+                bars.append((row, e.start, e.end - e.start, e.phase))
+            elif e.phase == "compute" and stream > 0:
+                bars.append((row, e.start, stream, "stream"))
+    worst = max(range(n), key=lambda i: result.stage_busy_ms[i])
+    labels = [f"TPU {i}: ops {s.start}..{s.end - 1}" + ("  (bottleneck)" if i == worst else "")
+              for i, s in enumerate(result.segments)]
+    labels += [f"shared link {chr(ord('A') + k)}: TPU "
+               + ",".join(str(i) for i in range(n) if buses[i] == b)
+               for k, b in enumerate(shared)]
+    return Gantt(bars, labels, worst)
+
+
+def gantt_plot(result: SimResult, path: str | Path, title: str = "") -> Path:
+    """Write the Gantt chart of :func:`gantt_bars` as PNG/SVG/PDF; returns the path."""
+    p = check_plot_path(path)
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.patches import Patch
     except ImportError:
-        raise TpusplitError(f"{path}: plotting needs matplotlib (pip install tpusplit[plot])") \
+        raise TpusplitError(f"{p}: plotting needs matplotlib (pip install tpusplit[plot])") \
             from None
-    n = len(result.segments)
-    fig, ax = plt.subplots(figsize=(10, 1 + 0.6 * n))
-    for e in result.events:
-        ax.barh(n - 1 - e.stage, e.end - e.start, left=e.start, height=0.8,
-                color=_COLOURS.get(e.phase, "#888888"), edgecolor="white", linewidth=0.3)
-    ax.set_yticks(range(n), [f"TPU {i}" for i in range(n - 1, -1, -1)])
+    chart = gantt_bars(result)
+    rows = len(chart.labels)
+    height = 1.4 + 0.55 * rows
+    fig, ax = plt.subplots(figsize=(10, height))
+    colours = dict(_COLOURS, stream=_STREAM_COLOUR)
+    for row, start, length, phase in chart.bars:
+        ax.barh(rows - 1 - row, length, left=start, height=0.8, color=colours[phase],
+                edgecolor="white", linewidth=0.3)
+    ax.set_yticks(range(rows), chart.labels[::-1], fontsize=8)
+    ax.get_yticklabels()[rows - 1 - chart.bottleneck].set_fontweight("bold")
     ax.set_xlabel("time (ms)")
-    from matplotlib.patches import Patch
-    ax.legend(handles=[Patch(color=c, label=k) for k, c in _COLOURS.items()],
-              loc="upper right", fontsize=7, ncol=4)
+    used = {phase for *_, phase in chart.bars}
+    fig.legend(handles=[Patch(color=colours[k], label=_LABELS[k]) for k in _LABELS if k in used],
+               loc="lower center", fontsize=7, ncol=5, frameon=False)
     ax.set_title(title or f"{result.batch} inputs, {result.time_per_inference_ms:.2f} ms per "
-                          f"inference")
-    fig.tight_layout()
+                          f"inference", fontsize=9)
+    fig.tight_layout(rect=(0, 0.35 / height, 1, 1))
     try:
-        fig.savefig(path, dpi=110)
+        fig.savefig(p, dpi=110)
     except OSError as exc:
-        raise TpusplitError(f"{path}: cannot write plot ({exc.strerror})") from None
+        raise TpusplitError(f"{p}: cannot write plot ({exc.strerror})") from None
     finally:
         plt.close(fig)
+    return p
 
 
 def family_plot(rows: Sequence[dict[str, Any]], family: str, path: str | Path) -> None:

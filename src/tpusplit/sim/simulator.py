@@ -14,11 +14,12 @@ streaming) -> ``out`` (device -> host copy).
 
 The phase lengths come from the cost source: an :class:`~tpusplit.costs.edgetpu.
 EdgeTPUSegmentCost` carries ``in_ms``/``out_ms`` (and ``stream_ms``); any other
-:class:`~tpusplit.costs.base.SegmentCost` is treated as pure compute. With
-``shared_bus=True`` all TPUs hang off one USB bus: ``in``, ``out`` and the streaming part of
-``compute`` take the bus exclusively (one transfer at a time), otherwise each device has its
-own link. A job may start once its input is in host memory (the previous segment's ``out``
-ended), its device finished the previous input, and, with bounded queues of ``queue_size``,
+:class:`~tpusplit.costs.base.SegmentCost` is treated as pure compute. Devices that share a
+link (``buses``: one USB bus or host controller for several TPUs; ``shared_bus=True`` for all
+of them) take turns: ``in``, ``out`` and the streaming part of ``compute`` hold their link
+exclusively (one transfer at a time); by default each device has its own link. A job may
+start once its input is in host memory (the previous segment's ``out`` ended), its device
+finished the previous input, and, with bounded queues of ``queue_size``,
 there is room downstream.
 
 Scheduling is greedy list scheduling in time order (non-preemptive): repeatedly start the
@@ -63,6 +64,7 @@ class SimResult:
     completion_ms: list[float]
     events: list[Event] = field(default_factory=list)
     transfer_ms: list[float] = field(default_factory=list)
+    buses: list[int] = field(default_factory=list)
 
     @property
     def bottleneck_ms(self) -> float:
@@ -98,9 +100,12 @@ def simulate(cost: CostSource, cuts: Sequence[int], batch: int = 15, *,
         cuts: op indices where segments 2..N begin; empty for one device.
         batch: inputs pushed at time 0 (B >= 1).
         queue_size: capacity of each inter-segment queue; None = unbounded (Coral's default).
-        shared_bus: the devices share one host link (transfers serialise).
+        shared_bus: the devices share one host link (transfers serialise); shorthand for
+            ``buses=[0] * N``.
         host_ms: host-side work per job (queue handling, Python threads).
         host_workers: host threads that can do that work at once; None = unlimited.
+        buses: the link (bus, host controller) of each stage's device: stages with the same
+            number take turns for their transfers; default one link per device.
 
     Returns:
         A :class:`SimResult`; ``time_per_inference_ms`` = wall time / B.
@@ -194,5 +199,5 @@ def simulate(cost: CostSource, cuts: Sequence[int], batch: int = 15, *,
         time_per_inference_ms=wall / batch,
         throughput_ips=1000.0 * batch / wall if wall > 0 else float("inf"),
         first_result_ms=completion[0], stage_busy_ms=busy, completion_ms=completion,
-        events=events, transfer_ms=[cost.transfer_ms(c) for c in cuts],
+        events=events, transfer_ms=[cost.transfer_ms(c) for c in cuts], buses=bus_of,
     )

@@ -1,0 +1,79 @@
+"""Coral's reference networks rebuilt: op for op equal to Coral's files, runnable, splittable."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from tpusplit.graph import Graph, load
+from tpusplit.models import slim, zoo
+from tpusplit.models.specs import build_spec
+from tpusplit.pipeline import LiteRTStage, random_inputs
+
+CORAL = zoo.DATA_DIR / "coral-reference" / "models"
+
+
+def signature(g: Graph) -> list[tuple[str, tuple[int, ...], tuple[int, ...] | None]]:
+    """Per op: name, output shape, weight shape."""
+    out = []
+    for op in g.ops:
+        w = [g.tensors[t].shape for t in op.inputs
+             if g.tensors[t].constant and len(g.tensors[t].shape) >= 2]
+        out.append((op.name, g.tensors[op.outputs[0]].shape, w[0] if w else None))
+    return out
+
+
+@pytest.mark.parametrize("file, build", [
+    ("mobilenet_v2_1.0_224_quant.tflite", lambda: slim.mobilenet_v2()),
+    ("mobilenet_v1_0.75_192_quant.tflite", lambda: slim.mobilenet_v1(0.75, 192)),
+    ("mobilenet_v1_0.5_160_quant.tflite", lambda: slim.mobilenet_v1(0.5, 160)),
+    ("mobilenet_v1_0.25_128_quant.tflite", lambda: slim.mobilenet_v1(0.25, 128)),
+])
+def test_rebuilt_mobilenets_equal_corals_files_op_for_op(file: str,
+                                                         build: Callable[[], bytes]) -> None:
+    real, mine = load(CORAL / file), load(build())
+    assert signature(mine) == signature(real)
+    assert (mine.macs, mine.param_bytes) == (real.macs, real.param_bytes)
+
+
+@pytest.mark.parametrize("name, macs_g, params_m, outputs", [
+    ("InceptionV1-slim", 1.50, 6.64, [(1, 1001)]),
+    ("InceptionV4-slim", 12.25, 42.75, [(1, 1001)]),
+    ("SSDMobileNetV1", 1.24, 6.85, [(1, 1917, 4), (1, 1917, 91)]),
+    ("SSDMobileNetV2Face", 0.69, 4.65, [(1, 2034, 4), (1, 2034, 2)]),
+])
+def test_reference_architectures_have_their_published_size(name: str, macs_g: float,
+                                                           params_m: float,
+                                                           outputs: list[tuple[int, ...]]
+                                                           ) -> None:
+    # published: Inception v1 1.5 G mult-adds / 6.6 M parameters, Inception v4 12.3 G / 42.7 M
+    # (int8 weights + int32 biases: parameter bytes land within 1% of the counts)
+    # (TF-slim's README); SSD: 1917 and 2034 anchors (3 per cell on the first feature map,
+    # 6 elsewhere) at 300x300 and 320x320
+    g = load(build_spec(name))
+    assert g.macs / 1e9 == pytest.approx(macs_g, abs=0.01)
+    assert g.param_bytes / 1e6 == pytest.approx(params_m, abs=0.01)
+    assert [g.tensors[t].shape for t in g.outputs] == outputs
+
+
+@pytest.mark.parametrize("name", ["InceptionV1-slim", "SSDMobileNetV2Face"])
+def test_reference_architectures_run_and_split(name: str,
+                                               assert_bit_exact: Callable[..., None]) -> None:
+    data = build_spec(name)
+    stage = LiteRTStage(data)
+    for value in stage.run(random_inputs(stage, seed=0)).values():
+        assert np.unique(value).size >= 2
+    g = load(data)
+    assert_bit_exact(data, sorted(g.narrowest_cuts(2)))
+
+
+def test_zoo_builds_reference_models_without_tensorflow(tmp_path: object,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TPUSPLIT_ZOO", str(tmp_path))
+    path = zoo.build("MobileNetV1-slim")
+    assert load(path).macs == load(slim.mobilenet_v1()).macs
+    assert zoo.build("coral-mobilenet_v1_0.25_128").read_bytes() == (
+        CORAL / "mobilenet_v1_0.25_128_quant.tflite").read_bytes()
+    assert set(zoo.available()) == {"MobileNetV1-slim", "coral-mobilenet_v1_0.25_128"}
