@@ -3,3 +3,29 @@
 
 class TpusplitError(Exception):
     """A user-facing error. ``str(err)`` is one line that names the file and the problem."""
+
+
+
+def read_bytes(path: object, what: str, error: type[TpusplitError] = TpusplitError) -> bytes:
+    """The bytes of ``path``; a one-line ``error`` naming the file when it is missing, a
+    directory or unreadable. ``what`` names the kind of file expected (``"TFLite model"``)."""
+    from pathlib import Path
+
+    p = Path(str(path))
+    try:
+        return p.read_bytes()
+    except FileNotFoundError:
+        raise error(f"{p}: no such file") from None
+    except IsADirectoryError:
+        raise error(f"{p}: is a directory, not a {what}") from None
+    except OSError as exc:
+        raise error(f"{p}: cannot read ({exc.strerror})") from None
+
+
+def read_text(path: object, what: str, error: type[TpusplitError] = TpusplitError) -> str:
+    """:func:`read_bytes` decoded as UTF-8 text (one-line ``error`` if it is not)."""
+    data = read_bytes(path, what, error)
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
+        raise error(f"{path}: not a text {what}") from None

@@ -122,7 +122,7 @@ def test_negative_and_missing_profiles(tmp_path: Path) -> None:
     f.write_text(json.dumps(data))
     with pytest.raises(TpusplitError, match=r"link_ms_per_mib must be"):
         load_profile(f)
-    with pytest.raises(TpusplitError, match="not found"):
+    with pytest.raises(TpusplitError, match="no such file"):
         load_profile(tmp_path / "missing.json")
     with pytest.raises(TpusplitError, match="unknown device"):
         load_profile("edgetpu-usb9")

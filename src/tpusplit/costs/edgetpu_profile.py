@@ -29,7 +29,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from tpusplit.errors import TpusplitError
+from tpusplit.errors import TpusplitError, read_text
 
 #: Version of the profile format written by :func:`save_profile`.
 FORMAT = 2
@@ -186,16 +186,7 @@ def load_profile(profile: str | Path | DeviceProfile) -> DeviceProfile:
         if not path.suffix and not path.exists():
             raise TpusplitError(f"{text}: unknown device; use one of {', '.join(DEVICES)} "
                                 f"or a profile .json file")
-    try:
-        raw = path.read_text()
-    except FileNotFoundError:
-        raise TpusplitError(f"{path}: device profile not found") from None
-    except IsADirectoryError:
-        raise TpusplitError(f"{path}: is a directory, not a device profile") from None
-    except OSError as exc:
-        raise TpusplitError(f"{path}: cannot read device profile ({exc.strerror})") from None
-    except UnicodeDecodeError:
-        raise TpusplitError(f"{path}: device profile is not UTF-8 JSON text") from None
+    raw = read_text(path, "device profile (JSON)")
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:

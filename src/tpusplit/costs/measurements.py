@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import ast
 import csv
+import io
 import itertools
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from tpusplit.errors import TpusplitError
+from tpusplit.errors import TpusplitError, read_text
 from tpusplit.graph import Graph, load
 from tpusplit.graph.compiler_rule import compiler_cuts
 from tpusplit.models.specs import build_spec
@@ -186,17 +187,7 @@ def _floats(text: str, path: Path, line: int) -> tuple[float, ...]:
 
 def _read_csv(p: Path) -> list[list[str]]:
     """All rows of a CSV file; a one-line error when it cannot be read as text."""
-    try:
-        with p.open(newline="") as fh:
-            return list(csv.reader(fh))
-    except FileNotFoundError:
-        raise TpusplitError(f"{p}: no such file") from None
-    except IsADirectoryError:
-        raise TpusplitError(f"{p}: is a directory, not a CSV file") from None
-    except OSError as exc:
-        raise TpusplitError(f"{p}: cannot read ({exc.strerror})") from None
-    except UnicodeDecodeError:
-        raise TpusplitError(f"{p}: not a text CSV file") from None
+    return list(csv.reader(io.StringIO(read_text(p, "CSV file"), newline="")))
 
 
 def read(path: str | Path) -> Measurements:

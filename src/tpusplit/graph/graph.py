@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
+from tpusplit.errors import read_bytes
 from tpusplit.graph.opcost import op_work
 from tpusplit.graph.tflite import DTYPES, GraphError, opcode_name, parse, type_name
 
@@ -266,14 +267,7 @@ def load(model: str | Path | bytes, name: str | None = None) -> Graph:
     else:
         path = Path(model)
         source = name or str(path)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise GraphError(f"{source}: no such file") from None
-        except IsADirectoryError:
-            raise GraphError(f"{source}: is a directory, not a TFLite model") from None
-        except OSError as exc:
-            raise GraphError(f"{source}: cannot read ({exc.strerror})") from None
+        data = read_bytes(path, "TFLite model", GraphError)
     m = parse(data, source)
     subgraphs = m.subgraphs or []
     if len(subgraphs) != 1:
