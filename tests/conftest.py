@@ -15,6 +15,9 @@ from tpusplit.models.synthetic import conv, fc
 from tpusplit.pipeline import LiteRTStage, random_inputs, run_sequential
 from tpusplit.pipeline.litert import all_tensors
 
+#: ``tests/helpers`` holds modules several test folders import (``strategy_costs``).
+sys.path.insert(0, str(Path(__file__).resolve().parent / "helpers"))
+
 
 @pytest.fixture(scope="session")
 def conv_small() -> bytes:
