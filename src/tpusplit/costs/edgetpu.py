@@ -230,3 +230,60 @@ class EdgeTPUCost(CostSource):
             return 0.0
         mib = sum(_int8_bytes(self.graph, t) for t in self.graph.crossing(k)) / MiB
         return mib * (self.profile.out_ms_per_mib + self.profile.in_ms_per_mib)
+
+    def lower_bound(self) -> Callable[..., object] | None:
+        """A cheap, valid lower bound on this model's segment latencies (None with ``memory``).
+
+        The latency is ``fixed + compute + stream + in + out``: compute (with the element and
+        activation terms) is additive over ops, and the in/out terms are exact (the segment's
+        boundary tensors, :meth:`tpusplit.graph.Graph.io_sums`). At least ``layers - capacity``
+        bytes are streamed (``capacity = base - in_coef * in - out_coef * out`` bounds what
+        whole-layer caching keeps), each at no less than the cheapest streaming rate among the
+        op types with parameters in the segment. So ``bound(i, j) = fixed + compute(i, j) +
+        min_rate(i, j) * max(0, layers(i, j) - capacity(i, j)) + in(i, j) + out(i, j)``, which
+        is exact for any segment that does not stream. With a ``memory`` override (the
+        compiler's real figures) the placement is unknown, so there is no bound.
+
+        Costs O(n) model calls and O(n^2) numpy work once (no evaluation is counted); the
+        bound then works on ints and, elementwise, on integer numpy arrays.
+        """
+        if self.memory is not None:
+            return None
+        import numpy as np
+
+        from tpusplit.costs.edgetpu_cache import layer_bytes
+
+        graph, prof = self.graph, self.profile
+        n = len(graph.ops)
+        kinds = sorted({_costed(op.name) for op in graph.ops})
+        compute = np.zeros(n + 1)
+        layers = np.zeros(n + 1)
+        present = np.zeros((len(kinds), n + 1))  # prefix counts of ops with parameters
+        for i in range(n):
+            compute[i + 1] = compute[i] + evaluate(segment_features(graph, i, i + 1, prof),
+                                                   prof, i, i + 1).compute_ms
+            size = layer_bytes(graph, i)
+            layers[i + 1] = layers[i] + size
+            present[:, i + 1] = present[:, i]
+            if size > 0:
+                present[kinds.index(_costed(graph.ops[i].name)), i + 1] += 1
+        rates = np.array([prof.stream(t) for t in kinds])
+        elements = np.array([float(_int8_bytes(graph, t.index)) for t in graph.tensors])
+        ins, outs = graph.io_sums(elements)
+        base = prof.cache_base_mib * MiB
+        slack = 1 - 1e-9  # float sums in another order
+
+        def bound(start: object, end: object) -> np.ndarray:
+            i, j = np.asarray(start), np.asarray(end)
+            b_in, b_out = ins[i, j], outs[i, j]
+            spill = np.maximum(0.0, layers[j] - layers[i] - np.maximum(
+                0.0, base - prof.cache_in_coef * b_in - prof.cache_out_coef * b_out))
+            rate = np.full(np.broadcast(i, j).shape, np.inf)
+            for t, r in enumerate(rates):
+                rate = np.where(present[t][j] > present[t][i], np.minimum(rate, r), rate)
+            stream = np.where(spill > 0, np.where(np.isfinite(rate), rate, 0.0) * spill, 0.0)
+            total = (prof.fixed_ms + compute[j] - compute[i] + stream / MiB
+                     + prof.in_ms_per_mib * b_in / MiB + prof.out_ms_per_mib * b_out / MiB)
+            return total * slack
+
+        return bound
