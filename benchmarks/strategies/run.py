@@ -37,7 +37,7 @@ from tpusplit.models.synthetic import conv, fc
 from tpusplit.report.plan import speedup_plot
 from tpusplit.sim import simulate
 from tpusplit.strategies import plan
-from tpusplit.strategies.plan import rebatch
+from tpusplit.strategies.base import rebatch
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 DATA = measurements_dir()

@@ -16,7 +16,7 @@ from tpusplit.graph import Graph, load
 from tpusplit.report.console import console as make_console
 from tpusplit.report.plan import compare_rows, compare_table, plan_summary, plan_table
 from tpusplit.strategies import Plan, auto, get, names, plan
-from tpusplit.strategies.plan import DEFAULT_BATCH, rebatch
+from tpusplit.strategies.base import DEFAULT_BATCH, rebatch
 
 #: Devices with a cost source: the Edge TPU model's shipped profiles, and the CPU profiler.
 DEVICES = ("edgetpu-usb3", "edgetpu-pcie", "edgetpu-usb2", "cpu")

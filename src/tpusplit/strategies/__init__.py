@@ -9,7 +9,7 @@ from __future__ import annotations
 from tpusplit.costs.base import CostSource
 from tpusplit.graph import Graph
 from tpusplit.strategies.auto import AutoResult, auto
-from tpusplit.strategies.plan import Plan, SegmentFigures
+from tpusplit.strategies.base import Plan, SegmentFigures
 from tpusplit.strategies.registry import STRATEGIES, get, names
 
 

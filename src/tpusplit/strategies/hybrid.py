@@ -26,7 +26,7 @@ from tpusplit.costs.base import CostSource
 from tpusplit.costs.predictor import Predictor, PredictorCost
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph
-from tpusplit.strategies.plan import Plan, Timer, check_num_segments, make_plan
+from tpusplit.strategies.base import Plan, Timer, check_num_segments, make_plan
 from tpusplit.strategies.predicted import latency_matrix, minmax_partition, resolve_predictor
 
 

@@ -27,8 +27,8 @@ import itertools
 
 from tpusplit.costs.base import CostSource
 from tpusplit.graph import Graph
+from tpusplit.strategies.base import Plan, Timer, check_num_segments, make_plan
 from tpusplit.strategies.compiler import compiler_cuts
-from tpusplit.strategies.plan import Plan, Timer, check_num_segments, make_plan
 
 #: libcoral's defaults.
 DIFF_THRESHOLD_MS = 1.0
