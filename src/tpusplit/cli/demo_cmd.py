@@ -9,9 +9,9 @@ from pathlib import Path
 import typer
 
 from tpusplit.cli.app import app
-from tpusplit.cli.common import write_files
 from tpusplit.costs.edgetpu import EdgeTPUCost
 from tpusplit.errors import TpusplitError
+from tpusplit.files import write_files
 from tpusplit.graph import load, segments, split
 from tpusplit.models.synthetic import conv
 from tpusplit.pipeline import LiteRTBackend
@@ -21,6 +21,7 @@ from tpusplit.report.graph import graph_summary
 from tpusplit.report.plan import compare_table
 from tpusplit.report.run import check_line, stage_table, summary_table
 from tpusplit.strategies import Plan, names, plan
+from tpusplit.units import MiB
 
 
 @app.command()
@@ -70,7 +71,7 @@ def demo(
     write_files(files)
     for seg, path in zip(segments(graph, cuts), files, strict=True):
         out.print(f"{path.name}: ops {seg.start}..{seg.end - 1}, "
-                  f"{graph.segment_param_bytes(seg.start, seg.end) / 2**20:.2f} MiB parameters")
+                  f"{graph.segment_param_bytes(seg.start, seg.end) / MiB:.2f} MiB parameters")
 
     out.rule(f"4. run: {len(blobs)}-stage pipeline on LiteRT (CPU), {inputs} random inputs")
     measurement, check = run_and_check(graph, cuts, count=inputs, backend=LiteRTBackend())

@@ -9,9 +9,9 @@ from pathlib import Path
 import typer
 
 from tpusplit.cli.app import app
-from tpusplit.cli.common import write_files
 from tpusplit.costs.base import CostSource
 from tpusplit.errors import TpusplitError
+from tpusplit.files import write_files
 from tpusplit.graph import Graph, load
 from tpusplit.report.console import console as make_console
 from tpusplit.report.plan import compare_rows, compare_table, plan_summary, plan_table

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from tpusplit.cli.app import app
 from tpusplit.cli.common import parse_cuts
-from tpusplit.errors import TpusplitError
+from tpusplit.errors import TpusplitError, first_line
 from tpusplit.graph import load
 from tpusplit.pipeline import check_outputs, load_stages, make_backend, measure_pipeline
 from tpusplit.pipeline.assemble import Feeds, io_names, random_feeds, whole_model
@@ -83,7 +83,7 @@ def read_inputs(path: Path, names: tuple[str, ...], stages: list[Stage]) -> list
             raise ValueError("not an .npy or .npz file")
         loaded = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
-        why = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
+        why = getattr(exc, "strerror", None) or first_line(exc)
         raise TpusplitError(f"{path}: cannot read inputs ({why})") from None
     if isinstance(loaded, np.ndarray):
         if len(names) != 1:

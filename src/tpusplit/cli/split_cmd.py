@@ -9,13 +9,15 @@ from typing import Any
 import typer
 
 from tpusplit.cli.app import app
-from tpusplit.cli.common import parse_cuts, write_files
+from tpusplit.cli.common import parse_cuts
 from tpusplit.errors import TpusplitError
+from tpusplit.files import write_files
 from tpusplit.graph import load, segments, split
 from tpusplit.pipeline.edgetpu_compiler import compile_segments, compiled_files
 from tpusplit.report.compile import compile_rows, compile_table
 from tpusplit.report.console import console as make_console
 from tpusplit.strategies import Plan
+from tpusplit.units import MiB
 
 
 @app.command("split")
@@ -67,7 +69,7 @@ def split_command(
         console.print(compile_table(compiled))
     for r in rows:
         console.print(f"[bold]{r['file']}[/]  ops {r['ops'][0]}..{r['ops'][1] - 1}  "
-                      f"params {r['param_bytes'] / 2**20:.2f} MiB")
+                      f"params {r['param_bytes'] / MiB:.2f} MiB")
     for k, c in enumerate(cut_list):
         crossing = graph.crossing(c)
         names = ", ".join(graph.tensors[t].name for t in crossing)

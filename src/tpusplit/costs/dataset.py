@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import io
 import sys
 import zlib
 from collections.abc import Callable, Iterable, Sequence
@@ -24,7 +25,8 @@ from tpusplit.costs.base import CostSource
 from tpusplit.costs.edgetpu import EdgeTPUCost
 from tpusplit.costs.features import SEGMENT_DIM, SEGMENT_NAMES, TOKEN_DIM, GraphFeatures
 from tpusplit.costs.profiler import ProfilerCost
-from tpusplit.errors import TpusplitError
+from tpusplit.errors import TpusplitError, first_line
+from tpusplit.files import write_file
 from tpusplit.graph import Graph, load
 from tpusplit.models.nasbench import nasbench_net
 from tpusplit.models.synthetic import conv, fc
@@ -183,25 +185,24 @@ class Dataset:
         return cols
 
     def save(self, path: str | Path) -> None:
-        """Write CSV, or parquet when ``path`` ends in ``.parquet`` (needs pyarrow)."""
+        """Write CSV, or parquet when ``path`` ends in ``.parquet`` (needs pyarrow); all or
+        nothing."""
         path = Path(path)
         cols = self._columns()
-        tmp = path.with_name(path.name + ".tmp")
-        try:
-            if path.suffix == ".parquet":
-                pq = _pyarrow(path)
-                import pyarrow as pa
+        if path.suffix == ".parquet":
+            pq = _pyarrow(path)
+            import pyarrow as pa
 
-                pq.write_table(pa.table(cols), tmp)
-            else:
-                with tmp.open("w", newline="") as fh:
-                    w = csv.writer(fh)
-                    w.writerow(list(cols))
-                    w.writerows(zip(*cols.values(), strict=True))
-            tmp.replace(path)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise TpusplitError(f"{path}: cannot write the dataset ({exc.strerror})") from None
+            sink = pa.BufferOutputStream()
+            pq.write_table(pa.table(cols), sink)
+            data: bytes | str = sink.getvalue().to_pybytes()
+        else:
+            text = io.StringIO(newline="")
+            w = csv.writer(text)
+            w.writerow(list(cols))
+            w.writerows(zip(*cols.values(), strict=True))
+            data = text.getvalue()
+        write_file(path, data, "dataset")
 
     @classmethod
     def load(cls, path: str | Path) -> Dataset:
@@ -238,7 +239,7 @@ class Dataset:
             raise
         except (ValueError, KeyError, TypeError, zlib.error, OSError) as exc:
             raise TpusplitError(f"{path}: cannot read the dataset ({type(exc).__name__}: "
-                                f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+                                f"{first_line(exc, default='')})") from None
         for i, (a, b) in enumerate(zip(out.start, out.end, strict=True)):
             if out.tokens[i].shape[0] != b - a:
                 raise TpusplitError(f"{path}: row {i + 1} has {out.tokens[i].shape[0]} tokens "

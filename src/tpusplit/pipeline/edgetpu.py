@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tpusplit.errors import TpusplitError
+from tpusplit.errors import TpusplitError, first_line
 from tpusplit.pipeline.litert import LiteRTStage
 
 #: The delegate library's file name per OS (as PyCoral names it).
@@ -136,8 +136,8 @@ class EdgeTPUBackend:
         try:
             delegate = self._load_delegate(self.library, {"device": name})
         except (ValueError, OSError, RuntimeError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise TpusplitError(f"{self.library}: cannot open Edge TPU {name} ({first})") from None
+            raise TpusplitError(f"{self.library}: cannot open Edge TPU {name} "
+                                f"({first_line(exc)})") from None
         return LiteRTStage(model, num_threads=self.num_threads, delegates=[delegate],
                            source=f"<segment on {name}>")
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
-from tpusplit.errors import TpusplitError
+from tpusplit.errors import TpusplitError, first_line
 
 
 class LiteRTStage:
@@ -25,8 +25,8 @@ class LiteRTStage:
                                            experimental_delegates=delegates)
             self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise TpusplitError(f"{source}: LiteRT cannot load the model ({first})") from None
+            raise TpusplitError(f"{source}: LiteRT cannot load the model "
+                                f"({first_line(exc)})") from None
         self._inputs = {d["name"]: d for d in self.interpreter.get_input_details()}
         self._outputs = {d["name"]: d for d in self.interpreter.get_output_details()}
         self.input_names: tuple[str, ...] = tuple(self._inputs)

@@ -7,8 +7,7 @@ from typing import Any
 from rich.table import Table
 
 from tpusplit.graph import Graph
-
-MIB = 1024 * 1024
+from tpusplit.units import MiB
 
 
 def graph_dict(graph: Graph) -> dict[str, Any]:
@@ -60,7 +59,7 @@ def graph_table(graph: Graph) -> Table:
             str(op.index), op.name, "x".join(map(str, shape)),
             f"{op.macs:,}" if op.macs else "-",
             f"{op.param_bytes / 1024:,.1f}" if op.param_bytes else "-",
-            f"{cum[op.index + 1] / MIB:.2f}", str(op.depth),
+            f"{cum[op.index + 1] / MiB:.2f}", str(op.depth),
             f"{int(cross[op.index + 1]):,}" if op.index + 1 < len(graph.ops) else "-",
         )
     return table
@@ -70,6 +69,6 @@ def graph_summary(graph: Graph) -> str:
     """A few lines: ops, parameters, MACs and the narrowest cut points."""
     cross = graph.crossing_bytes
     narrow = ", ".join(f"{k} ({int(cross[k]):,} B)" for k in graph.narrowest_cuts())
-    return (f"ops: {len(graph.ops)}   parameters: {graph.param_bytes / MIB:.2f} MiB   "
+    return (f"ops: {len(graph.ops)}   parameters: {graph.param_bytes / MiB:.2f} MiB   "
             f"MACs: {graph.macs:,}   full int8: {'yes' if graph.is_full_int8 else 'no'}\n"
             f"narrowest cuts (op index: bytes crossing): {narrow}")

@@ -15,6 +15,7 @@ from tpusplit.costs.base import CostSource, SegmentCost
 from tpusplit.costs.dataset import Dataset
 from tpusplit.costs.features import GraphFeatures
 from tpusplit.errors import TpusplitError
+from tpusplit.files import write_file
 from tpusplit.graph import Graph
 
 _MAGIC = "tpusplit-predictor"
@@ -77,14 +78,7 @@ class Predictor(ABC):
         path = Path(path)
         blob = {"format": _MAGIC, "version": _VERSION, "kind": self.kind,
                 "device": self.device, "trained_on": self.trained_on, "state": self._state()}
-        tmp = path.with_name(path.name + ".tmp")
-        try:
-            with tmp.open("wb") as fh:
-                pickle.dump(blob, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            tmp.replace(path)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise TpusplitError(f"{path}: cannot write the predictor ({exc.strerror})") from None
+        write_file(path, pickle.dumps(blob, protocol=pickle.HIGHEST_PROTOCOL), "predictor")
 
 
 def load_predictor(path: str | Path) -> Predictor:
