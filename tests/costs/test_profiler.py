@@ -15,7 +15,7 @@ from tpusplit.costs.profiler import ProfilerCost, model_digest
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import load
 from tpusplit.models.synthetic import conv
-from tpusplit.pipeline import LiteRTBackend, LiteRTStage, random_inputs
+from tpusplit.pipeline import Backend, LiteRTBackend, LiteRTStage, random_inputs
 
 
 class CountingStage:
@@ -31,7 +31,7 @@ class CountingStage:
         return self.inner.run(feeds)
 
 
-class CountingBackend:
+class CountingBackend(Backend):
     def __init__(self, name: str = "fake") -> None:
         self.name = name
         self.log: list[str] = []

@@ -42,7 +42,7 @@ def _read_segments(paths: list[Path], backend: Backend) -> list[Stage]:
 def _spec(stages: list[Stage], name: str) -> tuple[tuple[int, ...], np.dtype[Any]]:
     for st in stages:
         if name in st.input_names:
-            return st.input_spec(name)  # type: ignore[attr-defined]
+            return st.input_spec(name)
     raise TpusplitError(f"no stage reads {name!r}")
 
 

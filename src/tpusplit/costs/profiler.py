@@ -116,7 +116,7 @@ class ProfilerCost(CostSource):
     @property
     def device_key(self) -> str:
         """Device part of the cache key: backend name plus thread count when not 1."""
-        threads = int(getattr(self.backend, "num_threads", 1))
+        threads = int(self.backend.num_threads)
         return self.device if threads == 1 else f"{self.device}x{threads}"
 
     def key(self, start: int, end: int) -> str:
@@ -155,11 +155,7 @@ class ProfilerCost(CostSource):
 
     def measure(self, start: int, end: int) -> Measurement:
         """Time segment ``[start, end)`` now (no cache)."""
-        model = extract(self.graph, start, end)
-        prepare = getattr(self.backend, "prepare", None)
-        if prepare is not None:
-            model = prepare(model)
-        stage = self.backend.load(model, 0)
+        stage = self.backend.load(self.backend.prepare(extract(self.graph, start, end)), 0)
         feeds = random_inputs(stage, seed=start)
         for _ in range(self.warmup):
             stage.run(feeds)

@@ -9,13 +9,14 @@ from tpusplit.pipeline.assemble import (
     run_and_check,
 )
 from tpusplit.pipeline.backend import Backend, Stage
-from tpusplit.pipeline.backends import make_backend
 from tpusplit.pipeline.litert import LiteRTBackend, LiteRTStage
 from tpusplit.pipeline.measure import PipelineMeasurement, measure_pipeline
+from tpusplit.pipeline.registry import BACKENDS, make_backend
 from tpusplit.pipeline.runner import Pipeline, PipelineError, StageError, StageStats
 from tpusplit.pipeline.sequential import random_inputs, run_sequential
 
 __all__ = [
+    "BACKENDS",
     "Backend",
     "CheckResult",
     "LiteRTBackend",

@@ -8,7 +8,7 @@ graph and loads one segment per device, :func:`build_pipeline` wires them into a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,17 +27,11 @@ Feeds = dict[str, np.ndarray]
 
 def load_stages(graph: Graph, cuts: Sequence[int], backend: Backend | None = None,
                 segments: Sequence[bytes] | None = None) -> list[Stage]:
-    """Split ``graph`` at ``cuts`` (or take ready ``segments``) and load segment i on device i.
-
-    A backend with a ``prepare(bytes) -> bytes`` method (the Edge TPU: compile) gets each
-    segment first.
-    """
+    """Split ``graph`` at ``cuts`` (or take ready ``segments``), prepare each segment for the
+    backend (the Edge TPU compiles it) and load segment i on device i."""
     be = backend or LiteRTBackend()
     blobs = list(segments) if segments is not None else split(graph, cuts)
-    prepare: Callable[[bytes], bytes] | None = getattr(be, "prepare", None)
-    if prepare is not None:
-        blobs = [prepare(b) for b in blobs]
-    return [be.load(b, i) for i, b in enumerate(blobs)]
+    return [be.load(be.prepare(b), i) for i, b in enumerate(blobs)]
 
 
 def io_names(graph: Graph) -> tuple[list[str], list[str]]:

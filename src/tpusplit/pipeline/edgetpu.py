@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tpusplit.errors import TpusplitError, first_line
+from tpusplit.pipeline.backend import Backend
 from tpusplit.pipeline.litert import LiteRTStage
 
 #: The delegate library's file name per OS (as PyCoral names it).
@@ -91,7 +92,7 @@ def is_compiled(model: bytes) -> bool:
     return CUSTOM_OP in model
 
 
-class EdgeTPUBackend:
+class EdgeTPUBackend(Backend):
     """Edge TPUs through ``load_delegate(libedgetpu, {'device': 'usb:0'})``: device k per segment.
 
     Args:

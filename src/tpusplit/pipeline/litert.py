@@ -10,6 +10,7 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 from tpusplit.errors import TpusplitError, first_line
+from tpusplit.pipeline.backend import Backend
 
 
 class LiteRTStage:
@@ -78,7 +79,7 @@ def all_tensors(model: bytes, feeds: Mapping[str, np.ndarray]) -> dict[str, np.n
     return out
 
 
-class LiteRTBackend:
+class LiteRTBackend(Backend):
     """CPU backend: ``num_threads`` LiteRT threads per segment."""
 
     name = "cpu"

@@ -36,5 +36,4 @@ def random_array(rng: np.random.Generator, shape: tuple[int, ...], dtype: np.dty
 def random_inputs(stage: Stage, seed: int = 0) -> dict[str, np.ndarray]:
     """Random inputs for a stage (see :func:`random_array`)."""
     rng = np.random.default_rng(seed)
-    spec = getattr(stage, "input_spec")  # noqa: B009 - backends that can size their inputs
-    return {name: random_array(rng, *spec(name)) for name in stage.input_names}
+    return {name: random_array(rng, *stage.input_spec(name)) for name in stage.input_names}
