@@ -86,7 +86,7 @@ def _suffix_bounds(n: int, k: int, low: np.ndarray) -> np.ndarray:
 def minmax(n: int, k: int, cost: Cost, *, lower: Bound | None = None,
            incumbent: Sequence[int] | None = None, streamed: Cost | None = None,
            fill: bool = False, known: MutableMapping[tuple[int, int], float] | None = None,
-           rounds: int = 8) -> Partition:
+           rounds: int = 64) -> Partition:
     """The exact minimum-bottleneck partition of ``[0, n)`` into ``k`` segments.
 
     Parameters
@@ -237,15 +237,17 @@ def minmax(n: int, k: int, cost: Cost, *, lower: Bound | None = None,
     return Partition(best_cuts, bound_m, bound_s)
 
 
-def _relaxed(n: int, k: int, m: np.ndarray) -> tuple[tuple[int, ...], float]:
-    """The min-max partition under the full cost matrix ``m`` (``m[i, j]`` for ``i < j``, +inf
-    elsewhere): ``B[t][j] = min_i max(B[t-1][i], m[i, j])`` on arrays, first minimum on ties.
-    O(k n^2) numpy time."""
-    best = m[0].copy()
+def _matrix_dp(n: int, k: int, w: np.ndarray, combine: Callable[[np.ndarray, np.ndarray],
+               np.ndarray]) -> tuple[tuple[int, ...], float]:
+    """The best ``k``-segment partition under a full cost matrix ``w`` (``w[i, j]`` for
+    ``i < j``, +inf elsewhere) when a prefix's value composes as ``combine(prefix, segment)``
+    (``np.maximum``: the bottleneck, ``np.add``: the sum): ``V[t][j] = min_i combine(V[t-1][i],
+    w[i, j])`` on arrays, first minimum on ties. O(k n^2) numpy time."""
+    best = w[0].copy()
     choice = []
     cols = np.arange(n + 1)
     for _ in range(1, k):
-        cand = np.maximum(best[:, None], m)
+        cand = combine(best[:, None], w)
         arg = np.argmin(cand, axis=0)
         best = cand[arg, cols]
         choice.append(arg)
@@ -268,7 +270,7 @@ def _refine(n: int, k: int, low: np.ndarray, cost: Cost, rounds: int
     done: set[tuple[int, int]] = set()
     best: tuple[tuple[int, ...], float] | None = None
     for _ in range(rounds):
-        cuts, value = _relaxed(n, k, mixed)
+        cuts, value = _matrix_dp(n, k, mixed, np.maximum)
         if not value < _INF:
             break
         segs = spans(n, cuts)
@@ -293,25 +295,6 @@ def _fill(n: int, k: int, low: np.ndarray | None, cost: Cost,
     return _lazy_fill(n, k, low, cost, known, value, cuts, FILL_ROUNDS)
 
 
-def _min_sum(n: int, k: int, w: np.ndarray) -> tuple[tuple[int, ...], float]:
-    """The ``k``-segment partition with the smallest sum of ``w[i, j]`` (+inf where no
-    partition is finite): ``S[t][j] = min_i S[t-1][i] + w[i, j]`` on arrays. O(k n^2)."""
-    best = w[0].copy()
-    choice = []
-    cols = np.arange(n + 1)
-    for _ in range(1, k):
-        cand = best[:, None] + w
-        arg = np.argmin(cand, axis=0)
-        best = cand[arg, cols]
-        choice.append(arg)
-    cuts = []
-    j = n
-    for arg in reversed(choice):
-        j = int(arg[j])
-        cuts.append(j)
-    return tuple(sorted(cuts)), float(best[n])
-
-
 def _lazy_fill(n: int, k: int, low: np.ndarray, cost: Cost,
                known: MutableMapping[tuple[int, int], float], value: float,
                cuts: tuple[int, ...], rounds: int) -> tuple[int, ...]:
@@ -325,7 +308,7 @@ def _lazy_fill(n: int, k: int, low: np.ndarray, cost: Cost,
         if 0 <= a < b <= n:
             w[a, b] = v if v <= value else _INF
     for _ in range(rounds):
-        found, total = _min_sum(n, k, w)
+        found, total = _matrix_dp(n, k, w, np.add)
         if not total < _INF:
             break
         todo = [seg for seg in spans(n, found) if seg not in known]
