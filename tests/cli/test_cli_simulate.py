@@ -6,6 +6,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from images import assert_png
+
 from tpusplit.models.synthetic import conv
 
 
@@ -20,7 +22,7 @@ def test_simulate_json_and_plot(cli: Callable[..., tuple[int, str, str]], tmp_pa
     for k in ("param_bytes", "on_chip_bytes", "off_chip_bytes", "latency_ms"):
         assert k in d["segments"][0]
     assert d["time_per_inference_ms"] > 0 and d["throughput_ips"] > 0
-    assert (tmp_path / "g.png").stat().st_size > 0
+    assert_png(tmp_path / "g.png")
     code, out, _ = cli("simulate", m, "--json", "--device", "edgetpu-pcie")
     assert code == 0 and len(json.loads(out)["segments"]) == 1
     code, out, _ = cli("simulate", m)
