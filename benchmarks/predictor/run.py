@@ -43,9 +43,9 @@ from tpusplit.costs.dataset import (
     Dataset,
     build_model,
     collect,
-    cost_factory,
     model_specs,
 )
+from tpusplit.costs.devices import cost_factory
 from tpusplit.costs.predictor import Predictor, evaluate, predictor_class
 from tpusplit.graph import Graph, load
 from tpusplit.strategies.hybrid import plan_hybrid

@@ -5,10 +5,13 @@ class TpusplitError(Exception):
     """A user-facing error. ``str(err)`` is one line that names the file and the problem."""
 
 
-def first_line(exc: BaseException, default: str | None = None) -> str:
-    """The first non-empty line of ``exc``'s message (for one-line errors that quote a
-    library's multi-line message); ``default``, else the exception's type name, if empty."""
+def first_line(exc: BaseException | str, default: str | None = None) -> str:
+    """The first non-empty line of an exception's message, or of a text (for one-line errors
+    that quote a library's multi-line message); ``default``, else the exception's type name
+    (or ``""``), if there is none."""
     for line in str(exc).splitlines():
         if line.strip():
             return line.strip()
-    return type(exc).__name__ if default is None else default
+    if default is not None:
+        return default
+    return "" if isinstance(exc, str) else type(exc).__name__

@@ -132,10 +132,13 @@ def test_statistic_picks_the_reported_latency(graph: Any) -> None:
         assert cost.latency(0, 3) == getattr(cost.measurements[(0, 3)], field)
 
 
-def test_cost_factory_picks_the_profiler() -> None:
-    from tpusplit.costs.dataset import cost_factory
+def test_cpu_devices_plan_with_the_profiler(graph: Any) -> None:
+    from tpusplit.costs.devices import make_cost
 
-    assert cost_factory("cpu") is ProfilerCost
+    for device, statistic in (("cpu", "median"), ("cpu-p10", "p10")):
+        cost = make_cost(graph, device)
+        assert isinstance(cost, ProfilerCost) and cost.measured
+        assert (cost.device, cost.statistic) == (device, statistic)
 
 
 def test_clear_remeasures_without_a_cache_file() -> None:

@@ -10,7 +10,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from tpusplit.cli.app import app
-from tpusplit.costs.dataset import Dataset, collect, cost_factory, model_specs
+from tpusplit.costs.dataset import Dataset, collect, model_specs
+from tpusplit.costs.devices import cost_factory, device_help
 from tpusplit.costs.predictor import evaluate, load_predictor, predictor_class
 from tpusplit.errors import TpusplitError
 from tpusplit.report.console import console as make_console
@@ -30,16 +31,16 @@ def _check_output(path: Path, suffixes: tuple[str, ...]) -> None:
 @predictor_app.command("collect")
 def collect_command(
     output: Path = typer.Option(..., "-o", "--output", help="Dataset file (.csv or .parquet)."),
-    device: str = typer.Option("cpu", "--device", help="cpu (profiler median), cpu-p10 (its "
-                               "10th percentile: steadier on busy cores), edgetpu (the Edge "
-                               "TPU model) or edgetpu-<profile>."),
+    device: str = typer.Option("cpu", "--device", help="Where the labels come from: "
+                               + device_help(planning=True)),
     models: int = typer.Option(200, "--models", min=1, help="Number of generated models."),
     segments: int = typer.Option(20, "--segments", min=1, help="Random segments per model."),
-    first_seed: int = typer.Option(0, "--first-seed", help="Seed of the first NASBench-101 "
+    first_seed: int = typer.Option(0, "--first-seed", min=0, help="Seed of the first "
+                                   "NASBench-101 "
                                    "model (use disjoint ranges for training and test sets)."),
     synthetic_every: int = typer.Option(10, "--synthetic-every", min=0, help="Every k-th "
                                         "model is a synthetic conv/fc one (0: none)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the segment sampling."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the segment sampling."),
 ) -> None:
     """Label random segments of NASBench-101-space and synthetic models on DEVICE."""
     _check_output(output, (".csv", ".parquet"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,10 +63,28 @@ class CostSource(ABC):
         self.evaluations = 0
         self.seconds = 0.0
         self._cache: dict[tuple[int, int], SegmentCost] = {}
+        self._trackers: list[set[tuple[int, int]]] = []
+
+    def track(self) -> set[tuple[int, int]]:
+        """Start recording every distinct segment asked for (cached or not) in the returned
+        set, until :meth:`untrack`: what a strategy needed, whoever evaluated it first."""
+        asked: set[tuple[int, int]] = set()
+        self._trackers.append(asked)
+        return asked
+
+    def untrack(self, asked: set[tuple[int, int]]) -> None:
+        """Stop recording into ``asked``."""
+        self._trackers = [t for t in self._trackers if t is not asked]
+
+    def _asked(self, keys: Iterable[tuple[int, int]]) -> None:
+        for tracker in self._trackers:
+            tracker.update(keys)
 
     def segment(self, start: int, end: int) -> SegmentCost:
         """Cost of ops ``[start, end)`` (``0 <= start < end <= n``), cached."""
         key = (start, end)
+        if self._trackers:
+            self._asked((key,))
         hit = self._cache.get(key)
         if hit is not None:
             return hit

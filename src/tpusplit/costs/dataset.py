@@ -22,9 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from tpusplit.costs.base import CostSource
-from tpusplit.costs.edgetpu import EdgeTPUCost
-from tpusplit.costs.features import SEGMENT_DIM, SEGMENT_NAMES, TOKEN_DIM, GraphFeatures
-from tpusplit.costs.profiler import ProfilerCost
+from tpusplit.costs.encoding import SEGMENT_DIM, SEGMENT_NAMES, TOKEN_DIM, SegmentEncoder
 from tpusplit.errors import TpusplitError, first_line
 from tpusplit.files import write_file
 from tpusplit.graph import Graph, load
@@ -123,7 +121,7 @@ class Dataset:
     def __len__(self) -> int:
         return len(self.models)
 
-    def add(self, model: str, feats: GraphFeatures, start: int, end: int, latency_ms: float,
+    def add(self, model: str, feats: SegmentEncoder, start: int, end: int, latency_ms: float,
             device: str) -> None:
         """Append one labelled segment of ``feats.graph`` (features computed here)."""
         self.models.append(model)
@@ -256,34 +254,6 @@ def _pyarrow(path: Path):  # type: ignore[no-untyped-def]
     return pq
 
 
-def cost_factory(device: str) -> Callable[[Graph], CostSource]:
-    """Cost source constructor for ``device``: ``cpu`` (the profiler's median time),
-    ``cpu-p10`` (the profiler's 10th-percentile time: steadier on shared cores, where the
-    median moves with other processes' load), ``edgetpu`` (the Edge TPU model, default
-    profile), ``edgetpu-<profile>`` (a named profile)."""
-    if device == "cpu":
-        return ProfilerCost
-    if device == "cpu-p10":
-
-        def make_p10(graph: Graph) -> CostSource:
-            cost = ProfilerCost(graph, statistic="p10")
-            cost.device = "cpu-p10"
-            return cost
-
-        return make_p10
-    if device.startswith("edgetpu"):
-        profile = device.partition("-")[2] or None
-
-        def make(graph: Graph) -> CostSource:
-            if profile is None:
-                return EdgeTPUCost(graph)
-            return EdgeTPUCost(graph, profile)
-
-        return make
-    raise TpusplitError(f"unknown device {device!r}: expected cpu, cpu-p10 or "
-                        "edgetpu[-<profile>]")
-
-
 def collect(specs: Sequence[str], make_cost: Callable[[Graph], CostSource],
             segments_per_model: int = 15, seed: int = 0,
             progress: Callable[[int], None] | None = None) -> Dataset:
@@ -291,12 +261,14 @@ def collect(specs: Sequence[str], make_cost: Callable[[Graph], CostSource],
 
     ``progress(k)`` is called after each model. Complexity: one cost evaluation per segment.
     """
+    if seed < 0:
+        raise TpusplitError(f"the sampling seed must be >= 0, got {seed}")
     data = Dataset()
     rng = np.random.default_rng(seed)
     for k, spec in enumerate(specs):
         graph = load(build_model(spec))
         cost = make_cost(graph)
-        feats = GraphFeatures(graph)
+        feats = SegmentEncoder(graph)
         for a, b in sample_spans(len(graph.ops), segments_per_model, rng):
             data.add(spec, feats, a, b, cost.latency(a, b), cost.device)
         if progress is not None:

@@ -9,8 +9,10 @@ from tpusplit.graph.split import (
     bounds,
     check_cuts,
     extract,
+    segment_path,
     segments,
     split,
+    split_files,
     unique_names,
 )
 from tpusplit.graph.tflite import GraphError
@@ -26,7 +28,9 @@ __all__ = [
     "check_cuts",
     "extract",
     "load",
+    "segment_path",
     "segments",
     "split",
+    "split_files",
     "unique_names",
 ]

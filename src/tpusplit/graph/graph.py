@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import hashlib
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
@@ -314,6 +315,19 @@ class Graph:
                 if self.tensors[t].dtype.startswith("float"):
                     return False
         return True
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """16 hex digits of SHA-256 over the model's structure: ops (type, inputs, outputs),
+        tensor shapes and types, model inputs and outputs. Two files of one architecture
+        share it whatever their weights; a plan records it to refuse another model."""
+        h = hashlib.sha256()
+        for op in self.ops:
+            h.update(f"{op.name}{op.inputs}{op.outputs};".encode())
+        for t in self.tensors:
+            h.update(f"{t.shape}{t.dtype};".encode())
+        h.update(f"{self.inputs}{self.outputs}".encode())
+        return h.hexdigest()[:16]
 
     def narrowest_cuts(self, count: int = 5) -> list[int]:
         """Inner cut positions with the fewest crossing bytes (ties: earlier first)."""

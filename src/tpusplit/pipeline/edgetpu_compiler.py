@@ -282,7 +282,7 @@ class CompilerMemory:
             log = compile_bytes(extract(self.graph, start, end), f"segment_{start}_{end}",
                                 self.compiler).log
             if log.on_chip_bytes < 0 or log.off_chip_bytes < 0:
-                raise TpusplitError(f"{self.graph.source}: ops {start}..{end - 1}: the compiler "
+                raise TpusplitError(f"{self.graph.source}: ops [{start}, {end}): the compiler "
                                     "log has no memory figures")
             self.compiled += 1
             self._cache[key] = (log.on_chip_bytes, log.off_chip_bytes)

@@ -28,6 +28,7 @@ class LiteRTStage:
         except (ValueError, RuntimeError) as exc:
             raise TpusplitError(f"{source}: LiteRT cannot load the model "
                                 f"({first_line(exc)})") from None
+        self.source = source
         self._inputs = {d["name"]: d for d in self.interpreter.get_input_details()}
         self._outputs = {d["name"]: d for d in self.interpreter.get_output_details()}
         self.input_names: tuple[str, ...] = tuple(self._inputs)
@@ -46,6 +47,9 @@ class LiteRTStage:
                 it.set_tensor(d["index"], feeds[name])
             except KeyError:
                 raise TpusplitError(f"no value for input tensor {name!r}") from None
+            except ValueError as exc:  # wrong shape or dtype
+                raise TpusplitError(f"{self.source}: input {name!r}: {first_line(exc)}") \
+                    from None
         it.invoke()
         return {name: it.get_tensor(d["index"]) for name, d in self._outputs.items()}
 

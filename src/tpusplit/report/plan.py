@@ -8,7 +8,10 @@ from typing import Any
 
 from rich.table import Table
 
-from tpusplit.strategies import Plan
+from tpusplit.costs.base import CostSource
+from tpusplit.report.format import op_range
+from tpusplit.strategies import AutoResult, Plan
+from tpusplit.strategies.base import rebatch
 from tpusplit.units import MiB
 
 
@@ -19,7 +22,7 @@ def plan_table(plan: Plan) -> Table:
         table.add_column(col, justify="right")
     for i, s in enumerate(plan.segments):
         slowest = s.latency_ms == plan.bottleneck_ms and plan.num_segments > 1
-        table.add_row(str(i), f"{s.start}..{s.end - 1}",
+        table.add_row(str(i), op_range(s.start, s.end),
                       f"[bold]{s.latency_ms:.3f}[/]" if slowest else f"{s.latency_ms:.3f}",
                       f"{s.on_chip_bytes / MiB:.2f}", f"{s.off_chip_bytes / MiB:.2f}")
     return table
@@ -72,6 +75,15 @@ def compare_table(plans: Sequence[Plan], single: Plan | None, title: str = "") -
             f"{r['streamed_bytes'] / MiB:.2f}", str(r["cost_evaluations"]),
             f"{r['solve_seconds']:.3f}")
     return table
+
+
+def auto_dict(result: AutoResult, cost: CostSource, batch: int) -> dict[str, Any]:
+    """What ``--tpus auto`` tried and why it chose its N, JSON-ready (throughput at
+    ``batch``)."""
+    return {"reason": result.reason, "target_reached": result.target_reached,
+            "tried": [{"num_segments": p.num_segments, "cuts": list(p.cuts),
+                       "throughput_ips": rebatch(p, cost, batch).throughput_ips}
+                      for p in result.tried]}
 
 
 def _x(v: float | None) -> str:

@@ -111,5 +111,7 @@ def predicted(graph: Graph, num_segments: int, cost: CostSource) -> Plan:
     if cost.measured or cost is pcost:
         return make_plan("predicted", graph, pcost, cuts, timer,
                          notes=(note + "; latencies are predictions",))
+    seconds = timer.seconds
+    timer.stop()
     plan = make_plan("predicted", graph, cost, cuts, Timer(cost), notes=(note,))
-    return replace(plan, solve_seconds=timer.seconds)
+    return replace(plan, solve_seconds=seconds)
