@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import time
@@ -15,6 +14,7 @@ from tpusplit.costs.base import CostSource, SegmentCost
 from tpusplit.errors import TpusplitError
 from tpusplit.files import write_file
 from tpusplit.graph import Graph, bounds
+from tpusplit.partition import spans
 from tpusplit.sim import simulate
 
 #: Inputs in flight when a plan's time per inference is reported (the published batch).
@@ -143,8 +143,7 @@ class Plan:
             raise TpusplitError(f"{source}: not a tpusplit plan ({what})") from None
         if not segs:
             raise TpusplitError(f"{source}: the plan has no segments")
-        edges = [0, *cuts, plan.num_ops]
-        if [(s.start, s.end) for s in segs] != list(itertools.pairwise(edges)):
+        if [(s.start, s.end) for s in segs] != spans(plan.num_ops, cuts):
             raise TpusplitError(f"{source}: the segments do not match the cuts {list(cuts)}")
         return plan
 
