@@ -1,7 +1,7 @@
 """The facade: plan, simulate and run a model in one call each (what the commands do).
 
 Every function takes the model as a path, TFLite bytes or a loaded
-:class:`~tpusplit.graph.Graph`, and a device name from :data:`tpusplit.costs.devices.DEVICES`
+:class:`~tpusplit.graph.Graph`, and a device name from :data:`tpusplit.costs.devices.REGISTRY`
 (``edgetpu-usb3``, ``edgetpu-pcie``, ``edgetpu-usb2``, ``cpu``, ...)::
 
     import tpusplit

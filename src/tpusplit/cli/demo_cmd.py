@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from tpusplit.cli.app import app
-from tpusplit.costs.devices import DEVICES, make_cost, resolve
+from tpusplit.cli.application import app
+from tpusplit.costs.devices import REGISTRY, make_cost, resolve
 from tpusplit.errors import TpusplitError
 from tpusplit.files import write_files
 from tpusplit.graph import load, segments, split_files
@@ -23,7 +23,7 @@ from tpusplit.strategies import compare
 from tpusplit.strategies.base import DEFAULT_BATCH
 from tpusplit.units import MiB
 
-EDGETPUS = [name for name, d in DEVICES.items() if d.backend == "edgetpu"]
+EDGETPUS = [name for name, d in REGISTRY.items() if d.backend == "edgetpu"]
 
 
 @app.command()

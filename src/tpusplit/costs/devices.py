@@ -27,7 +27,8 @@ class Device:
     description: str
 
 
-DEVICES: dict[str, Device] = {d.name: d for d in (
+#: Every device name (not the Edge TPU model's profile list, ``tpusplit.costs.DEVICES``).
+REGISTRY: dict[str, Device] = {d.name: d for d in (
     Device("edgetpu-usb3", "edgetpu", "Coral USB Accelerator on USB 3 (Edge TPU model)"),
     Device("edgetpu-pcie", "edgetpu", "Coral M.2/PCIe Edge TPU (Edge TPU model)"),
     Device("edgetpu-usb2", "edgetpu", "Coral USB Accelerator on USB 2 (Edge TPU model)"),
@@ -41,7 +42,7 @@ ALIASES = {"edgetpu": "edgetpu-usb3"}
 
 def device_help(planning: bool = False) -> str:
     """The ``--device`` help text every command shows."""
-    names = [n for n in DEVICES if not planning or n != "null"]
+    names = [n for n in REGISTRY if not planning or n != "null"]
     return f"{', '.join(names)} (edgetpu = edgetpu-usb3), or a device-profile .json file."
 
 
@@ -49,11 +50,11 @@ def resolve(device: str) -> Device:
     """The :class:`Device` called ``device`` (an alias or a profile ``.json`` is an Edge TPU);
     a one-line error listing the names otherwise."""
     name = ALIASES.get(device, device)
-    if name in DEVICES:
-        return DEVICES[name]
+    if name in REGISTRY:
+        return REGISTRY[name]
     if device.endswith(".json"):
         return Device(device, "edgetpu", f"Edge TPU model with the profile {device}")
-    raise TpusplitError(f"unknown device {device!r}: choose from {', '.join(DEVICES)}, "
+    raise TpusplitError(f"unknown device {device!r}: choose from {', '.join(REGISTRY)}, "
                         "edgetpu, or a device-profile .json file")
 
 
@@ -77,7 +78,7 @@ def cost_factory(device: str) -> Callable[[Graph], CostSource]:
 
         return make
     raise TpusplitError(f"device {dev.name!r} has no cost source ({dev.description}); "
-                        f"plan for one of {', '.join(n for n in DEVICES if n != 'null')}")
+                        f"plan for one of {', '.join(n for n in REGISTRY if n != 'null')}")
 
 
 def make_cost(graph: Graph, device: str) -> CostSource:

@@ -4,7 +4,7 @@ Layering: ``graph`` imports nothing of tpusplit but ``errors``.
 """
 
 from tpusplit.graph.graph import FloatModelWarning, Graph, Op, Tensor, load
-from tpusplit.graph.split import (
+from tpusplit.graph.slicing import (
     Segment,
     bounds,
     check_cuts,

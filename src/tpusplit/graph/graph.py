@@ -240,7 +240,7 @@ class Graph:
         reads; the model's inputs first, in model order, then in order of first use.
         Outputs: the model outputs the range produces, in model order, then the tensors it
         produces that a later op reads, in production order. This is how a segment file is
-        wired (:func:`tpusplit.graph.split.segments`) and what crosses its host link.
+        wired (:func:`tpusplit.graph.slicing.segments`) and what crosses its host link.
 
         Complexity: O(tensors crossing ``start`` and ``end``, times log uses).
         """

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from tpusplit.costs.base import CostSource
 from tpusplit.graph import Graph
-from tpusplit.strategies.auto import AutoResult, auto
 from tpusplit.strategies.base import Plan, SegmentFigures
-from tpusplit.strategies.compare import Comparison, compare
+from tpusplit.strategies.comparison import Comparison, compare
 from tpusplit.strategies.registry import STRATEGIES, get, names
+from tpusplit.strategies.sizing import AutoResult, auto
 
 
 def plan(graph: Graph, num_segments: int, cost: CostSource, strategy: str = "optimal",
