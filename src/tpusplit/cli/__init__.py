@@ -24,7 +24,7 @@ from tpusplit.cli import (
     split_cmd,  # noqa: F401
     zoo_cmd,  # noqa: F401
 )
-from tpusplit.cli.application import app
+from tpusplit.cli.app import app
 from tpusplit.errors import TpusplitError, first_line
 
 __all__ = ["app", "main"]

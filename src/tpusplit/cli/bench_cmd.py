@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from tpusplit.cli.application import app
+from tpusplit.cli.app import app
 from tpusplit.errors import TpusplitError
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from tpusplit.cli.application import app
+from tpusplit.cli.app import app
 from tpusplit.costs.calibrate import calibrate
 from tpusplit.costs.profile import save_profile
 from tpusplit.report.console import console as make_console

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from tpusplit.cli.application import app
+from tpusplit.cli.app import app
 from tpusplit.costs.devices import REGISTRY, make_cost, resolve
 from tpusplit.errors import TpusplitError
 from tpusplit.files import write_files

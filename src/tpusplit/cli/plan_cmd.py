@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from tpusplit.cli.application import app
+from tpusplit.cli.app import app
 from tpusplit.costs.devices import device_help, make_cost
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import load

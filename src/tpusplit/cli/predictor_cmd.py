@@ -9,7 +9,7 @@ import numpy as np
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from tpusplit.cli.application import app
+from tpusplit.cli.app import app
 from tpusplit.costs.dataset import Dataset, collect, model_specs
 from tpusplit.costs.devices import cost_factory, device_help
 from tpusplit.costs.predictor import evaluate, load_predictor, predictor_class

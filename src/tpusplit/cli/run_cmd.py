@@ -9,7 +9,7 @@ from typing import Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from tpusplit.cli.application import app
+from tpusplit.cli.app import app
 from tpusplit.cli.common import parse_cuts
 from tpusplit.costs.devices import device_help, resolve
 from tpusplit.errors import TpusplitError

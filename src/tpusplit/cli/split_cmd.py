@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from tpusplit.cli.application import app
+from tpusplit.cli.app import app
 from tpusplit.cli.common import parse_cuts
 from tpusplit.errors import TpusplitError
 from tpusplit.files import write_files

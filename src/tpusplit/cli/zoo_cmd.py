@@ -6,7 +6,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from tpusplit.cli.application import app
+from tpusplit.cli.app import app
 from tpusplit.models import zoo as zoo_lib
 
 zoo_app = typer.Typer(help="Build and list the reference zoo (Keras applications, int8).",
