@@ -15,6 +15,9 @@ from tpusplit.models.synthetic import conv, fc
 from tpusplit.pipeline import LiteRTStage, random_inputs, run_sequential
 from tpusplit.pipeline.litert import all_tensors
 
+#: ``tests/helpers`` holds modules several test folders import (``strategy_costs``).
+sys.path.insert(0, str(Path(__file__).resolve().parent / "helpers"))
+
 
 @pytest.fixture(scope="session")
 def conv_small() -> bytes:
@@ -78,3 +81,27 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 
     return run
 
+
+
+def _edgetpu_ready() -> str | None:
+    """Why the ``edgetpu`` tests cannot run here, or None when they can."""
+    from tpusplit.errors import TpusplitError
+    from tpusplit.pipeline.edgetpu import list_devices
+    from tpusplit.pipeline.edgetpu_compiler import find_compiler
+
+    try:
+        if not list_devices():
+            return "no Edge TPU plugged in"
+    except TpusplitError:
+        return "libedgetpu is not installed"
+    if find_compiler() is None:
+        return "edgetpu_compiler is not on the PATH"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``edgetpu`` skip, saying why, without a real Edge TPU and its compiler."""
+    marked = [item for item in items if item.get_closest_marker("edgetpu") is not None]
+    why = _edgetpu_ready() if marked else None
+    for item in marked if why else []:
+        item.add_marker(pytest.mark.skip(reason=f"edgetpu: {why}"))

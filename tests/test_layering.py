@@ -8,8 +8,13 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "tpusplit"
-#: Layers in order; a module may import tpusplit.errors and its own or earlier layers.
-LAYERS = ["graph", "models", "pipeline", "costs", "sim", "strategies", "report", "cli"]
+#: Layers in order; a module may import the leaves and its own or earlier layers.
+#: ``partition`` comes first: pure functions over (n, k, cost(i, j)) that import nothing of
+#: tpusplit, not even the leaves.
+LAYERS = ["partition", "graph", "models", "pipeline", "costs", "sim", "strategies", "report",
+          "api", "cli"]
+#: Leaf modules: any layer but ``partition`` may import them; they import only each other.
+LEAVES = ["errors", "units", "files", "accuracy"]
 
 
 def _layer(module: str) -> str | None:
@@ -32,8 +37,11 @@ def _imports(path: Path) -> list[str]:
 
 @pytest.mark.parametrize("layer", LAYERS)
 def test_layer_imports_only_earlier_layers(layer: str) -> None:
-    allowed = set(LAYERS[: LAYERS.index(layer) + 1]) | {"errors"}
-    for path in (SRC / layer).rglob("*.py"):
+    allowed = set(LAYERS[: LAYERS.index(layer) + 1]) | (set(LEAVES) if layer != "partition"
+                                                          else set())
+    files = [SRC / f"{layer}.py"] if (SRC / f"{layer}.py").exists() else (SRC / layer).rglob(
+        "*.py")
+    for path in files:
         for module in _imports(path):
             target = _layer(module)
             if target is None:
@@ -42,5 +50,15 @@ def test_layer_imports_only_earlier_layers(layer: str) -> None:
                                       f"may import only {sorted(allowed)})"
 
 
-def test_errors_is_a_leaf() -> None:
-    assert _imports(SRC / "errors.py") == []
+@pytest.mark.parametrize("leaf", LEAVES)
+def test_leaves_import_only_leaves(leaf: str) -> None:
+    for module in _imports(SRC / f"{leaf}.py"):
+        assert _layer(module) in LEAVES, f"{leaf}.py imports {module}"
+
+
+def test_every_module_is_in_a_layer_or_a_leaf() -> None:
+    """A new package or top-level module must be placed in the order above."""
+    top = {p.stem for p in SRC.glob("*.py")} | {p.name for p in SRC.iterdir() if p.is_dir()
+                                                and (p / "__init__.py").exists()}
+    known = set(LAYERS) | set(LEAVES) | {"__init__", "__main__"}
+    assert top <= known, f"not placed in the layering: {sorted(top - known)}"

@@ -25,7 +25,6 @@ Writes benchmarks/results/predictor.{md,json} and predictor_scatter.png.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import math
 import platform
@@ -43,11 +42,12 @@ from tpusplit.costs.dataset import (
     Dataset,
     build_model,
     collect,
-    cost_factory,
     model_specs,
 )
+from tpusplit.costs.devices import cost_factory
 from tpusplit.costs.predictor import Predictor, evaluate, predictor_class
 from tpusplit.graph import Graph, load
+from tpusplit.partition import bottleneck
 from tpusplit.strategies.hybrid import plan_hybrid
 from tpusplit.strategies.predicted import plan_predicted
 
@@ -117,8 +117,7 @@ def partition_rows(graph: Graph, spec: str, stages: int, make: Callable[[Graph],
     rows = []
 
     def add(name: str, cuts: tuple[int, ...], runs: int, seconds: float) -> None:
-        edges = (0, *cuts, n)
-        true = max(truth.latency(a, b) for a, b in itertools.pairwise(edges))
+        true = bottleneck(n, cuts, truth.latency)
         rows.append({"model": spec, "ops": n, "stages": stages, "strategy": name,
                      "cuts": list(cuts), "profiling_runs": runs, "solve_seconds": seconds,
                      "true_bottleneck_ms": true})

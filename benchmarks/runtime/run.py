@@ -171,7 +171,7 @@ def bench_model(name: str, data: bytes, n_inputs: int, rounds: int,
                 m = measure_pipeline(stages, feeds, outputs=outputs, queue_size=4,
                                      cores=[0, 1] if pinned else None, warmup=0)
                 in_run = [1e3 * st.busy_s / st.items for st in m.stages]
-                add(key, m.throughput)
+                add(key, m.throughput_ips)
                 extra.setdefault(key, []).append({
                     "alone_ms": alone, "in_run_ms": in_run,
                     "ideal_alone": 1e3 / max(alone), "ideal_in_run": 1e3 / max(in_run),

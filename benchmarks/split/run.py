@@ -27,6 +27,7 @@ from tpusplit.models import zoo
 from tpusplit.models.synthetic import conv
 from tpusplit.pipeline import LiteRTStage, random_inputs, run_sequential
 from tpusplit.pipeline.litert import all_tensors
+from tpusplit.units import MiB
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
@@ -70,7 +71,7 @@ def bench_model(name: str, data: bytes, multi: int) -> dict[str, object]:
         cuts = sorted(int(c) for c in rng.choice(np.arange(1, n_ops), size=m, replace=False))
         multi_ok += bit_exact(graph, cuts, feeds, expected, reference)
     return {
-        "model": name, "ops": n_ops, "param_mib": graph.param_bytes / 2**20,
+        "model": name, "ops": n_ops, "param_mib": graph.param_bytes / MiB,
         "load_s": load_s, "split_s": split_s,
         "single_cuts": n_ops - 1, "single_cuts_bit_exact": len(single_ok),
         "multi_cut_splits": multi, "multi_cut_bit_exact": multi_ok,

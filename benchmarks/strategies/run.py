@@ -38,7 +38,8 @@ from tpusplit.models.synthetic import conv, fc
 from tpusplit.report.plan import speedup_plot
 from tpusplit.sim import simulate
 from tpusplit.strategies import plan
-from tpusplit.strategies.plan import rebatch
+from tpusplit.strategies.base import rebatch
+from tpusplit.units import MiB
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 DATA = measurements_dir()
@@ -48,7 +49,6 @@ HOST_MS = load_profile("edgetpu-usb3-sweeps").fit["python_stage_ms"]
 OPTIONAL = ["predicted", "hybrid"]
 ZOO = ["MobileNetV1", "MobileNetV2", "EfficientNetB0", "NASNetMobile", "ResNet50", "ResNet101",
        "ResNet152", "InceptionV3", "Xception", "DenseNet121", "InceptionResNetV2", "VGG16"]
-MIB = 1 << 20
 
 
 def sizes(family: str) -> list[int]:
@@ -109,7 +109,7 @@ def bench(name: str, data: Any, tpus: list[int], device: str, batch: int,
                     host_workers=1).time_per_inference_ms,
                 "speedup_vs_compiler": (comp.time_per_inference_ms / p.time_per_inference_ms
                                         if comp is not None else None),
-                "streamed_mib": p.streamed_bytes / MIB,
+                "streamed_mib": p.streamed_bytes / MiB,
                 "evaluations": p.cost_evaluations, "solve_s": p.solve_seconds,
                 "lower_bound_ms": p.lower_bound_ms,
                 "optimal_le": opt.bottleneck_ms <= p.bottleneck_ms * (1 + 1e-12),

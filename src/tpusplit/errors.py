@@ -5,7 +5,6 @@ class TpusplitError(Exception):
     """A user-facing error. ``str(err)`` is one line that names the file and the problem."""
 
 
-
 def read_bytes(path: object, what: str, error: type[TpusplitError] = TpusplitError) -> bytes:
     """The bytes of ``path``; a one-line ``error`` naming the file when it is missing, a
     directory or unreadable. ``what`` names the kind of file expected (``"TFLite model"``)."""
@@ -29,3 +28,15 @@ def read_text(path: object, what: str, error: type[TpusplitError] = TpusplitErro
         return data.decode()
     except UnicodeDecodeError:
         raise error(f"{path}: not a text {what}") from None
+
+
+def first_line(exc: BaseException | str, default: str | None = None) -> str:
+    """The first non-empty line of an exception's message, or of a text (for one-line errors
+    that quote a library's multi-line message); ``default``, else the exception's type name
+    (or ``""``), if there is none."""
+    for line in str(exc).splitlines():
+        if line.strip():
+            return line.strip()
+    if default is not None:
+        return default
+    return "" if isinstance(exc, str) else type(exc).__name__

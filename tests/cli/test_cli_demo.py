@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_demo_small(tmp_path: Path, cli: Callable[..., tuple[int, str, str]]) -> None:
-    code, out, _ = cli("demo", "--filters", "16", "--tpus", "3", "--inputs", "4", "-o", tmp_path)
+    code, out, _ = cli("demo", "--filters", "16", "--tpus", "3", "--random", "4", "-o", tmp_path)
     assert code == 0, out
     for strategy in ("compiler", "profiled", "balanced", "optimal"):
         assert strategy in out

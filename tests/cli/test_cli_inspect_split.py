@@ -30,12 +30,27 @@ def test_inspect_table_and_json(model_file: Path, cli: Cli) -> None:
     assert code == 0
     doc = json.loads(out)
     g = load(model_file)
-    assert doc["ops"] == len(g.ops) and doc["param_bytes"] == g.param_bytes
+    assert doc["num_ops"] == len(g.ops) and doc["param_bytes"] == g.param_bytes
     assert doc["macs"] == g.macs
     rows = doc["op_table"]
     assert [r["op"] for r in rows] == [op.name for op in g.ops]
-    assert [r["cut_after_bytes"] for r in rows] == [int(b) for b in g.crossing_bytes[1:]]
+    assert [r["cut_before_bytes"] for r in rows] == [int(b) for b in g.crossing_bytes[:-1]]
     assert rows[-1]["cumulative_param_bytes"] == g.param_bytes
+
+
+def test_inspect_table_and_narrowest_cuts_name_the_same_positions(model_file: Path,
+                                                                  cli: Cli) -> None:
+    """The narrowest cuts are --cuts positions; the table shows each one's bytes on the row
+    of the op the cut comes before (it was one row off)."""
+    code, out, _ = cli("inspect", model_file)
+    assert code == 0
+    g = load(model_file)
+    cells = [[c.strip() for c in line.split("│")] for line in out.splitlines()]
+    rows = {int(c[1]): c[-2] for c in cells if len(c) > 2 and c[1].isdigit()}
+    summary = out.split("narrowest cuts", 1)[1]
+    for k in g.narrowest_cuts():
+        assert f"{k} ({int(g.crossing_bytes[k]):,} B)" in summary
+        assert rows[k] == f"{int(g.crossing_bytes[k]):,}"
 
 
 def test_split_writes_coral_names_and_runs_bit_exact(model_file: Path, tmp_path: Path,

@@ -29,7 +29,7 @@ def test_run_with_cuts_check_and_json(cli: Cli, model: Path) -> None:
     assert data["segments"] == 3 and data["cuts"] == [2, 4] and data["count"] == 12
     assert data["check"]["bit_exact"] is True and data["check"]["compared"] == 12
     assert len(data["stages"]) == 3 and all(s["items"] == 12 for s in data["stages"])
-    assert data["latency_ms"]["p50"] > 0 and data["throughput"] > 0
+    assert data["latency_ms"]["p50"] > 0 and data["throughput_ips"] > 0
 
 
 def test_run_human_output(cli: Cli, model: Path) -> None:

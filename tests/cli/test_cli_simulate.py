@@ -6,6 +6,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from images import assert_png
+
 from tpusplit.models.synthetic import conv
 
 
@@ -20,7 +22,8 @@ def test_simulate_json_and_plot(cli: Callable[..., tuple[int, str, str]], tmp_pa
     for k in ("param_bytes", "on_chip_bytes", "off_chip_bytes", "latency_ms"):
         assert k in d["segments"][0]
     assert d["time_per_inference_ms"] > 0 and d["throughput_ips"] > 0
-    assert d["plot"] == str(tmp_path / "g.png") and (tmp_path / "g.png").stat().st_size > 0
+    assert d["plot"] == str(tmp_path / "g.png")
+    assert_png(tmp_path / "g.png")
     code, out, _ = cli("simulate", m, "--cuts", "2,4", "--buses", "0,1,1", "--plot",
                        tmp_path / "h.png")
     assert code == 0 and f"Gantt chart written to {tmp_path / 'h.png'}" in out.replace("\n", "")

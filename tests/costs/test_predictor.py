@@ -12,12 +12,12 @@ from tpusplit.costs.dataset import (
     Dataset,
     build_model,
     collect,
-    cost_factory,
     decode_tokens,
     encode_tokens,
     model_specs,
     sample_spans,
 )
+from tpusplit.costs.devices import cost_factory
 from tpusplit.costs.predictor import (
     PredictorCost,
     evaluate,
@@ -180,7 +180,6 @@ def test_transformer_trains_and_roundtrips(analytic_data: Dataset, tmp_path: Pat
 
 
 def test_cpu_p10_labels_are_the_profilers_10th_percentile() -> None:
-    pytest.importorskip("tpusplit.costs.profiler")
     g = load(build_model("nasbench-3-c8-i16"))
     cost = cost_factory("cpu-p10")(g)
     assert cost.device == "cpu-p10" and cost.measured

@@ -15,7 +15,7 @@ from tpusplit.costs.profiler import ProfilerCost, model_digest
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import load
 from tpusplit.models.synthetic import conv
-from tpusplit.pipeline import LiteRTBackend, LiteRTStage, random_inputs
+from tpusplit.pipeline import Backend, LiteRTBackend, LiteRTStage, random_inputs
 
 
 class CountingStage:
@@ -31,7 +31,7 @@ class CountingStage:
         return self.inner.run(feeds)
 
 
-class CountingBackend:
+class CountingBackend(Backend):
     def __init__(self, name: str = "fake") -> None:
         self.name = name
         self.log: list[str] = []
@@ -132,10 +132,13 @@ def test_statistic_picks_the_reported_latency(graph: Any) -> None:
         assert cost.latency(0, 3) == getattr(cost.measurements[(0, 3)], field)
 
 
-def test_cost_factory_picks_the_profiler() -> None:
-    from tpusplit.costs.dataset import cost_factory
+def test_cpu_devices_plan_with_the_profiler(graph: Any) -> None:
+    from tpusplit.costs.devices import make_cost
 
-    assert cost_factory("cpu") is ProfilerCost
+    for device, statistic in (("cpu", "median"), ("cpu-p10", "p10")):
+        cost = make_cost(graph, device)
+        assert isinstance(cost, ProfilerCost) and cost.measured
+        assert (cost.device, cost.statistic) == (device, statistic)
 
 
 def test_clear_remeasures_without_a_cache_file() -> None:

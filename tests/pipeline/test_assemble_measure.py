@@ -70,9 +70,9 @@ def test_measure_pipeline_reports_timings_and_results(conv_small: bytes) -> None
     assert m.percentile(50) <= m.percentile(99)
     assert [s.items for s in m.stages] == [20, 20, 20]
     assert all(0 < u <= 1.0 for u in m.utilisation())
-    assert m.ideal_throughput() >= m.throughput * 0.5
+    assert m.ideal_throughput_ips() >= m.throughput_ips * 0.5
     assert check_outputs(conv_small, inputs, m.results).ok
-    assert set(m.as_dict()) >= {"per_inference_ms", "first_result_ms", "latency_ms", "stages"}
+    assert set(m.as_dict()) >= {"time_per_inference_ms", "first_result_ms", "latency_ms", "stages"}
 
 
 class Slow:
@@ -90,8 +90,8 @@ class Slow:
 
 def test_measure_throughput_is_bounded_by_the_slowest_stage() -> None:
     m = measure_pipeline([Slow(0.004)], [{"x": np.zeros(1)}] * 25, warmup=0)
-    assert m.per_inference_ms >= 4.0
-    assert m.ideal_throughput() == pytest.approx(1 / (m.stages[0].busy_s / 25))
+    assert m.time_per_inference_ms >= 4.0
+    assert m.ideal_throughput_ips() == pytest.approx(1 / (m.stages[0].busy_s / 25))
 
 
 def test_measure_raises_the_stage_error() -> None:

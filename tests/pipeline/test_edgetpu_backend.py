@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from tpusplit.errors import TpusplitError
-from tpusplit.pipeline.backends import make_backend
 from tpusplit.pipeline.edgetpu import (
     EdgeTPUBackend,
     is_compiled,
@@ -16,6 +15,7 @@ from tpusplit.pipeline.edgetpu import (
     name_devices,
 )
 from tpusplit.pipeline.litert import LiteRTBackend
+from tpusplit.pipeline.registry import make_backend
 
 
 def test_missing_library_says_so() -> None:

@@ -20,10 +20,10 @@ from tpusplit.pipeline.edgetpu_compiler import (
     parse_size,
     require_compiler,
 )
+from tpusplit.units import MiB
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "edgetpu_compiler"
 MEASURED = measurements_dir()
-MiB = 2**20
 
 
 def csv_row(name: str, key: str) -> dict[str, str]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
+from images import assert_png
 from rich.console import Console
 
 from tpusplit.costs.base import CostSource, SegmentCost
@@ -45,4 +47,6 @@ def test_rows_tables_and_plot(tmp_path: Path) -> None:
     assert "proved lower bound" in plan_summary(plans[1])
     out = tmp_path / "p.png"
     speedup_plot({"a": ([1, 2], [1.0, 2.0])}, out, "t", "x", "y", xticks=["m1", "m2"])
-    assert out.stat().st_size > 1000
+    pixels = assert_png(out, width=770, height=462)  # 7 x 4.2 in at 110 dpi
+    line = np.array([0x1F, 0x77, 0xB4]) / 255  # matplotlib's first colour: the series
+    assert np.any(np.all(np.abs(pixels[..., :3] - line) < 0.02, axis=-1))

@@ -19,9 +19,9 @@ from tpusplit.models.random_net import random_net
 from tpusplit.models.synthetic import conv, fc
 from tpusplit.strategies import plan
 from tpusplit.strategies.compiler import compiler_cuts
+from tpusplit.units import MiB
 
 DATA = measurements_dir()
-MIB = 1 << 20
 
 
 def _rows(tpus: int) -> list[tuple[int, list[float]]]:
@@ -39,7 +39,7 @@ def _rows(tpus: int) -> list[tuple[int, list[float]]]:
 
 def _segment_mib(graph: Graph, cuts: tuple[int, ...]) -> list[float]:
     edges = (0, *cuts, len(graph.ops))
-    return [sum(layer_bytes(graph, i) for i in range(a, b)) / MIB
+    return [sum(layer_bytes(graph, i) for i in range(a, b)) / MiB
             for a, b in itertools.pairwise(edges)]
 
 

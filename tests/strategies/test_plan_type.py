@@ -13,7 +13,7 @@ from tpusplit.errors import TpusplitError
 from tpusplit.graph import load
 from tpusplit.models.synthetic import fc
 from tpusplit.strategies import Plan, auto, get, names, plan
-from tpusplit.strategies.plan import pipeline_time_ms
+from tpusplit.strategies.base import pipeline_time_ms
 
 
 @pytest.fixture(scope="module")

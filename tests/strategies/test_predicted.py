@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tpusplit.costs.base import CostSource, SegmentCost
-from tpusplit.costs.features import GraphFeatures
+from tpusplit.costs.encoding import SegmentEncoder
 from tpusplit.costs.predictor import PREDICTOR_ENV, Predictor, PredictorCost
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph, load
@@ -74,9 +74,9 @@ class Oracle(Predictor):
     def fit(self, data: Any) -> Oracle:
         return self
 
-    def predict_spans(self, graph: Graph | GraphFeatures,
+    def predict_spans(self, graph: Graph | SegmentEncoder,
                       spans: Sequence[tuple[int, int]]) -> np.ndarray:
-        g = graph.graph if isinstance(graph, GraphFeatures) else graph
+        g = graph.graph if isinstance(graph, SegmentEncoder) else graph
         truth = Analytic(g)
         rng = np.random.default_rng(len(spans))
         return np.array([truth.latency(a, b) * self.scale

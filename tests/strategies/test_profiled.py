@@ -8,8 +8,8 @@ from strategy_costs import MatrixCost, random_costs
 
 from tpusplit.graph import load
 from tpusplit.models.synthetic import fc
+from tpusplit.partition import brute_force
 from tpusplit.strategies import plan
-from tpusplit.strategies.brute_force import brute_force_cuts
 from tpusplit.strategies.compiler import compiler_cuts
 from tpusplit.strategies.profiled import profiled, search
 
@@ -29,7 +29,7 @@ def test_never_worse_than_the_compiler_split(graph, kind: str) -> None:  # type:
             comp = plan(graph, k, MatrixCost(graph, lat), "compiler")
             prof = profiled(graph, k, MatrixCost(graph, lat), diff_threshold_ms=0.0)
             assert prof.bottleneck_ms <= comp.bottleneck_ms
-            best = brute_force_cuts(n, k, lambda i, j, lat=lat: float(lat[i, j]))[1]
+            best = brute_force(n, k, lambda i, j, lat=lat: float(lat[i, j])).value
             assert prof.bottleneck_ms >= best
 
 
@@ -40,7 +40,7 @@ def test_with_a_tiny_threshold_it_reaches_the_optimum_on_monotone_costs(graph) -
     n = len(graph.ops)
     for k in range(2, 6):
         lat, _ = random_costs(n, "additive", rng)
-        best = brute_force_cuts(n, k, lambda i, j: float(lat[i, j]))[1]  # noqa: B023
+        best = brute_force(n, k, lambda i, j: float(lat[i, j])).value  # noqa: B023
         p = profiled(graph, k, MatrixCost(graph, lat), diff_threshold_ms=1e-9 * best)
         assert p.bottleneck_ms == pytest.approx(best, rel=1e-6)
 

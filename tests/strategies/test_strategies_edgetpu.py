@@ -16,7 +16,6 @@ from tpusplit.graph import Graph, load
 from tpusplit.models.random_net import random_net
 from tpusplit.models.synthetic import conv, fc
 from tpusplit.strategies import plan
-from tpusplit.strategies.optimal import segment_lower_bound
 
 CORE = ("compiler", "profiled", "balanced", "optimal")
 
@@ -31,12 +30,13 @@ def graphs() -> list[Graph]:
 def test_lower_bound_is_valid_on_every_segment(graphs: list[Graph], device: str) -> None:
     for g in graphs:
         cost = EdgeTPUCost(g, device)
-        lower = segment_lower_bound(cost)
+        lower = cost.lower_bound()
         assert lower is not None and cost.evaluations == 0
         n = len(g.ops)
-        for i in range(n):
-            for j in range(i + 1, n + 1):
-                assert lower(i, j) <= cost.latency(i, j)
+        every = np.triu_indices(n + 1, 1)
+        at_once = lower(*every)
+        for i, j, value in zip(*every, at_once, strict=True):
+            assert lower(int(i), int(j)) == value <= cost.latency(int(i), int(j))
 
 
 @pytest.mark.parametrize("device", ["edgetpu-usb3", "edgetpu-pcie"])

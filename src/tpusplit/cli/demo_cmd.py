@@ -3,81 +3,95 @@
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 import typer
 
 from tpusplit.cli.app import app
-from tpusplit.cli.common import write_files
-from tpusplit.costs.edgetpu import EdgeTPUCost
+from tpusplit.costs.devices import REGISTRY, make_cost, resolve
 from tpusplit.errors import TpusplitError
-from tpusplit.graph import load, segments, split
+from tpusplit.files import write_files
+from tpusplit.graph import load, segments, split_files
 from tpusplit.models.synthetic import conv
-from tpusplit.pipeline import LiteRTBackend
-from tpusplit.pipeline.assemble import run_and_check
+from tpusplit.pipeline import LiteRTBackend, run_and_check
 from tpusplit.report.console import console as make_console
+from tpusplit.report.format import op_range
 from tpusplit.report.graph import graph_summary
 from tpusplit.report.plan import compare_table
 from tpusplit.report.run import check_line, stage_table, summary_table
-from tpusplit.strategies import Plan, names, plan
+from tpusplit.strategies import compare
+from tpusplit.strategies.base import DEFAULT_BATCH
+from tpusplit.units import MiB
+
+EDGETPUS = [name for name, d in REGISTRY.items() if d.backend == "edgetpu"]
 
 
 @app.command()
 def demo(
-    filters: int = typer.Option(682, "--filters", help="F of the conv family model."),
-    tpus: int = typer.Option(4, "--tpus", help="Simulated Edge TPUs to plan for."),
-    device: str = typer.Option("edgetpu-usb3", "--device", help="Simulated Edge TPU profile."),
-    inputs: int = typer.Option(8, "--inputs", help="Inputs to run through the CPU pipeline."),
-    output: Path = typer.Option(None, "-o", "--output", help="Keep the files in this directory."),
+    filters: int = typer.Option(682, "--filters", min=1, help="F of the conv family model."),
+    tpus: int = typer.Option(4, "--tpus", min=1, help="Simulated Edge TPUs to plan for (at "
+                             "most the model's 6 ops)."),
+    device: str = typer.Option("edgetpu-usb3", "--device", help="The simulated Edge TPU: "
+                               f"{', '.join(EDGETPUS)}, or a device-profile .json file."),
+    random: int = typer.Option(8, "--random", min=1, help="Random inputs to run through the "
+                               "CPU pipeline."),
+    output: Path = typer.Option(None, "-o", "--output", help="Write the model and its "
+                                "segments to this directory (default: nothing is written)."),
 ) -> None:
     """The tour: build conv F=682, plan it on simulated TPUs, split, run on CPU, check."""
+    if resolve(device).backend != "edgetpu":
+        raise TpusplitError(f"--device {device}: the demo simulates Edge TPUs; choose one of "
+                            f"{', '.join(EDGETPUS)} or a device-profile .json file")
     out = make_console()
-    workdir = output or Path(tempfile.mkdtemp(prefix="tpusplit-demo-"))
-    model_path = workdir / f"conv_F{filters}.tflite"
-    write_files({model_path: conv(filters)})
+    name = f"conv_F{filters}"
+    data = conv(filters)
+    graph = load(data, name=name)
+    if tpus > len(graph.ops):
+        raise TpusplitError(f"--tpus {tpus}: the demo model has {len(graph.ops)} ops, so at "
+                            f"most {len(graph.ops)} segments")
+    cost = make_cost(graph, device)
     out.rule(f"1. build: the conv family at F={filters} (5 x Conv2D 3x3, 64x64 input)")
-    graph = load(model_path)
-    out.print(f"{model_path}\n{graph_summary(graph)}")
+    out.print(graph_summary(graph))
 
-    out.rule(f"2. plan: every strategy, {tpus} x {device} (performance model, batch 15)")
-    cost = EdgeTPUCost(graph, device)
-    plans: list[Plan] = []
-    skipped: dict[str, str] = {}
-    for name in names():
-        try:
-            plans.append(plan(graph, tpus, cost, name, fresh=True))
-        except TpusplitError as exc:  # e.g. no trained latency predictor for this device
-            skipped[name] = str(exc)
-    if skipped:
-        why = next(iter(skipped.values()))
+    out.rule(f"2. plan: every strategy, {tpus} x {cost.device} (performance model)")
+    found = compare(graph, tpus, cost)
+    if found.skipped:
+        why = next(iter(found.skipped.values()))
         if "no latency predictor" in why:
-            why = f"no trained latency predictor for {device} (see `tpusplit predictor --help`)"
-        print(f"note: {', '.join(skipped)} skipped: {why}", file=sys.stderr)
-    single = plan(graph, 1, cost, "compiler", fresh=True)
-    out.print(compare_table(plans, single, title=f"{graph.name} on {tpus} simulated TPUs"))
-    best = min(plans, key=lambda p: (p.bottleneck_ms, p.strategy != "optimal"))
-    comp = next(p for p in plans if p.strategy == "compiler")
-    out.print(f"{best.strategy}: cuts {list(best.cuts)}, {best.throughput_ips:.1f} inferences/s, "
-              f"{single.time_per_inference_ms / best.time_per_inference_ms:.2f}x one TPU, "
-              f"{comp.time_per_inference_ms / best.time_per_inference_ms:.2f}x the compiler split")
+            why = f"no trained latency predictor for {device} (see `tpusplit predictor -h`)"
+        print(f"note: {', '.join(found.skipped)} skipped: {why}", file=sys.stderr)
+    out.print(compare_table(found.plans, found.single,
+                            title=f"{graph.name} on {tpus} simulated TPUs"))
+    best = min(found.plans, key=lambda p: (p.bottleneck_ms, p.strategy != "optimal"))
+    comp = found.plan("compiler")
+    vs_compiler = (f", {comp.time_per_inference_ms / best.time_per_inference_ms:.2f}x the "
+                   "compiler split" if comp is not None else "")
+    out.print(f"{best.strategy}: cuts {list(best.cuts)}, slowest stage "
+              f"{best.bottleneck_ms:.1f} ms; a batch of {DEFAULT_BATCH} inputs in flight takes "
+              f"{best.time_per_inference_ms:.1f} ms per inference ({best.throughput_ips:.1f} "
+              f"inferences/s: the pipeline fills and drains), "
+              f"{found.single.time_per_inference_ms / best.time_per_inference_ms:.2f}x one TPU"
+              f"{vs_compiler}")
 
     cuts = list(best.cuts)
     out.rule(f"3. split at {cuts}")
-    blobs = split(graph, cuts)
-    files = {workdir / f"{graph.name}_segment_{i}_of_{len(blobs)}.tflite": b
-             for i, b in enumerate(blobs)}
-    write_files(files)
+    files = split_files(graph, cuts, output or Path("."))
     for seg, path in zip(segments(graph, cuts), files, strict=True):
-        out.print(f"{path.name}: ops {seg.start}..{seg.end - 1}, "
-                  f"{graph.segment_param_bytes(seg.start, seg.end) / 2**20:.2f} MiB parameters")
+        out.print(f"{path.name}: ops {op_range(seg.start, seg.end)}, "
+                  f"{graph.segment_param_bytes(seg.start, seg.end) / MiB:.2f} MiB parameters")
+    if output is not None:
+        write_files({output / f"{name}.tflite": data, **files})
+        out.print(f"wrote {name}.tflite and {len(files)} segments to {output}")
+    else:
+        out.print("(not written; -o DIR keeps the model and its segments)")
 
-    out.rule(f"4. run: {len(blobs)}-stage pipeline on LiteRT (CPU), {inputs} random inputs")
-    measurement, check = run_and_check(graph, cuts, count=inputs, backend=LiteRTBackend())
-    out.print(summary_table(measurement, title="CPU pipeline"))
+    out.rule(f"4. run: {len(files)}-stage pipeline on LiteRT (CPU), {random} random inputs")
+    measurement, check = run_and_check(graph, cuts, count=random, backend=LiteRTBackend(),
+                                       baseline=True)
+    out.print(summary_table(measurement, title="CPU pipeline (one thread per stage) against "
+                            "the whole model on one thread"))
     out.print(stage_table(measurement))
     assert check is not None
     out.print(check_line(check))
-    out.print(f"files in {workdir}")
     if not check.ok:
         raise typer.Exit(1)

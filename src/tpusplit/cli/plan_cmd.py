@@ -9,43 +9,24 @@ from pathlib import Path
 import typer
 
 from tpusplit.cli.app import app
-from tpusplit.cli.common import write_files
-from tpusplit.costs.base import CostSource
+from tpusplit.costs.devices import device_help, make_cost
 from tpusplit.errors import TpusplitError
-from tpusplit.graph import Graph, load
+from tpusplit.graph import load
 from tpusplit.report.console import console as make_console
-from tpusplit.report.plan import compare_rows, compare_table, plan_summary, plan_table
-from tpusplit.strategies import Plan, auto, get, names, plan
-from tpusplit.strategies.plan import DEFAULT_BATCH, rebatch
-
-#: Devices with a cost source: the Edge TPU model's shipped profiles, and the CPU profiler.
-DEVICES = ("edgetpu-usb3", "edgetpu-pcie", "edgetpu-usb2", "cpu")
-
-
-def make_cost(graph: Graph, device: str) -> CostSource:
-    """The cost source for ``device``: the Edge TPU model (a profile name or .json file) or,
-    for ``cpu``, the profiler (every evaluation is a real LiteRT run)."""
-    if device == "cpu":
-        from tpusplit.costs.profiler import ProfilerCost
-
-        return ProfilerCost(graph)
-    if device.startswith("edgetpu") or device.endswith(".json"):
-        from tpusplit.costs.edgetpu import EdgeTPUCost
-
-        return EdgeTPUCost(graph, device)
-    raise TpusplitError(f"unknown device {device!r}; use one of {', '.join(DEVICES)} or a "
-                        "device profile .json file")
+from tpusplit.report.plan import auto_dict, compare_rows, compare_table, plan_summary, plan_table
+from tpusplit.report.progress import evaluating
+from tpusplit.strategies import auto, compare, get, names, plan
+from tpusplit.strategies.base import DEFAULT_BATCH, rebatch
 
 
 def _parse_tpus(text: str, source: str) -> int | None:
     if text == "auto":
         return None
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise TpusplitError(f"{source}: --tpus must be a number of devices or 'auto', "
                             f"got {text!r}") from None
-    return value
 
 
 @app.command("plan")
@@ -56,78 +37,73 @@ def plan_command(
                              "--target-ips)."),
     strategy: str = typer.Option("optimal", "--strategy", "-s",
                                  help=f"One of {', '.join(names(include_oracles=True))}."),
-    device: str = typer.Option("edgetpu-usb3", "--device", help=f"{', '.join(DEVICES)}, or "
-                               "a device profile .json."),
+    device: str = typer.Option("edgetpu-usb3", "--device", help=device_help(planning=True)),
     batch: int = typer.Option(DEFAULT_BATCH, "--batch", min=1, help="Inputs in flight for "
                               "the time per inference."),
-    compare: bool = typer.Option(False, "--compare", help="Run every strategy side by side."),
+    compare_all: bool = typer.Option(False, "--compare", help="Run every strategy side by "
+                                     "side (with --tpus auto: at the N it chooses)."),
     max_tpus: int = typer.Option(8, "--max-tpus", min=1, help="Largest N tried by --tpus "
                                  "auto."),
     target_ips: float = typer.Option(None, "--target-ips", help="With --tpus auto: the "
                                      "fewest devices reaching this many inferences/s."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (a list with --compare)."),
     output: Path = typer.Option(None, "-o", "--output", help="Write the plan (of --strategy) "
-                                "as JSON, for `tpusplit split --plan`."),
+                                "as JSON, for `tpusplit split --plan` and `tpusplit run "
+                                "--plan`."),
 ) -> None:
     """Choose where to cut MODEL for N devices; show segments, bottleneck and throughput."""
-    graph = load(model)
     get(strategy)
     n = _parse_tpus(tpus, str(model))
-    cost = make_cost(graph, device)
-    console = make_console()
-    if n is None:
-        res = auto(graph, cost, strategy, max_tpus, target_ips)
-        chosen = rebatch(res.plan, cost, batch)
-        if not res.target_reached:
-            print(f"warning: {model}: {res.reason}", file=sys.stderr)
-        if as_json:
-            print(json.dumps({**chosen.as_dict(), "auto": {
-                "reason": res.reason, "target_reached": res.target_reached,
-                "tried": [{"num_segments": p.num_segments,
-                           "throughput_ips": rebatch(p, cost, batch).throughput_ips,
-                           "cuts": list(p.cuts)} for p in res.tried]}}, indent=1))
-        else:
-            console.print(compare_table([rebatch(p, cost, batch) for p in res.tried],
-                                        rebatch(res.tried[0], cost, batch),
-                                        title=f"{graph.name}: {strategy}, N = 1..{max_tpus} "
-                                        "(evaluations: new ones, the cache is shared)"))
-            console.print(f"--tpus auto: N = {chosen.num_segments} ({res.reason})")
-            console.print(plan_table(chosen))
-            console.print(plan_summary(chosen))
-        _write(output, chosen)
-        return
-    if compare:
-        plans: list[Plan] = []
-        for name in names():
-            try:
-                plans.append(rebatch(plan(graph, n, cost, name, fresh=True), cost, batch))
-            except TpusplitError as exc:
-                print(f"warning: {name} skipped: {exc}", file=sys.stderr)
-        if not plans:
-            raise TpusplitError(f"{model}: no strategy could plan {n} segments")
-        single = rebatch(plan(graph, 1, cost, "compiler"), cost, batch)
-        if as_json:
-            print(json.dumps(compare_rows(plans, single), indent=1))
-        else:
-            console.print(compare_table(plans, single, title=f"{graph.name}: {n} x {device}, "
-                                        f"batch {batch}"))
-        chosen_list = [p for p in plans if p.strategy == strategy]
-        if output is not None and not chosen_list:
-            raise TpusplitError(f"{output}: strategy {strategy} did not produce a plan")
-        _write(output, chosen_list[0] if chosen_list else None)
-        return
-    result = rebatch(plan(graph, n, cost, strategy, fresh=True), cost, batch)
-    _write(output, result)
-    if as_json:
-        print(result.to_json())
-        return
-    console.print(plan_table(result))
-    console.print(plan_summary(result))
-
-
-def _write(output: Path | None, result: Plan | None) -> None:
-    if output is None or result is None:
-        return
-    if output.is_dir():
+    if output is not None and output.is_dir():
         raise TpusplitError(f"{output}: is a directory; give a file name like plan.json")
-    write_files({output: (result.to_json() + "\n").encode()})
+    graph = load(model)
+    cost = make_cost(graph, device)
+    res = None
+    with evaluating(cost, f"planning {graph.name}") as step:
+        if n is None:
+            step(f"--tpus auto: {strategy}, N = 1..{max_tpus}")
+            res = auto(graph, cost, strategy, max_tpus, target_ips)
+            n = res.plan.num_segments
+        if compare_all:
+            found = compare(graph, n, cost, batch=batch,
+                            progress=lambda name: step(f"{name} on {n} x {cost.device}"))
+        else:
+            step(f"{strategy} on {n} x {cost.device}")
+            chosen = rebatch(res.plan if res is not None else plan(graph, n, cost, strategy),
+                             cost, batch)
+    if res is not None and not res.target_reached:
+        print(f"warning: {model}: {res.reason}", file=sys.stderr)
+    console = make_console()
+    if compare_all:
+        for name, why in found.skipped.items():
+            print(f"warning: {name} skipped: {why}", file=sys.stderr)
+        mine = found.plan(strategy)
+        if output is not None:
+            if mine is None:
+                raise TpusplitError(f"{output}: strategy {strategy} did not produce a plan "
+                                    f"({found.skipped.get(strategy, 'not compared')})")
+            mine.save(output)
+        if as_json:
+            rows = compare_rows(found.plans, found.single)
+            print(json.dumps(rows if res is None else {"auto": auto_dict(res, cost, batch),
+                                                      "plans": rows}, indent=1))
+            return
+        if res is not None:
+            console.print(f"--tpus auto: N = {n} ({res.reason})")
+        console.print(compare_table(found.plans, found.single,
+                                    title=f"{graph.name}: {n} x {cost.device}, batch {batch} "
+                                    "(the strategies share one cost cache)"))
+        return
+    if output is not None:
+        chosen.save(output)
+    if as_json:
+        extra = {} if res is None else {"auto": auto_dict(res, cost, batch)}
+        print(json.dumps({**chosen.as_dict(), **extra}, indent=1))
+        return
+    if res is not None:
+        tried = [rebatch(p, cost, batch) for p in res.tried]
+        console.print(compare_table(tried, tried[0], title=f"{graph.name}: {strategy}, "
+                                    f"N = 1..{max_tpus}"))
+        console.print(f"--tpus auto: N = {chosen.num_segments} ({res.reason})")
+    console.print(plan_table(chosen))
+    console.print(plan_summary(chosen))

@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from tpusplit.cli.app import app
-from tpusplit.costs.dataset import Dataset, collect, cost_factory, model_specs
+from tpusplit.costs.dataset import Dataset, collect, model_specs
+from tpusplit.costs.devices import cost_factory, device_help
 from tpusplit.costs.predictor import evaluate, load_predictor, predictor_class
 from tpusplit.errors import TpusplitError
 from tpusplit.report.console import console as make_console
+from tpusplit.report.predictor import metrics_dict, metrics_table
 
 predictor_app = typer.Typer(no_args_is_help=True, help="Learned segment-latency predictor: "
                             "collect a dataset on a device, train, evaluate.")
@@ -30,16 +32,16 @@ def _check_output(path: Path, suffixes: tuple[str, ...]) -> None:
 @predictor_app.command("collect")
 def collect_command(
     output: Path = typer.Option(..., "-o", "--output", help="Dataset file (.csv or .parquet)."),
-    device: str = typer.Option("cpu", "--device", help="cpu (profiler median), cpu-p10 (its "
-                               "10th percentile: steadier on busy cores), edgetpu (the Edge "
-                               "TPU model) or edgetpu-<profile>."),
+    device: str = typer.Option("cpu", "--device", help="Where the labels come from: "
+                               + device_help(planning=True)),
     models: int = typer.Option(200, "--models", min=1, help="Number of generated models."),
     segments: int = typer.Option(20, "--segments", min=1, help="Random segments per model."),
-    first_seed: int = typer.Option(0, "--first-seed", help="Seed of the first NASBench-101 "
+    first_seed: int = typer.Option(0, "--first-seed", min=0, help="Seed of the first "
+                                   "NASBench-101 "
                                    "model (use disjoint ranges for training and test sets)."),
     synthetic_every: int = typer.Option(10, "--synthetic-every", min=0, help="Every k-th "
                                         "model is a synthetic conv/fc one (0: none)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the segment sampling."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the segment sampling."),
 ) -> None:
     """Label random segments of NASBench-101-space and synthetic models on DEVICE."""
     _check_output(output, (".csv", ".parquet"))
@@ -85,20 +87,13 @@ def train_command(
         _print_metrics(f"held-out: {len(set(test.models))} models", pred.predict(test), test)
 
 
-def _print_metrics(title: str, predicted: object, data: Dataset, as_json: bool = False) -> None:
-    import numpy as np
-
-    m = evaluate(np.asarray(predicted), data.y)
+def _print_metrics(title: str, predicted: np.ndarray, data: Dataset,
+                   as_json: bool = False) -> None:
+    m = evaluate(predicted, data.y)
     if as_json:
-        print(json.dumps({"segments": m.count, "models": len(set(data.models)),
-                          **m.as_dict()}, indent=1))
-        return
-    table = Table(title=title)
-    for col in ("segments", "RMSE (ms)", "RMSPE", "MAPE", "within ±10%", "within ±5%"):
-        table.add_column(col, justify="right")
-    table.add_row(str(m.count), f"{m.rmse_ms:.4f}", f"{m.rmspe:.1%}", f"{m.mape:.1%}",
-                  f"{m.within_10:.1%}", f"{m.within_5:.1%}")
-    make_console().print(table)
+        print(json.dumps(metrics_dict(m, data), indent=1))
+    else:
+        make_console().print(metrics_table(m, title))
 
 
 @predictor_app.command("eval")

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from tpusplit.graph import Graph
+
+#: ``bound(i, j)``: a lower bound on the latency of segments ``[i, j)``, for ints or,
+#: elementwise, for integer numpy arrays (broadcasting), e.g. every ``i < j`` at once.
+LowerBound = Callable[[Any, Any], Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,22 +44,47 @@ class CostSource(ABC):
     Subclasses implement :meth:`_evaluate`. :meth:`segment` caches by ``(start, end)`` and
     counts ``evaluations``: the number of distinct segments evaluated (for a measuring
     source, each is a profiling run). ``seconds`` is the wall time spent evaluating.
+
+    Optional capabilities, declared here with their neutral defaults so that strategies use
+    them without probing: :attr:`monotone`, :meth:`lower_bound`, :meth:`prefetch`,
+    :meth:`transfer_ms`.
     """
 
     #: Short device name, e.g. ``edgetpu-usb3`` or ``cpu``.
     device: str = "unknown"
     #: True when evaluations are real measurements (costly, noisy).
     measured: bool = False
+    #: True when a segment never costs less than a segment it contains (latency grows with
+    #: the op range, e.g. no boundary transfer in it): probe-and-bisect is then exact.
+    monotone: bool = False
 
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
         self.evaluations = 0
         self.seconds = 0.0
         self._cache: dict[tuple[int, int], SegmentCost] = {}
+        self._trackers: list[set[tuple[int, int]]] = []
+
+    def track(self) -> set[tuple[int, int]]:
+        """Start recording every distinct segment asked for (cached or not) in the returned
+        set, until :meth:`untrack`: what a strategy needed, whoever evaluated it first."""
+        asked: set[tuple[int, int]] = set()
+        self._trackers.append(asked)
+        return asked
+
+    def untrack(self, asked: set[tuple[int, int]]) -> None:
+        """Stop recording into ``asked``."""
+        self._trackers = [t for t in self._trackers if t is not asked]
+
+    def _asked(self, keys: Iterable[tuple[int, int]]) -> None:
+        for tracker in self._trackers:
+            tracker.update(keys)
 
     def segment(self, start: int, end: int) -> SegmentCost:
         """Cost of ops ``[start, end)`` (``0 <= start < end <= n``), cached."""
         key = (start, end)
+        if self._trackers:
+            self._asked((key,))
         hit = self._cache.get(key)
         if hit is not None:
             return hit
@@ -75,6 +105,21 @@ class CostSource(ABC):
         """Whether the parameters of ops ``[start, end)`` fit on chip."""
         return self.segment(start, end).fits
 
+    def lower_bound(self) -> LowerBound | None:
+        """A cheap, valid lower bound on segment latencies, or None when none is known.
+
+        The returned ``bound(i, j) <= latency(i, j)`` for every segment, costs no evaluation,
+        and works elementwise on integer numpy arrays (the exact search computes it for every
+        segment at once and skips segments whose bound cannot beat the best plan known).
+        """
+        return None
+
+    def prefetch(self, spans: Sequence[tuple[int, int]]) -> None:
+        """Evaluate ``spans`` ahead of use (a source that batches, like a predictor, makes
+        this one call); by default one by one."""
+        for a, b in spans:
+            self.segment(a, b)
+
     def transfer_ms(self, k: int) -> float:
         """Cost of moving the tensors crossing cut ``k`` from one device to the next.
 
@@ -82,13 +127,6 @@ class CostSource(ABC):
         tables. The default is 0 (devices sharing memory).
         """
         return 0.0
-
-    def lower_bound(self) -> Callable[[int, int], float] | None:
-        """A cheap valid lower bound on :meth:`latency` (no evaluation counted), or None.
-
-        Exact strategies use it to skip segments that cannot beat the best plan known.
-        """
-        return None
 
     def reset_counters(self) -> None:
         """Zero ``evaluations`` and ``seconds`` (the cache is kept)."""

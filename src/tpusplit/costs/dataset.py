@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import io
 import sys
 import zlib
 from collections.abc import Callable, Iterable, Sequence
@@ -21,10 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from tpusplit.costs.base import CostSource
-from tpusplit.costs.edgetpu import EdgeTPUCost
-from tpusplit.costs.features import SEGMENT_DIM, SEGMENT_NAMES, TOKEN_DIM, GraphFeatures
-from tpusplit.costs.profiler import ProfilerCost
-from tpusplit.errors import TpusplitError
+from tpusplit.costs.encoding import SEGMENT_DIM, SEGMENT_NAMES, TOKEN_DIM, SegmentEncoder
+from tpusplit.errors import TpusplitError, first_line
+from tpusplit.files import write_file
 from tpusplit.graph import Graph, load
 from tpusplit.models.specs import build_spec
 
@@ -102,7 +102,7 @@ class Dataset:
     def __len__(self) -> int:
         return len(self.models)
 
-    def add(self, model: str, feats: GraphFeatures, start: int, end: int, latency_ms: float,
+    def add(self, model: str, feats: SegmentEncoder, start: int, end: int, latency_ms: float,
             device: str) -> None:
         """Append one labelled segment of ``feats.graph`` (features computed here)."""
         self.models.append(model)
@@ -164,25 +164,24 @@ class Dataset:
         return cols
 
     def save(self, path: str | Path) -> None:
-        """Write CSV, or parquet when ``path`` ends in ``.parquet`` (needs pyarrow)."""
+        """Write CSV, or parquet when ``path`` ends in ``.parquet`` (needs pyarrow); all or
+        nothing."""
         path = Path(path)
         cols = self._columns()
-        tmp = path.with_name(path.name + ".tmp")
-        try:
-            if path.suffix == ".parquet":
-                pq = _pyarrow(path)
-                import pyarrow as pa
+        if path.suffix == ".parquet":
+            pq = _pyarrow(path)
+            import pyarrow as pa
 
-                pq.write_table(pa.table(cols), tmp)
-            else:
-                with tmp.open("w", newline="") as fh:
-                    w = csv.writer(fh)
-                    w.writerow(list(cols))
-                    w.writerows(zip(*cols.values(), strict=True))
-            tmp.replace(path)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise TpusplitError(f"{path}: cannot write the dataset ({exc.strerror})") from None
+            sink = pa.BufferOutputStream()
+            pq.write_table(pa.table(cols), sink)
+            data: bytes | str = sink.getvalue().to_pybytes()
+        else:
+            text = io.StringIO(newline="")
+            w = csv.writer(text)
+            w.writerow(list(cols))
+            w.writerows(zip(*cols.values(), strict=True))
+            data = text.getvalue()
+        write_file(path, data, "dataset")
 
     @classmethod
     def load(cls, path: str | Path) -> Dataset:
@@ -219,7 +218,7 @@ class Dataset:
             raise
         except (ValueError, KeyError, TypeError, zlib.error, OSError) as exc:
             raise TpusplitError(f"{path}: cannot read the dataset ({type(exc).__name__}: "
-                                f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+                                f"{first_line(exc, default='')})") from None
         for i, (a, b) in enumerate(zip(out.start, out.end, strict=True)):
             if out.tokens[i].shape[0] != b - a:
                 raise TpusplitError(f"{path}: row {i + 1} has {out.tokens[i].shape[0]} tokens "
@@ -236,34 +235,6 @@ def _pyarrow(path: Path):  # type: ignore[no-untyped-def]
     return pq
 
 
-def cost_factory(device: str) -> Callable[[Graph], CostSource]:
-    """Cost source constructor for ``device``: ``cpu`` (the profiler's median time),
-    ``cpu-p10`` (the profiler's 10th-percentile time: steadier on shared cores, where the
-    median moves with other processes' load), ``edgetpu`` (the Edge TPU model, default
-    profile), ``edgetpu-<profile>`` (a named profile)."""
-    if device == "cpu":
-        return ProfilerCost
-    if device == "cpu-p10":
-
-        def make_p10(graph: Graph) -> CostSource:
-            cost = ProfilerCost(graph, statistic="p10")
-            cost.device = "cpu-p10"
-            return cost
-
-        return make_p10
-    if device.startswith("edgetpu"):
-        profile = device.partition("-")[2] or None
-
-        def make(graph: Graph) -> CostSource:
-            if profile is None:
-                return EdgeTPUCost(graph)
-            return EdgeTPUCost(graph, profile)
-
-        return make
-    raise TpusplitError(f"unknown device {device!r}: expected cpu, cpu-p10 or "
-                        "edgetpu[-<profile>]")
-
-
 def collect(specs: Sequence[str], make_cost: Callable[[Graph], CostSource],
             segments_per_model: int = 15, seed: int = 0,
             progress: Callable[[int], None] | None = None) -> Dataset:
@@ -271,12 +242,14 @@ def collect(specs: Sequence[str], make_cost: Callable[[Graph], CostSource],
 
     ``progress(k)`` is called after each model. Complexity: one cost evaluation per segment.
     """
+    if seed < 0:
+        raise TpusplitError(f"the sampling seed must be >= 0, got {seed}")
     data = Dataset()
     rng = np.random.default_rng(seed)
     for k, spec in enumerate(specs):
         graph = load(build_model(spec))
         cost = make_cost(graph)
-        feats = GraphFeatures(graph)
+        feats = SegmentEncoder(graph)
         for a, b in sample_spans(len(graph.ops), segments_per_model, rng):
             data.add(spec, feats, a, b, cost.latency(a, b), cost.device)
         if progress is not None:

@@ -321,43 +321,42 @@ class EdgeTPUCost(CostSource):
         mib = sum(_int8_bytes(self.graph, t) for t in self.graph.crossing(k)) / MiB
         return mib * (2 * p.link_ms_per_mib + p.act_in_ms_per_mib + p.act_out_ms_per_mib)
 
-    def lower_bound(self) -> Callable[[int, int], float] | None:
-        """A cheap valid lower bound on :meth:`latency`, or None with a ``memory`` override.
+    def lower_bound(self) -> Callable[..., object] | None:
+        """A cheap, valid lower bound on this model's segment latencies (None with ``memory``).
 
-        ``lower(i, j) = fixed + device(i, j) + in(op i) + out(op j - 1) + link * max(0,
-        layers(i, j) - base)``: the chip's time is additive over ops; op ``i``'s activation
-        inputs always enter a segment starting at ``i`` and op ``j - 1``'s used outputs always
-        leave one ending at ``j``; the caching model never keeps more than ``base`` MiB on
-        chip, so at least the rest is streamed, each byte read at least once. O(n) once,
-        O(1) per call; no evaluation is counted.
+        ``bound(i, j) = fixed + device(i, j) + in(i, j) + out(i, j) + link * max(0,
+        layers(i, j) - capacity(i, j))``: the chip's time is additive over ops; the boundary
+        terms are exact (the segment's tensors, :meth:`tpusplit.graph.Graph.io_sums`); whole-
+        layer caching keeps at most ``capacity = base - in_coef * in - out_coef * out`` bytes,
+        so at least the rest is streamed, each byte read at least once. Exact for a segment that
+        does not stream. With a ``memory`` override (the compiler's real figures) the
+        placement is unknown, so there is no bound.
+
+        Costs O(n^2) numpy work once (no evaluation is counted); the bound works on ints and,
+        elementwise, on integer numpy arrays.
         """
         if self.memory is not None:
             return None
         graph, p = self.graph, self.profile
         n = len(graph.ops)
         table = _table(graph)
-        dev = np.zeros(n + 1)
-        for k, key in enumerate(COUNTS):
-            rate = (p.conv_ms_per_mcycle, p.depthwise_ms_per_mcycle, p.fc_ms_per_ktile,
-                    p.element_ms_per_mib, p.op_ms)[k]
-            dev += rate * table.prefix[key]
-        layers = np.concatenate([[0], np.cumsum([layer_bytes(graph, i) for i in range(n)])])
-        outputs = set(graph.outputs)
-
-        def tensor_mib(ts: set[int]) -> float:
-            return sum(_int8_bytes(graph, t) for t in ts) / MiB
-
-        in_ms = [tensor_mib({t for t in graph.ops[i].inputs if not graph.tensors[t].constant})
-                 * (p.link_ms_per_mib + p.act_in_ms_per_mib) for i in range(n)]
-        out_ms = [0.0] + [tensor_mib({t for t in graph.ops[j - 1].outputs
-                                      if t in outputs or graph.consumers[t]})
-                          * (p.link_ms_per_mib + p.act_out_ms_per_mib) for j in range(1, n + 1)]
+        rates = (p.conv_ms_per_mcycle, p.depthwise_ms_per_mcycle, p.fc_ms_per_ktile,
+                 p.element_ms_per_mib, p.op_ms)
+        dev = sum(rate * table.prefix[key] for rate, key in zip(rates, COUNTS, strict=True))
+        layers = np.concatenate([[0.0], np.cumsum([layer_bytes(graph, i) for i in range(n)])])
+        ins, outs = graph.io_sums(np.array([float(_int8_bytes(graph, t.index))
+                                            for t in graph.tensors]))
         base = p.cache_base_mib * MiB
         slack = 1 - 1e-9  # float sums in another order
 
-        def lower(i: int, j: int) -> float:
-            spill = max(0.0, float(layers[j] - layers[i]) - base) / MiB
-            return (p.fixed_ms + float(dev[j] - dev[i]) + in_ms[i] + out_ms[j]
-                    + spill * p.link_ms_per_mib) * slack
+        def bound(start: object, end: object) -> np.ndarray:
+            i, j = np.asarray(start), np.asarray(end)
+            b_in, b_out = ins[i, j], outs[i, j]
+            cap = np.maximum(0.0, base - p.cache_in_coef * b_in - p.cache_out_coef * b_out)
+            spill = np.maximum(0.0, layers[j] - layers[i] - cap)
+            total = (p.fixed_ms + dev[j] - dev[i] + spill / MiB * p.link_ms_per_mib
+                     + b_in / MiB * (p.link_ms_per_mib + p.act_in_ms_per_mib)
+                     + b_out / MiB * (p.link_ms_per_mib + p.act_out_ms_per_mib))
+            return total * slack
 
-        return lower
+        return bound

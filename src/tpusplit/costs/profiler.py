@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,6 +27,7 @@ import numpy as np
 
 from tpusplit.costs.base import CostSource, SegmentCost
 from tpusplit.errors import TpusplitError
+from tpusplit.files import write_file
 from tpusplit.graph import Graph, extract
 from tpusplit.pipeline import LiteRTBackend, random_inputs
 from tpusplit.pipeline.backend import Backend
@@ -117,7 +116,7 @@ class ProfilerCost(CostSource):
     @property
     def device_key(self) -> str:
         """Device part of the cache key: backend name plus thread count when not 1."""
-        threads = int(getattr(self.backend, "num_threads", 1))
+        threads = int(self.backend.num_threads)
         return self.device if threads == 1 else f"{self.device}x{threads}"
 
     def key(self, start: int, end: int) -> str:
@@ -152,23 +151,11 @@ class ProfilerCost(CostSource):
         self._disk = on_disk
         text = json.dumps({"version": CACHE_VERSION, "entries": on_disk}, indent=0,
                           sort_keys=True)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            with os.fdopen(fd, "w") as fh:
-                fh.write(text)
-            os.replace(tmp, path)
-        except OSError as exc:
-            raise TpusplitError(f"{path}: cannot write the profiler cache ({exc.strerror})") \
-                from None
+        write_file(path, text, "profiler cache")
 
     def measure(self, start: int, end: int) -> Measurement:
         """Time segment ``[start, end)`` now (no cache)."""
-        model = extract(self.graph, start, end)
-        prepare = getattr(self.backend, "prepare", None)
-        if prepare is not None:
-            model = prepare(model)
-        stage = self.backend.load(model, 0)
+        stage = self.backend.load(self.backend.prepare(extract(self.graph, start, end)), 0)
         feeds = random_inputs(stage, seed=start)
         for _ in range(self.warmup):
             stage.run(feeds)

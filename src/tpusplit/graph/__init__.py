@@ -4,13 +4,15 @@ Layering: ``graph`` imports nothing of tpusplit but ``errors``.
 """
 
 from tpusplit.graph.graph import FloatModelWarning, Graph, Op, Tensor, load
-from tpusplit.graph.split import (
+from tpusplit.graph.slicing import (
     Segment,
     bounds,
     check_cuts,
     extract,
+    segment_path,
     segments,
     split,
+    split_files,
     unique_names,
 )
 from tpusplit.graph.tflite import GraphError
@@ -26,7 +28,9 @@ __all__ = [
     "check_cuts",
     "extract",
     "load",
+    "segment_path",
     "segments",
     "split",
+    "split_files",
     "unique_names",
 ]

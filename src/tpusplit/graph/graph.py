@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+import hashlib
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
@@ -226,6 +228,78 @@ class Graph:
         return np.array([sum(self.tensors[t].nbytes for t in c) for c in self._crossing],
                         dtype=np.int64)
 
+    def _first_use(self, t: int, start: int) -> int:
+        """The first op at or after ``start`` that reads tensor ``t`` (``n`` if none)."""
+        users = self.consumers[t]
+        k = bisect.bisect_left(users, start)
+        return users[k] if k < len(users) else len(self.ops)
+
+    def segment_io(self, start: int, end: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """The activation tensors entering and leaving ops ``[start, end)`` run on their own.
+
+        Inputs: tensors produced before ``start`` (or model inputs) that an op of the range
+        reads; the model's inputs first, in model order, then in order of first use.
+        Outputs: the model outputs the range produces, in model order, then the tensors it
+        produces that a later op reads, in production order. This is how a segment file is
+        wired (:func:`tpusplit.graph.slicing.segments`) and what crosses its host link.
+
+        Complexity: O(tensors crossing ``start`` and ``end``, times log uses).
+        """
+        n = len(self.ops)
+        if not 0 <= start < end <= n:
+            raise IndexError(f"segment [{start}, {end}) outside [0, {n}]")
+        model_in = {t: k for k, t in enumerate(self.inputs)}
+        ins: list[tuple[tuple[int, int, int], int]] = []
+        for t in self._crossing[start]:
+            first = self._first_use(t, start)
+            if first < end:
+                slot = self.ops[first].inputs.index(t)
+                key = (0, model_in[t], 0) if t in model_in else (1, first, slot)
+                ins.append((key, t))
+        model_out = {t: k for k, t in enumerate(self.outputs)}
+        outs: dict[int, tuple[int, int, int]] = {}
+        for t in self._crossing[end]:
+            p = self.producer[t]
+            if p >= start:
+                outs[t] = (1, p, self.ops[p].outputs.index(t))
+        for t, k in model_out.items():
+            if start <= self.producer[t] < end:
+                outs[t] = (0, k, 0)
+        return (tuple(t for _, t in sorted(ins)),
+                tuple(sorted(outs, key=lambda t: outs[t])))
+
+    def io_sums(self, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Summed ``weight[t]`` of the tensors entering / leaving every segment, as matrices.
+
+        ``ins[a, b]`` and ``outs[a, b]`` (``0 <= a < b <= n``; 0 elsewhere) add ``weight`` over
+        :meth:`segment_io`'s inputs and outputs of ``[a, b)``: the vectorised form, for cost
+        models and bounds that need every segment at once.
+
+        Complexity: O(n^2 + sum of crossing sizes) time, O(n^2) memory.
+        """
+        n = len(self.ops)
+        w = np.asarray(weight, dtype=np.float64)
+        first = np.zeros((n + 1, n + 2))
+        for a, tensors in enumerate(self._crossing):
+            for t in tensors:
+                first[a, self._first_use(t, a) + 1] += w[t]
+        ins = np.cumsum(first, axis=1)[:, : n + 1]
+        made = np.zeros((n + 1, n + 1))  # made[b, p]: weight crossing b produced by op p
+        for b, tensors in enumerate(self._crossing):
+            for t in tensors:
+                if self.producer[t] >= 0:
+                    made[b, self.producer[t]] += w[t]
+        outs = np.cumsum(made[:, ::-1], axis=1)[:, ::-1].T.copy()
+        for t in self.outputs:
+            p = self.producer[t]
+            if p < 0:
+                continue
+            users = self.consumers[t]
+            after = max(p, users[-1] if users else p) + 1  # no longer crossing from here
+            outs[: p + 1, after:] += w[t]
+        keep = np.triu(np.ones((n + 1, n + 1), dtype=bool), 1)
+        return np.where(keep, ins, 0.0), np.where(keep, outs, 0.0)
+
     @cached_property
     def output_ops(self) -> tuple[int, ...]:
         """Ops that produce a model output, in execution order."""
@@ -242,6 +316,19 @@ class Graph:
                 if self.tensors[t].dtype.startswith("float"):
                     return False
         return True
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """16 hex digits of SHA-256 over the model's structure: ops (type, inputs, outputs),
+        tensor shapes and types, model inputs and outputs. Two files of one architecture
+        share it whatever their weights; a plan records it to refuse another model."""
+        h = hashlib.sha256()
+        for op in self.ops:
+            h.update(f"{op.name}{op.inputs}{op.outputs};".encode())
+        for t in self.tensors:
+            h.update(f"{t.shape}{t.dtype};".encode())
+        h.update(f"{self.inputs}{self.outputs}".encode())
+        return h.hexdigest()[:16]
 
     def narrowest_cuts(self, count: int = 5) -> list[int]:
         """Inner cut positions with the fewest crossing bytes (ties: earlier first)."""

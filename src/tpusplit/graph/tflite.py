@@ -10,6 +10,7 @@ import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
 from tpusplit.errors import TpusplitError
+from tpusplit.units import MiB
 
 FILE_IDENTIFIER = b"TFL3"
 
@@ -117,6 +118,6 @@ def _name(t: schema.TensorT) -> str:
 def serialize(model: schema.ModelT) -> bytes:
     """Pack a ``ModelT`` into TFLite bytes with the ``TFL3`` file identifier."""
     data_bytes = sum(len(b.data) for b in model.buffers or [] if b.data is not None)
-    builder = flatbuffers.Builder(data_bytes + 2**20)  # no regrowth copies for big models
+    builder = flatbuffers.Builder(data_bytes + MiB)  # headroom: no regrowth copies
     builder.Finish(model.Pack(builder), file_identifier=FILE_IDENTIFIER)
     return bytes(builder.Output())

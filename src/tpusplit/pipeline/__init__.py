@@ -5,17 +5,18 @@ from tpusplit.pipeline.assemble import (
     build_pipeline,
     check_outputs,
     load_stages,
-    random_feeds,
     run_and_check,
 )
 from tpusplit.pipeline.backend import Backend, Stage
-from tpusplit.pipeline.backends import make_backend
+from tpusplit.pipeline.inputs import random_feeds, read_inputs, read_segments
 from tpusplit.pipeline.litert import LiteRTBackend, LiteRTStage
 from tpusplit.pipeline.measure import PipelineMeasurement, measure_pipeline
+from tpusplit.pipeline.registry import BACKENDS, make_backend
 from tpusplit.pipeline.runner import Pipeline, PipelineError, StageError, StageStats
 from tpusplit.pipeline.sequential import random_inputs, run_sequential
 
 __all__ = [
+    "BACKENDS",
     "Backend",
     "CheckResult",
     "LiteRTBackend",
@@ -33,6 +34,8 @@ __all__ = [
     "measure_pipeline",
     "random_feeds",
     "random_inputs",
+    "read_inputs",
+    "read_segments",
     "run_and_check",
     "run_sequential",
 ]

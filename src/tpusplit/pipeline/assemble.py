@@ -3,41 +3,34 @@
 The library side of ``tpusplit run`` and ``tpusplit demo``: :func:`load_stages` splits the
 graph and loads one segment per device, :func:`build_pipeline` wires them into a
 :class:`~tpusplit.pipeline.runner.Pipeline` whose outputs are the model's outputs,
-:func:`random_feeds` makes inputs, :func:`check_outputs` compares results with the whole model.
+:func:`check_outputs` compares results with the whole model.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph, split, unique_names
 from tpusplit.pipeline.backend import Backend, Stage
+from tpusplit.pipeline.inputs import Specs, random_feeds
 from tpusplit.pipeline.litert import LiteRTBackend, LiteRTStage
-from tpusplit.pipeline.measure import PipelineMeasurement, measure_pipeline
+from tpusplit.pipeline.measure import PipelineMeasurement, measure_pipeline, whole_model_ms
 from tpusplit.pipeline.runner import Pipeline
-from tpusplit.pipeline.sequential import random_array
-
-Feeds = dict[str, np.ndarray]
 
 
 def load_stages(graph: Graph, cuts: Sequence[int], backend: Backend | None = None,
                 segments: Sequence[bytes] | None = None) -> list[Stage]:
-    """Split ``graph`` at ``cuts`` (or take ready ``segments``) and load segment i on device i.
-
-    A backend with a ``prepare(bytes) -> bytes`` method (the Edge TPU: compile) gets each
-    segment first.
-    """
+    """Split ``graph`` at ``cuts`` (or take ready ``segments``), prepare each segment for the
+    backend (the Edge TPU compiles it) and load segment i on device i."""
     be = backend or LiteRTBackend()
     blobs = list(segments) if segments is not None else split(graph, cuts)
-    prepare: Callable[[bytes], bytes] | None = getattr(be, "prepare", None)
-    if prepare is not None:
-        blobs = [prepare(b) for b in blobs]
-    return [be.load(b, i) for i, b in enumerate(blobs)]
+    return [be.load(be.prepare(b), i) for i, b in enumerate(blobs)]
 
 
 def io_names(graph: Graph) -> tuple[list[str], list[str]]:
@@ -53,20 +46,6 @@ def build_pipeline(graph: Graph, cuts: Sequence[int], backend: Backend | None = 
     outputs (close it, or use it as a context manager)."""
     stages = load_stages(graph, cuts, backend, segments)
     return Pipeline(stages, outputs=io_names(graph)[1], queue_size=queue_size, cores=cores)
-
-
-def random_feeds(graph: Graph, count: int, seed: int = 0) -> list[Feeds]:
-    """``count`` random model inputs: uniform in [-1, 1) for floats, the full range for ints."""
-    rng = np.random.default_rng(seed)
-    names = unique_names(graph)
-    out: list[Feeds] = []
-    for _ in range(count):
-        feeds: Feeds = {}
-        for t in graph.inputs:
-            tensor = graph.tensors[t]
-            feeds[names[t]] = random_array(rng, tensor.shape, np.dtype(tensor.dtype))
-        out.append(feeds)
-    return out
 
 
 def whole_model(graph: Graph) -> bytes:
@@ -96,13 +75,46 @@ class CheckResult:
                                for i, n, d in self.mismatches]}
 
 
+def reference_stage(whole: bytes, specs: Specs, source: str = "<whole model>"
+                    ) -> LiteRTStage:
+    """The whole model loaded on LiteRT to check a pipeline against, once it is known to take
+    the pipeline's inputs (names, shapes, dtypes: ``specs``); else a one-line error naming
+    ``source``: it is another model."""
+    stage = LiteRTStage(whole, source=source)
+    for name in stage.input_names:
+        if name not in specs:
+            raise TpusplitError(f"{source}: reads input {name!r}, which the pipeline does not "
+                                f"take ({', '.join(specs)}): not the model these segments "
+                                "come from")
+        shape, dtype = stage.input_spec(name)
+        if (shape, dtype) != (tuple(specs[name][0]), np.dtype(specs[name][1])):
+            raise TpusplitError(f"{source}: input {name!r} is {dtype} {shape}, the pipeline's "
+                                f"is {np.dtype(specs[name][1])} {tuple(specs[name][0])}: not "
+                                "the model these segments come from")
+    return stage
+
+
+def spread_cores(count: int) -> list[int]:
+    """A CPU core for each of ``count`` stages, round robin over the cores this process may
+    use (Linux affinity; core 0 elsewhere)."""
+    import os
+
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
+    return [cores[i % len(cores)] for i in range(count)]
+
+
 def check_outputs(whole: bytes | Stage, inputs: Sequence[Mapping[str, np.ndarray]],
-                  results: Sequence[Mapping[str, np.ndarray]]) -> CheckResult:
+                  results: Sequence[Mapping[str, np.ndarray]],
+                  source: str = "<whole model>") -> CheckResult:
     """Run the whole model on every input and compare each of its outputs with ``results``.
 
-    Complexity: one whole-model inference per input.
+    ``whole`` as bytes is checked by :func:`reference_stage` (``source`` names it in errors).
+    An output the pipeline did not produce counts as a mismatch. Complexity: one whole-model
+    inference per input.
     """
-    stage = LiteRTStage(whole) if isinstance(whole, bytes) else whole
+    stage: Stage = whole if not isinstance(whole, bytes) else reference_stage(
+        whole, {n: (np.shape(v), np.asarray(v).dtype) for n, v in inputs[0].items()}
+        if inputs else {}, source)
     check = CheckResult()
     for i, (feeds, got) in enumerate(zip(inputs, results, strict=False)):
         want = stage.run({n: feeds[n] for n in stage.input_names})
@@ -119,9 +131,10 @@ def check_outputs(whole: bytes | Stage, inputs: Sequence[Mapping[str, np.ndarray
 def run_and_check(graph: Graph, cuts: Sequence[int], count: int = 50,
                   backend: Backend | None = None, seed: int = 0, queue_size: int = 4,
                   cores: Sequence[int | None] | None = None, check: bool = True,
-                  ) -> tuple[PipelineMeasurement, CheckResult | None]:
-    """Run ``count`` random inputs through a pipeline of ``graph`` cut at ``cuts`` and, with
-    ``check``, compare every output with the whole model (on LiteRT).
+                  baseline: bool = False) -> tuple[PipelineMeasurement, CheckResult | None]:
+    """Run ``count`` random inputs through a pipeline of ``graph`` cut at ``cuts``; with
+    ``check``, compare every output with the whole model (on LiteRT); with ``baseline``, also
+    time the whole model on one LiteRT thread on the same inputs (``baseline_ms``).
 
     Returns ``(PipelineMeasurement, CheckResult | None)``: the one call ``tpusplit demo``
     needs.
@@ -130,4 +143,7 @@ def run_and_check(graph: Graph, cuts: Sequence[int], count: int = 50,
     feeds = random_feeds(graph, count, seed)
     m = measure_pipeline(stages, feeds, outputs=io_names(graph)[1], queue_size=queue_size,
                          cores=cores, keep_results=check)
-    return m, (check_outputs(whole_model(graph), feeds, m.results) if check else None)
+    whole = whole_model(graph) if check or baseline else b""
+    if baseline:
+        m.baseline_ms = whole_model_ms(whole, feeds)
+    return m, (check_outputs(whole, feeds, m.results) if check else None)

@@ -16,7 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tpusplit.errors import TpusplitError
+from tpusplit.errors import TpusplitError, first_line
+from tpusplit.pipeline.backend import Backend
 from tpusplit.pipeline.litert import LiteRTStage
 
 #: The delegate library's file name per OS (as PyCoral names it).
@@ -91,7 +92,7 @@ def is_compiled(model: bytes) -> bool:
     return CUSTOM_OP in model
 
 
-class EdgeTPUBackend:
+class EdgeTPUBackend(Backend):
     """Edge TPUs through ``load_delegate(libedgetpu, {'device': 'usb:0'})``: device k per segment.
 
     Args:
@@ -136,8 +137,8 @@ class EdgeTPUBackend:
         try:
             delegate = self._load_delegate(self.library, {"device": name})
         except (ValueError, OSError, RuntimeError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise TpusplitError(f"{self.library}: cannot open Edge TPU {name} ({first})") from None
+            raise TpusplitError(f"{self.library}: cannot open Edge TPU {name} "
+                                f"({first_line(exc)})") from None
         return LiteRTStage(model, num_threads=self.num_threads, delegates=[delegate],
                            source=f"<segment on {name}>")
 

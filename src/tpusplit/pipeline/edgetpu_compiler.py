@@ -32,12 +32,13 @@ from pathlib import Path
 
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph, extract
+from tpusplit.units import KiB, MiB
 
 #: The compiler executable's name; ``$TPUSPLIT_EDGETPU_COMPILER`` overrides the PATH lookup.
 COMPILER = "edgetpu_compiler"
 INSTALL = ("install it from https://coral.ai/docs/edgetpu/compiler/ "
            "(apt-get install edgetpu-compiler, x86-64 Linux only)")
-_UNITS = {"B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30,
+_UNITS = {"B": 1, "KiB": KiB, "MiB": MiB, "GiB": 1 << 30,
           "KB": 1000, "MB": 1000**2, "GB": 1000**3}
 _SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(B|KiB|MiB|GiB|KB|MB|GB)\s*$")
 _OP_ROW = re.compile(r"^\s*([A-Z][A-Z0-9_]*)\s+(\d+)\s+(\S.*?)\s*$")
@@ -281,7 +282,7 @@ class CompilerMemory:
             log = compile_bytes(extract(self.graph, start, end), f"segment_{start}_{end}",
                                 self.compiler).log
             if log.on_chip_bytes < 0 or log.off_chip_bytes < 0:
-                raise TpusplitError(f"{self.graph.source}: ops {start}..{end - 1}: the compiler "
+                raise TpusplitError(f"{self.graph.source}: ops [{start}, {end}): the compiler "
                                     "log has no memory figures")
             self.compiled += 1
             self._cache[key] = (log.on_chip_bytes, log.off_chip_bytes)

@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
-from tpusplit.errors import TpusplitError
+from tpusplit.errors import TpusplitError, first_line
+from tpusplit.pipeline.backend import Backend
 
 
 class LiteRTStage:
@@ -25,8 +26,9 @@ class LiteRTStage:
                                            experimental_delegates=delegates)
             self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise TpusplitError(f"{source}: LiteRT cannot load the model ({first})") from None
+            raise TpusplitError(f"{source}: LiteRT cannot load the model "
+                                f"({first_line(exc)})") from None
+        self.source = source
         self._inputs = {d["name"]: d for d in self.interpreter.get_input_details()}
         self._outputs = {d["name"]: d for d in self.interpreter.get_output_details()}
         self.input_names: tuple[str, ...] = tuple(self._inputs)
@@ -45,6 +47,9 @@ class LiteRTStage:
                 it.set_tensor(d["index"], feeds[name])
             except KeyError:
                 raise TpusplitError(f"no value for input tensor {name!r}") from None
+            except ValueError as exc:  # wrong shape or dtype
+                raise TpusplitError(f"{self.source}: input {name!r}: {first_line(exc)}") \
+                    from None
         it.invoke()
         return {name: it.get_tensor(d["index"]) for name, d in self._outputs.items()}
 
@@ -78,7 +83,7 @@ def all_tensors(model: bytes, feeds: Mapping[str, np.ndarray]) -> dict[str, np.n
     return out
 
 
-class LiteRTBackend:
+class LiteRTBackend(Backend):
     """CPU backend: ``num_threads`` LiteRT threads per segment."""
 
     name = "cpu"

@@ -29,16 +29,27 @@ class PipelineMeasurement:
     latencies_ms: list[float]
     stages: list[StageStats]
     results: list[dict[str, np.ndarray]] = field(default_factory=list, repr=False)
+    #: The whole model run input after input on one LiteRT thread, ms per inference (None
+    #: when not measured): what the pipeline is compared with.
+    baseline_ms: float | None = None
 
     @property
-    def per_inference_ms(self) -> float:
+    def time_per_inference_ms(self) -> float:
         """Wall time of the batch / batch size (the Coral convention)."""
         return 1e3 * self.wall_s / self.count if self.count else float("nan")
 
     @property
-    def throughput(self) -> float:
+    def throughput_ips(self) -> float:
         """Inferences per second over the batch."""
         return self.count / self.wall_s if self.wall_s > 0 else float("nan")
+
+    @property
+    def speedup(self) -> float | None:
+        """The 1-thread whole model's time per inference over the pipeline's (None without
+        a baseline)."""
+        if self.baseline_ms is None or not self.count:
+            return None
+        return self.baseline_ms / self.time_per_inference_ms
 
     def percentile(self, q: float) -> float:
         """Latency percentile ``q`` (0-100) from push to pop, in ms."""
@@ -48,7 +59,7 @@ class PipelineMeasurement:
         """Share of the wall time each stage spent running."""
         return [s.utilisation(self.wall_s) for s in self.stages]
 
-    def ideal_throughput(self) -> float:
+    def ideal_throughput_ips(self) -> float:
         """1 / (slowest stage's mean busy time per item): the pipeline's upper bound."""
         slowest = max(s.busy_s / s.items for s in self.stages if s.items)
         return 1.0 / slowest if slowest > 0 else float("nan")
@@ -56,8 +67,10 @@ class PipelineMeasurement:
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly summary."""
         return {"count": self.count, "wall_s": self.wall_s,
-                "per_inference_ms": self.per_inference_ms, "throughput": self.throughput,
-                "ideal_throughput": self.ideal_throughput(),
+                "time_per_inference_ms": self.time_per_inference_ms,
+                "throughput_ips": self.throughput_ips,
+                "ideal_throughput_ips": self.ideal_throughput_ips(),
+                "whole_model_1_thread_ms": self.baseline_ms, "speedup": self.speedup,
                 "first_result_ms": self.first_result_ms,
                 "latency_ms": {f"p{q}": self.percentile(q) for q in (50, 90, 99)},
                 "stages": [{**s.as_dict(), "utilisation": u}
@@ -115,3 +128,19 @@ def measure_pipeline(stages: Sequence[Stage], inputs: Sequence[Mapping[str, np.n
     lat = [1e3 * (b - a) for a, b in zip(pushed, popped, strict=False)]
     first = 1e3 * (popped[0] - t0) if popped else float("nan")
     return PipelineMeasurement(len(popped), wall, first, lat, stats, results)
+
+
+def whole_model_ms(model: bytes, inputs: Sequence[Mapping[str, np.ndarray]],
+                   warmup: int = 1) -> float:
+    """The whole model on one LiteRT thread, input after input: ms per inference (the
+    baseline a CPU pipeline is compared with). Complexity: one inference per input."""
+    from tpusplit.pipeline.litert import LiteRTStage
+
+    stage = LiteRTStage(model, num_threads=1)
+    feeds = [{n: x[n] for n in stage.input_names} for x in inputs]
+    for x in feeds[:warmup]:
+        stage.run(x)
+    t0 = time.perf_counter()
+    for x in feeds:
+        stage.run(x)
+    return 1e3 * (time.perf_counter() - t0) / max(len(feeds), 1)

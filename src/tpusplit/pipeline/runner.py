@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from tpusplit.errors import TpusplitError
+from tpusplit.errors import TpusplitError, first_line
 from tpusplit.pipeline.backend import Stage
 
 #: How often (seconds) a waiting worker checks whether the pipeline was closed.
@@ -46,7 +46,7 @@ class StageError(PipelineError):
     """A stage raised: ``stage`` (0-based index), ``item`` (0-based input number), ``cause``."""
 
     def __init__(self, stage: int, item: int, cause: BaseException) -> None:
-        first = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+        first = first_line(cause, default="")
         super().__init__(f"pipeline stage {stage} failed on input {item}: "
                          f"{type(cause).__name__}{': ' + first if first else ''}")
         self.stage = stage

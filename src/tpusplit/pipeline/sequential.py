@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import numpy as np
 
 from tpusplit.pipeline.backend import Stage
+from tpusplit.pipeline.inputs import random_feeds, stage_specs
 
 
 def run_sequential(stages: Sequence[Stage], feeds: Mapping[str, np.ndarray]
@@ -22,19 +22,7 @@ def run_sequential(stages: Sequence[Stage], feeds: Mapping[str, np.ndarray]
     return env
 
 
-def random_array(rng: np.random.Generator, shape: tuple[int, ...], dtype: np.dtype[Any]
-                 ) -> np.ndarray:
-    """A random tensor: uniform in [-1, 1) for floats, the full range for integers."""
-    if np.issubdtype(dtype, np.floating):
-        return rng.uniform(-1, 1, size=shape).astype(dtype)
-    if dtype == np.bool_:
-        return rng.integers(0, 2, size=shape).astype(dtype)
-    info = np.iinfo(dtype)
-    return rng.integers(info.min, int(info.max) + 1, size=shape, dtype=dtype)
-
-
 def random_inputs(stage: Stage, seed: int = 0) -> dict[str, np.ndarray]:
-    """Random inputs for a stage (see :func:`random_array`)."""
-    rng = np.random.default_rng(seed)
-    spec = getattr(stage, "input_spec")  # noqa: B009 - backends that can size their inputs
-    return {name: random_array(rng, *spec(name)) for name in stage.input_names}
+    """Random inputs for a stage (:func:`tpusplit.pipeline.inputs.random_feeds`)."""
+    specs = stage_specs([stage], stage.input_names)
+    return random_feeds(specs, 1, seed)[0]

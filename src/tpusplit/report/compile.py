@@ -7,8 +7,7 @@ from pathlib import Path
 from rich.table import Table
 
 from tpusplit.pipeline.edgetpu_compiler import CompileResult
-
-MIB = 2**20
+from tpusplit.units import MiB
 
 
 def compile_rows(results: dict[Path, CompileResult]) -> list[dict[str, object]]:
@@ -24,7 +23,7 @@ def compile_table(results: dict[Path, CompileResult]) -> Table:
     for path, r in results.items():
         log = r.log
         total = log.total_ops if log.total_ops >= 0 else "?"
-        table.add_row(path.name, f"{log.on_chip_bytes / MIB:.2f}",
-                      f"{log.off_chip_bytes / MIB:.2f}", f"{log.ops_mapped}/{total}",
+        table.add_row(path.name, f"{log.on_chip_bytes / MiB:.2f}",
+                      f"{log.off_chip_bytes / MiB:.2f}", f"{log.ops_mapped}/{total}",
                       "yes" if log.fits else "NO (streams)")
     return table

@@ -1,4 +1,9 @@
-"""Reports on a model graph: the per-op table and summary of ``tpusplit inspect``."""
+"""Reports on a model graph: the per-op table and summary of ``tpusplit inspect``.
+
+Cut ``k`` is the cut before op ``k`` everywhere (a segment starts at a cut, as in
+``--cuts``): the table's last column for op ``k`` and the narrowest cuts list the same
+positions.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,7 @@ from typing import Any
 from rich.table import Table
 
 from tpusplit.graph import Graph
-
-MIB = 1024 * 1024
+from tpusplit.units import MiB
 
 
 def graph_dict(graph: Graph) -> dict[str, Any]:
@@ -28,12 +32,12 @@ def graph_dict(graph: Graph) -> dict[str, Any]:
             "cumulative_param_bytes": int(cum[k + 1]),
             "output_bytes": op.output_bytes,
             "depth": op.depth,
-            "cut_after_bytes": int(cross[k + 1]),
-            "cut_after_tensors": [graph.tensors[t].name for t in graph.crossing(k + 1)],
+            "cut_before_bytes": int(cross[k]),
+            "cut_before_tensors": [graph.tensors[t].name for t in graph.crossing(k)],
         })
     return {
         "model": graph.source,
-        "ops": len(graph.ops),
+        "num_ops": len(graph.ops),
         "tensors": len(graph.tensors),
         "param_bytes": graph.param_bytes,
         "macs": graph.macs,
@@ -46,13 +50,14 @@ def graph_dict(graph: Graph) -> dict[str, Any]:
 
 
 def graph_table(graph: Graph) -> Table:
-    """One row per op: index, op, output shape, MACs, parameters, depth, cut-after bytes."""
+    """One row per op: index, op, output shape, MACs, parameters, depth, and the bytes a cut
+    before it would move (cut ``k`` = ``--cuts k``; none before op 0)."""
     cum = graph.cumulative_param_bytes
     cross = graph.crossing_bytes
     table = Table(title=f"{graph.source}: {len(graph.ops)} ops", show_lines=False)
     for col, just in [("#", "right"), ("op", "left"), ("output", "left"), ("MACs", "right"),
                       ("param KiB", "right"), ("cum MiB", "right"), ("depth", "right"),
-                      ("cut after (bytes)", "right")]:
+                      ("cut before it: bytes", "right")]:
         table.add_column(col, justify=just)  # type: ignore[arg-type]
     for op in graph.ops:
         shape = graph.tensors[op.outputs[0]].shape if op.outputs else ()
@@ -60,8 +65,8 @@ def graph_table(graph: Graph) -> Table:
             str(op.index), op.name, "x".join(map(str, shape)),
             f"{op.macs:,}" if op.macs else "-",
             f"{op.param_bytes / 1024:,.1f}" if op.param_bytes else "-",
-            f"{cum[op.index + 1] / MIB:.2f}", str(op.depth),
-            f"{int(cross[op.index + 1]):,}" if op.index + 1 < len(graph.ops) else "-",
+            f"{cum[op.index + 1] / MiB:.2f}", str(op.depth),
+            f"{int(cross[op.index]):,}" if op.index > 0 else "-",
         )
     return table
 
@@ -70,6 +75,6 @@ def graph_summary(graph: Graph) -> str:
     """A few lines: ops, parameters, MACs and the narrowest cut points."""
     cross = graph.crossing_bytes
     narrow = ", ".join(f"{k} ({int(cross[k]):,} B)" for k in graph.narrowest_cuts())
-    return (f"ops: {len(graph.ops)}   parameters: {graph.param_bytes / MIB:.2f} MiB   "
+    return (f"ops: {len(graph.ops)}   parameters: {graph.param_bytes / MiB:.2f} MiB   "
             f"MACs: {graph.macs:,}   full int8: {'yes' if graph.is_full_int8 else 'no'}\n"
-            f"narrowest cuts (op index: bytes crossing): {narrow}")
+            f"narrowest cuts (cut k = before op k, as in --cuts: bytes crossing): {narrow}")

@@ -8,9 +8,11 @@ from typing import Any
 
 from rich.table import Table
 
-from tpusplit.strategies import Plan
-
-MIB = 1024 * 1024
+from tpusplit.costs.base import CostSource
+from tpusplit.report.format import op_range
+from tpusplit.strategies import AutoResult, Plan
+from tpusplit.strategies.base import rebatch
+from tpusplit.units import MiB
 
 
 def plan_table(plan: Plan) -> Table:
@@ -20,9 +22,9 @@ def plan_table(plan: Plan) -> Table:
         table.add_column(col, justify="right")
     for i, s in enumerate(plan.segments):
         slowest = s.latency_ms == plan.bottleneck_ms and plan.num_segments > 1
-        table.add_row(str(i), f"{s.start}..{s.end - 1}",
+        table.add_row(str(i), op_range(s.start, s.end),
                       f"[bold]{s.latency_ms:.3f}[/]" if slowest else f"{s.latency_ms:.3f}",
-                      f"{s.on_chip_bytes / MIB:.2f}", f"{s.off_chip_bytes / MIB:.2f}")
+                      f"{s.on_chip_bytes / MiB:.2f}", f"{s.off_chip_bytes / MiB:.2f}")
     return table
 
 
@@ -33,7 +35,7 @@ def plan_summary(plan: Plan) -> str:
         f"bottleneck {plan.bottleneck_ms:.3f} ms, time per inference "
         f"{plan.time_per_inference_ms:.3f} ms (batch {plan.batch}), "
         f"{plan.throughput_ips:.1f} inferences/s",
-        f"{plan.streamed_bytes / MIB:.2f} MiB streamed per inference; "
+        f"{plan.streamed_bytes / MiB:.2f} MiB streamed per inference; "
         f"{plan.cost_evaluations} cost evaluations, solved in {plan.solve_seconds:.3f} s",
     ]
     if plan.lower_bound_ms is not None:
@@ -70,9 +72,18 @@ def compare_table(plans: Sequence[Plan], single: Plan | None, title: str = "") -
             r["strategy"], ",".join(map(str, cuts)) if len(cuts) <= 8 else f"{len(cuts)} cuts",
             f"{r['bottleneck_ms']:.3f}", f"{r['time_per_inference_ms']:.3f}",
             _x(r["speedup_vs_1"]), _x(r["speedup_vs_compiler"]),
-            f"{r['streamed_bytes'] / MIB:.2f}", str(r["cost_evaluations"]),
+            f"{r['streamed_bytes'] / MiB:.2f}", str(r["cost_evaluations"]),
             f"{r['solve_seconds']:.3f}")
     return table
+
+
+def auto_dict(result: AutoResult, cost: CostSource, batch: int) -> dict[str, Any]:
+    """What ``--tpus auto`` tried and why it chose its N, JSON-ready (throughput at
+    ``batch``)."""
+    return {"reason": result.reason, "target_reached": result.target_reached,
+            "tried": [{"num_segments": p.num_segments, "cuts": list(p.cuts),
+                       "throughput_ips": rebatch(p, cost, batch).throughput_ips}
+                      for p in result.tried]}
 
 
 def _x(v: float | None) -> str:

@@ -26,13 +26,18 @@ def summary_table(m: PipelineMeasurement, title: str = "pipeline run") -> Table:
     table = Table(title=title)
     cols = ["inputs", "inferences/s", "ms/inference", "ideal inf/s", "share of ideal",
             "first result ms", "p50 ms", "p90 ms", "p99 ms"]
+    if m.baseline_ms is not None:
+        cols += ["whole model, 1 thread, ms", "speed-up"]
     for c in cols:
         table.add_column(c, justify="right")
-    ideal = m.ideal_throughput()
-    table.add_row(str(m.count), f"{m.throughput:.2f}", f"{m.per_inference_ms:.3f}",
-                  f"{ideal:.2f}", f"{m.throughput / ideal:.0%}" if ideal > 0 else "-",
-                  f"{m.first_result_ms:.3f}", f"{m.percentile(50):.3f}",
-                  f"{m.percentile(90):.3f}", f"{m.percentile(99):.3f}")
+    ideal = m.ideal_throughput_ips()
+    row = [str(m.count), f"{m.throughput_ips:.2f}", f"{m.time_per_inference_ms:.3f}",
+           f"{ideal:.2f}", f"{m.throughput_ips / ideal:.0%}" if ideal > 0 else "-",
+           f"{m.first_result_ms:.3f}", f"{m.percentile(50):.3f}",
+           f"{m.percentile(90):.3f}", f"{m.percentile(99):.3f}"]
+    if m.baseline_ms is not None:
+        row += [f"{m.baseline_ms:.3f}", f"{m.speedup:.2f}x"]
+    table.add_row(*row)
     return table
 
 

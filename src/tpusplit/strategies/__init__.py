@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from tpusplit.costs.base import CostSource
 from tpusplit.graph import Graph
-from tpusplit.strategies.auto import AutoResult, auto
-from tpusplit.strategies.plan import Plan, SegmentFigures
+from tpusplit.strategies.base import Plan, SegmentFigures
+from tpusplit.strategies.comparison import Comparison, compare
 from tpusplit.strategies.registry import STRATEGIES, get, names
+from tpusplit.strategies.sizing import AutoResult, auto
 
 
 def plan(graph: Graph, num_segments: int, cost: CostSource, strategy: str = "optimal",
@@ -26,4 +27,5 @@ def plan(graph: Graph, num_segments: int, cost: CostSource, strategy: str = "opt
     return fn(graph, num_segments, cost)
 
 
-__all__ = ["STRATEGIES", "AutoResult", "Plan", "SegmentFigures", "auto", "get", "names", "plan"]
+__all__ = ["STRATEGIES", "AutoResult", "Comparison", "Plan", "SegmentFigures", "auto", "compare",
+           "get", "names", "plan"]

@@ -9,8 +9,9 @@ J. Supercomputing 2025 (arXiv 2503.01035), made concrete on any cost source:
    until there are enough. The bytes crossing a cut are paid in each segment's latency
    (boundary I/O), so step 2 already prefers small tensors among narrow cuts.
 2. **Workload balancing.** Among partitions whose cuts are all narrow, the one with the
-   smallest bottleneck latency, found exactly (the pruned min-max DP of
-   :mod:`tpusplit.strategies.optimal` on the narrow positions only).
+   smallest bottleneck latency, found exactly (:func:`tpusplit.partition.minmax` on the
+   narrow positions only, with the cost source's lower bound when it has one); among equal
+   bottlenecks, the smallest latency sum (the shortest pipeline fill).
 3. **Refinement against streaming.** If a segment of that partition streams parameters from
    the host, take instead the fastest partition in which no segment streams (the same exact
    DP with streaming segments forbidden; a segment is assumed to keep streaming when it
@@ -29,16 +30,18 @@ segments, or (m + N)^2 / 2 for the least-streaming DP; O(N n^2) time.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
 
 from tpusplit.costs.base import CostSource
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph
+from tpusplit.partition import bisect, minmax, spans
+from tpusplit.strategies.base import Plan, Timer, check_num_segments, make_plan
 from tpusplit.strategies.compiler import compiler_cuts
-from tpusplit.strategies.optimal import bisect_probe, exact_dp, segment_lower_bound
-from tpusplit.strategies.plan import Plan, Timer, check_num_segments, make_plan
 
 
 def narrow_cuts(graph: Graph, needed: int) -> tuple[list[int], int]:
@@ -62,28 +65,29 @@ def _minmax(positions: Sequence[int], num_segments: int, cost: CostSource,
     With ``reach``, segment ``[a, b)`` is allowed only if ``b <= reach[a]`` (others count as
     infinitely slow and are never evaluated); the value is ``inf`` when nothing is allowed.
     """
-    pos = [0, *positions, len(cost.graph.ops)]
+    pos = np.array([0, *positions, len(cost.graph.ops)])
     m = len(pos) - 1
-    bound = segment_lower_bound(cost)
+    limit = None if reach is None else np.asarray([*reach, len(cost.graph.ops)])[pos]
+    bound = cost.lower_bound()
 
-    def allowed(i: int, j: int) -> bool:
-        return reach is None or pos[j] <= reach[pos[i]]
+    def allowed(i: Any, j: Any) -> Any:
+        return True if limit is None else pos[j] <= limit[i]
 
     def lat(i: int, j: int) -> float:
-        return cost.latency(pos[i], pos[j]) if allowed(i, j) else math.inf
+        return cost.latency(int(pos[i]), int(pos[j])) if allowed(i, j) else math.inf
 
-    def lower(i: int, j: int) -> float:
-        if not allowed(i, j):
-            return math.inf
-        return bound(pos[i], pos[j]) if bound is not None else 0.0
+    def lower(i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        base = bound(pos[i], pos[j]) if bound is not None else np.zeros(np.shape(i))
+        return np.where(allowed(i, j), base, np.inf)
 
     start = tuple(round(m * s / num_segments) for s in range(1, num_segments))
     start = tuple(sorted(set(max(1, min(m - 1, c)) for c in start)))
     if len(start) != num_segments - 1:
         start = tuple(range(1, num_segments))
-    cuts, value, _ = bisect_probe(m, num_segments, lat, start, rel_tol=1e-3)
-    cuts, value = exact_dp(m, num_segments, lat, (cuts, value), lower)
-    return tuple(pos[c] for c in cuts), value
+    incumbent = None if bound is not None else bisect(m, num_segments, lat, start, 1e-3)[0].cuts
+    found = minmax(m, num_segments, lat, lower=lower, incumbent=incumbent, fill=True,
+                   rounds=8 if bound is not None else 0)
+    return tuple(int(pos[c]) for c in found.cuts), found.value
 
 
 def fit_reach(cost: CostSource) -> list[int]:
@@ -107,37 +111,12 @@ def fit_reach(cost: CostSource) -> list[int]:
 
 
 def _least_streaming(positions: Sequence[int], num_segments: int, cost: CostSource
-                     ) -> tuple[tuple[int, ...], tuple[int, float]]:
-    """Partition with cuts in ``positions`` minimising (streamed bytes, bottleneck).
-
-    DP over layers; every segment between two positions is evaluated. O(N m^2).
-    """
+                     ) -> tuple[int, ...]:
+    """Partition with cuts in ``positions`` minimising (streamed bytes, bottleneck)."""
     pos = [0, *positions, len(cost.graph.ops)]
-    m = len(pos) - 1
-    inf = (1 << 62, float("inf"))
-    # best[k][j]: lexicographically best (sum, max) of pos[0..j) in k segments
-    best: list[list[tuple[int, float]]] = [[inf] * (m + 1) for _ in range(num_segments + 1)]
-    arg = [[-1] * (m + 1) for _ in range(num_segments + 1)]
-    best[0][0] = (0, 0.0)
-    for k in range(1, num_segments + 1):
-        lo_j = k
-        hi_j = m - (num_segments - k)
-        for j in range(lo_j, hi_j + 1):
-            for i in range(k - 1, j):
-                prev = best[k - 1][i]
-                if prev == inf:
-                    continue
-                seg = cost.segment(pos[i], pos[j])
-                cand = (prev[0] + seg.off_chip_bytes, max(prev[1], seg.latency_ms))
-                if cand < best[k][j]:
-                    best[k][j] = cand
-                    arg[k][j] = i
-    cuts: list[int] = []
-    j = m
-    for k in range(num_segments, 1, -1):
-        j = arg[k][j]
-        cuts.append(pos[j])
-    return tuple(sorted(cuts)), best[num_segments][m]
+    found = minmax(len(pos) - 1, num_segments, lambda i, j: cost.latency(pos[i], pos[j]),
+                   streamed=lambda i, j: cost.segment(pos[i], pos[j]).off_chip_bytes)
+    return tuple(pos[c] for c in found.cuts)
 
 
 def balanced(graph: Graph, num_segments: int, cost: CostSource) -> Plan:
@@ -169,7 +148,7 @@ def balanced(graph: Graph, num_segments: int, cost: CostSource) -> Plan:
         comp = None
     if comp is not None and streamed > _streamed(cost, comp):
         pos = sorted(set(positions) | set(comp))
-        cuts, _ = _least_streaming(pos, num_segments, cost)
+        cuts = _least_streaming(pos, num_segments, cost)
         notes.append("refined: least streaming (narrow cuts and the compiler's)")
     else:
         notes.append("streaming unavoidable; no more than the compiler's split")
@@ -177,5 +156,4 @@ def balanced(graph: Graph, num_segments: int, cost: CostSource) -> Plan:
 
 
 def _streamed(cost: CostSource, cuts: Sequence[int]) -> int:
-    edges = (0, *cuts, len(cost.graph.ops))
-    return sum(cost.segment(a, b).off_chip_bytes for a, b in itertools.pairwise(edges))
+    return sum(cost.segment(a, b).off_chip_bytes for a, b in spans(len(cost.graph.ops), cuts))

@@ -13,7 +13,7 @@ from __future__ import annotations
 from tpusplit.costs.base import CostSource
 from tpusplit.graph import Graph
 from tpusplit.graph.compiler_rule import compiler_cuts as compiler_rule
-from tpusplit.strategies.plan import Plan, Timer, check_num_segments, make_plan
+from tpusplit.strategies.base import Plan, Timer, check_num_segments, make_plan
 
 
 def compiler_cuts(graph: Graph, num_segments: int) -> tuple[int, ...]:

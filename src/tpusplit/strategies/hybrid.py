@@ -26,7 +26,8 @@ from tpusplit.costs.base import CostSource
 from tpusplit.costs.predictor import Predictor, PredictorCost
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph
-from tpusplit.strategies.plan import Plan, Timer, check_num_segments, make_plan
+from tpusplit.partition import spans
+from tpusplit.strategies.base import Plan, Timer, check_num_segments, make_plan
 from tpusplit.strategies.predicted import latency_matrix, minmax_partition, resolve_predictor
 
 
@@ -55,11 +56,6 @@ def candidates(n: int, stages: int, center: list[int], radius: int) -> list[tupl
             if all(x < y for x, y in itertools.pairwise(c))]
 
 
-def _spans(cuts: tuple[int, ...], n: int) -> list[tuple[int, int]]:
-    bounds = (0, *cuts, n)
-    return list(itertools.pairwise(bounds))
-
-
 def plan_hybrid(graph: Graph, stages: int, predictor: Predictor, cost: CostSource,
                 radius: int = 3, budget: int | None = None) -> HybridPlan:
     """Cuts of ``graph`` into ``stages``, chosen by prediction and confirmed by profiling.
@@ -76,28 +72,28 @@ def plan_hybrid(graph: Graph, stages: int, predictor: Predictor, cost: CostSourc
     lat = latency_matrix(pcost, stages if stages <= 2 else None)
     center, predicted = minmax_partition(lat, stages)
     cands = candidates(n, stages, center, radius)
-    spans = [_spans(c, n) for c in cands]
+    segments = [spans(n, c) for c in cands]
     start = cost.evaluations
     measured: dict[tuple[int, int], float] = {}
     while True:
         ratio = (float(np.median([measured[s] / lat[s] for s in measured]))
                  if measured else 1.0)
-        est = [max(measured.get(s, ratio * lat[s]) for s in sp) for sp in spans]
+        est = [max(measured.get(s, ratio * lat[s]) for s in sp) for sp in segments]
         best = int(np.argmin(est))
-        todo = [s for s in spans[best] if s not in measured]
+        todo = [s for s in segments[best] if s not in measured]
         if not todo or cost.evaluations - start + len(todo) > budget:
             break
         for s in todo:
             measured[s] = cost.latency(*s)
-    done = [i for i, sp in enumerate(spans) if all(s in measured for s in sp)]
+    done = [i for i, sp in enumerate(segments) if all(s in measured for s in sp)]
     if not done:  # budget smaller than one candidate: fall back to the predicted optimum
         done = [cands.index(tuple(center))]
-        for s in spans[done[0]]:
+        for s in segments[done[0]]:
             measured[s] = cost.latency(*s)
-    final = min(done, key=lambda i: max(measured[s] for s in spans[i]))
+    final = min(done, key=lambda i: max(measured[s] for s in segments[i]))
     return HybridPlan(
         cuts=cands[final],
-        bottleneck_ms=max(measured[s] for s in spans[final]),
+        bottleneck_ms=max(measured[s] for s in segments[final]),
         predicted_bottleneck_ms=predicted,
         candidates=len(cands),
         profiling_runs=cost.evaluations - start,

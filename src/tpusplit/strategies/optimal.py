@@ -1,181 +1,33 @@
 """The ``optimal`` strategy: the exact minimum bottleneck over all contiguous partitions.
 
-Chains-on-chains partitioning (CCP) with arbitrary segment costs. A segment's latency includes
-its boundary transfers, so costs need not be monotone in the op range; the method is exact for
-ANY costs and uses monotonicity only to find a good incumbent fast:
+A thin adapter over :mod:`tpusplit.partition` (chains-on-chains partitioning with arbitrary
+segment costs; a segment's latency includes its boundary transfers, so costs need not be
+monotone in the op range):
 
-1. **Probe and bisect** (Pinar & Aykanat 2004, "Fast optimal load balancing algorithms for
-   1D partitioning", JPDC 64(8)): bisection on a target latency ``T``; the greedy probe makes
-   each segment as long as possible with latency ``<= T`` (binary search on its end, leaving
-   one op for every later segment). For monotone costs the probe is exact, so this alone
-   finds the optimum and the largest infeasible ``T`` is a proved lower bound; the cost source
-   may say so with a true ``monotone`` attribute.
-2. **Pruned dynamic programme** (exact for any costs): ``B[k][j]`` = best bottleneck of ops
-   ``[0, j)`` in ``k`` segments, ``B[k+1][j] = min_i max(B[k][i], c(i, j))``. A state is kept
-   only when it beats the incumbent ``U``; for each ``j`` the predecessors ``i`` are tried in
-   increasing ``B[k][i]`` and the scan stops as soon as ``B[k][i]`` alone is no better than the
-   best found, so a segment is evaluated only if it can still beat the incumbent. The last
-   layer needs only ``j = n``. The result equals brute force (tested on 500+ random instances);
-   its value is the proved lower bound. Among the optimal partitions whose segments were
-   evaluated, the one with the smallest latency sum is returned (shortest pipeline fill).
+* a cost source that declares itself ``monotone`` is solved by probe-and-bisect
+  (:func:`tpusplit.partition.bisect`, Pinar & Aykanat 2004), exact for such costs;
+* otherwise the exact dynamic programme :func:`tpusplit.partition.minmax` runs with the cost
+  source's lower bound when it has one (:meth:`~tpusplit.costs.base.CostSource.
+  lower_bound`: lazy evaluation on the relaxation, then bound-ordered pruning), else from a
+  probe-and-bisect incumbent. Among the optimal partitions whose segments were evaluated, the
+  one with the smallest latency sum is returned (shortest pipeline fill).
 
-Complexity: the probe phase costs O(N log n) evaluations per probe and O(log(hi/eps)) probes;
-the DP at most n(n+1)/2 evaluations (typically far fewer) and O(N n^2) time.
+Complexity: at most n(n+1)/2 evaluations and O(N n^2) numpy time; with the Edge TPU model's
+bound a few dozen evaluations on the Keras zoo (``benchmarks/partition``).
 """
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections.abc import Callable
 
 from tpusplit.costs.base import CostSource
 from tpusplit.graph import Graph
-from tpusplit.strategies.plan import Plan, Timer, check_num_segments, make_plan
-
-Latency = Callable[[int, int], float]
-
-
-def probe(n: int, num_segments: int, latency: Latency, target: float,
-          lo: int = 0) -> tuple[int, ...] | None:
-    """Greedy probe: cuts where every segment's latency is ``<= target``, or None.
-
-    Each segment ``[s, e)`` takes the largest ``e`` (found by binary search, which assumes the
-    latency grows with ``e``) that leaves one op per remaining segment; the segment found is
-    checked, so a non-monotone cost can only make the probe say "no", never return a bad plan.
-    Complexity: O(N log n) evaluations.
-    """
-    cuts: list[int] = []
-    start = lo
-    for s in range(num_segments - 1):
-        hi_end = n - (num_segments - 1 - s)
-        if latency(start, start + 1) > target:
-            return None
-        a, b = start + 1, hi_end  # invariant: latency(start, a) <= target
-        while a < b:
-            mid = (a + b + 1) // 2
-            if latency(start, mid) <= target:
-                a = mid
-            else:
-                b = mid - 1
-        cuts.append(a)
-        start = a
-    if latency(start, n) > target:
-        return None
-    return tuple(cuts)
-
-
-def bottleneck(n: int, cuts: tuple[int, ...], latency: Latency) -> float:
-    """Largest segment latency of ``cuts``."""
-    edges = (0, *cuts, n)
-    return max(latency(a, b) for a, b in itertools.pairwise(edges))
-
-
-def bisect_probe(n: int, num_segments: int, latency: Latency, incumbent: tuple[int, ...],
-                 rel_tol: float = 1e-9) -> tuple[tuple[int, ...], float, float]:
-    """Bisection on the target latency with :func:`probe`, from a known partition.
-
-    Returns ``(cuts, value, lower)``: the best partition found, its bottleneck, and the largest
-    target the probe rejected. For monotone costs ``lower`` is a proved lower bound on the
-    optimum and ``value`` is optimal to ``rel_tol``. Complexity: O(log(1/rel_tol)) probes.
-    """
-    best = incumbent
-    hi = bottleneck(n, best, latency)
-    lo = 0.0
-    while hi - lo > rel_tol * max(hi, 1e-300):
-        target = (lo + hi) / 2
-        cuts = probe(n, num_segments, latency, target)
-        if cuts is None:
-            lo = target
-        else:
-            value = bottleneck(n, cuts, latency)
-            best, hi = cuts, value
-    return best, hi, lo
-
-
-def exact_dp(n: int, num_segments: int, latency: Latency,
-             incumbent: tuple[tuple[int, ...], float] | None = None,
-             lower: Latency | None = None) -> tuple[tuple[int, ...], float]:
-    """Exact min-max contiguous partition for arbitrary segment costs (pruned DP).
-
-    Parameters
-    ----------
-    n, num_segments : int
-        Ops and non-empty segments (``1 <= num_segments <= n``).
-    latency : callable
-        ``latency(i, j)``, cost of ops ``[i, j)``; called only where it can beat the incumbent.
-    incumbent : (cuts, value), optional
-        A known partition; only strictly better ones are searched for.
-    lower : callable, optional
-        ``lower(i, j) <= latency(i, j)`` for every segment, cheap (no evaluation); a segment
-        whose bound cannot beat the best value known is not evaluated.
-
-    Returns
-    -------
-    (cuts, value) : an optimal partition and its bottleneck.
-
-    Notes
-    -----
-    O(N n^2) time and at most n(n+1)/2 cost evaluations. Pruning is exact: a prefix whose
-    bottleneck already reaches the best value known cannot be part of a better partition.
-    """
-    big_n = num_segments
-    if incumbent is None:
-        inc_cuts = tuple(range(1, big_n))
-        incumbent = (inc_cuts, bottleneck(n, inc_cuts, latency))
-    best_cuts, upper = incumbent
-    if big_n == 1:
-        return (), latency(0, n)
-    # layer 1: prefix [0, j) as one segment; j leaves one op for each later segment.
-    values: dict[int, float] = {}
-    for j in range(1, n - big_n + 2):
-        if lower is not None and lower(0, j) >= upper:
-            continue
-        v = latency(0, j)
-        if v < upper:
-            values[j] = v
-    parents: list[dict[int, int]] = [{}]
-    for k in range(1, big_n):  # build layer k + 1 from layer k
-        last = k == big_n - 1
-        order = sorted(values, key=lambda i: (values[i], i))
-        nxt: dict[int, float] = {}
-        par: dict[int, int] = {}
-        ends = [n] if last else range(k + 1, n - (big_n - k - 1) + 1)
-        for j in ends:
-            best = upper
-            arg = -1
-            for i in order:
-                bi = values[i]
-                if bi >= best:
-                    break
-                if i >= j or (lower is not None and lower(i, j) >= best):
-                    continue
-                v = latency(i, j)
-                if v < bi:
-                    v = bi
-                if v < best:
-                    best, arg = v, i
-            if arg >= 0:
-                nxt[j] = best
-                par[j] = arg
-        parents.append(par)
-        values = nxt
-        if not values:
-            return best_cuts, upper
-    cuts: list[int] = []
-    j = n
-    for k in range(big_n - 1, 0, -1):
-        j = parents[k][j]
-        cuts.append(j)
-    return tuple(sorted(cuts)), values[n]
+from tpusplit.partition import bisect, minmax
+from tpusplit.strategies.base import Plan, Timer, check_num_segments, make_plan
 
 
 def optimal(graph: Graph, num_segments: int, cost: CostSource) -> Plan:
-    """The exact minimum-bottleneck plan under ``cost`` (see the module docstring).
-
-    Complexity: O(N log n) evaluations per probe, then the pruned DP (at most n(n+1)/2
-    evaluations, O(N n^2) time); the DP is skipped when ``cost.monotone`` is true.
-    """
+    """The exact minimum-bottleneck plan under ``cost`` (see the module docstring)."""
     check_num_segments(graph, num_segments)
     timer = Timer(cost)
     n = len(graph.ops)
@@ -189,69 +41,25 @@ def optimal(graph: Graph, num_segments: int, cost: CostSource) -> Plan:
 
     if num_segments == 1:
         return make_plan("optimal", graph, cost, (), timer, lower_bound_ms=lat(0, n))
-    start = _even_param_cuts(graph, num_segments)
-    monotone = bool(getattr(cost, "monotone", False))
-    cuts, value, lower = bisect_probe(n, num_segments, lat, start,
-                                      rel_tol=1e-9 if monotone else 1e-3)
-    if monotone:
-        note = "monotone cost source: probe-and-bisect is exact"
-        return make_plan("optimal", graph, cost, cuts, timer, lower_bound_ms=lower,
-                         notes=(note,))
-    bound = segment_lower_bound(cost)
-    cuts, value = exact_dp(n, num_segments, lat, (cuts, value), bound)
-    cuts = shortest_fill(n, num_segments, seen, value, cuts)
+    start = even_param_cuts(graph, num_segments)
+    if cost.monotone:
+        found, lower = bisect(n, num_segments, lat, start, rel_tol=1e-9)
+        return make_plan("optimal", graph, cost, found.cuts, timer, lower_bound_ms=lower,
+                         notes=("monotone cost source: probe-and-bisect is exact",))
+    bound = cost.lower_bound()
     notes = ["exact: pruned dynamic programme over all cut positions"]
-    if bound is not None:
-        notes.append("pruned with the cost source's lower bound")
-    return make_plan("optimal", graph, cost, cuts, timer, lower_bound_ms=value, notes=notes)
+    incumbent = None
+    if bound is None:
+        incumbent = bisect(n, num_segments, lat, start, rel_tol=1e-3)[0].cuts
+    else:
+        notes.append(f"pruned with the {cost.device} lower bound")
+    found = minmax(n, num_segments, lat, lower=bound, incumbent=incumbent, fill=True,
+                   known=seen)
+    return make_plan("optimal", graph, cost, found.cuts, timer, lower_bound_ms=found.value,
+                     notes=notes)
 
 
-def shortest_fill(n: int, num_segments: int, known: dict[tuple[int, int], float],
-                  value: float, cuts: tuple[int, ...]) -> tuple[int, ...]:
-    """Tie-break among optimal partitions: the smallest sum of latencies (shortest pipeline
-    fill, so the lowest time per inference for a finite batch), using only the segments
-    already evaluated (``known``) whose latency is ``<= value``. No new evaluation; the
-    bottleneck stays ``value``; ``cuts`` (optimal, all known) is returned if nothing is better.
-
-    Complexity: O(N K) for K known segments.
-    """
-    ok: dict[int, list[tuple[int, float]]] = {}
-    for (i, j), v in known.items():
-        if v <= value:
-            ok.setdefault(i, []).append((j, v))
-    inf = float("inf")
-    best: list[dict[int, float]] = [{0: 0.0}]
-    parent: list[dict[int, int]] = [{}]
-    for k in range(num_segments):
-        nxt: dict[int, float] = {}
-        par: dict[int, int] = {}
-        for i, total in best[k].items():
-            for j, v in ok.get(i, ()):
-                if j > n - (num_segments - k - 1) or (k == num_segments - 1 and j != n):
-                    continue
-                if total + v < nxt.get(j, inf):
-                    nxt[j], par[j] = total + v, i
-        best.append(nxt)
-        parent.append(par)
-    edges = (0, *cuts, n)
-    current = sum(known[(a, b)] for a, b in itertools.pairwise(edges))
-    if best[num_segments].get(n, inf) >= current:
-        return cuts
-    out: list[int] = []
-    j = n
-    for k in range(num_segments, 1, -1):
-        j = parent[k][j]
-        out.append(j)
-    return tuple(sorted(out))
-
-
-def segment_lower_bound(cost: CostSource) -> Latency | None:
-    """The cost source's own lower bound on segment latencies (:meth:`CostSource.lower_bound`),
-    e.g. the Edge TPU model's compute + streaming + boundary bound; None when it has none."""
-    return cost.lower_bound()
-
-
-def _even_param_cuts(graph: Graph, num_segments: int) -> tuple[int, ...]:
+def even_param_cuts(graph: Graph, num_segments: int) -> tuple[int, ...]:
     """A valid starting partition: about equal parameter bytes (or ops) per segment."""
     n = len(graph.ops)
     cum = graph.cumulative_param_bytes

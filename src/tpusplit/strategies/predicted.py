@@ -3,9 +3,9 @@
 The prediction-only partitioner of Zou et al. (MILCOM 2024): replace every segment
 measurement of a profiling-based partitioner by a predicted latency. Because predictions are
 cheap and batched, all n(n+1)/2 contiguous segments are predicted at once and the exact
-min-max partition of the chain under the predicted costs is solved by the classic
-chains-on-chains dynamic programme (Pinar & Aykanat, JPDC 2004, section 2; O(n^2 N) for n ops
-and N stages), vectorised with numpy.
+min-max partition of the chain under the predicted costs is solved by
+:func:`tpusplit.partition.minmax` (chains-on-chains, Pinar & Aykanat, JPDC 2004; O(n^2 N)
+numpy time for n ops and N stages).
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from tpusplit.costs.base import CostSource
 from tpusplit.costs.predictor import Predictor, PredictorCost, find_predictor
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph
-from tpusplit.strategies.plan import Plan, Timer, check_num_segments, make_plan
+from tpusplit.partition import minmax
+from tpusplit.strategies.base import Plan, Timer, check_num_segments, make_plan
 
 
 def needed_spans(n: int, stages: int) -> list[tuple[int, int]]:
@@ -48,28 +49,15 @@ def latency_matrix(cost: PredictorCost, stages: int | None = None) -> np.ndarray
 def minmax_partition(lat: np.ndarray, stages: int) -> tuple[list[int], float]:
     """Cuts minimising the largest segment cost of a chain, and that bottleneck.
 
-    ``lat[a, b]`` is the cost of segment ``[a, b)`` (``inf`` where ``b <= a``); ``stages``
-    non-empty segments cover ``[0, n)``. Dynamic programme ``B[s][b] = min_a max(B[s-1][a],
-    lat[a, b])``. Complexity O(n^2 N) time, O(n N) memory.
-
-    References: Pinar & Aykanat, "Fast optimal load balancing algorithms for 1D partitioning",
-    J. Parallel Distrib. Comput. 64 (2004).
+    ``lat[a, b]`` is the cost of segment ``[a, b)`` (``inf`` where ``b <= a`` or not
+    predicted); ``stages`` non-empty segments cover ``[0, n)``. Every cost is known, so it is
+    its own lower bound for :func:`tpusplit.partition.minmax`. O(N n^2) numpy time.
     """
     n = lat.shape[0] - 1
     if not 1 <= stages <= n:
         raise TpusplitError(f"cannot cut {n} ops into {stages} non-empty stages")
-    best = lat[0].copy()  # best[b]: bottleneck of ops [0, b) in 1 stage
-    choice = np.zeros((stages, n + 1), dtype=np.int64)
-    for s in range(1, stages):
-        cand = np.maximum(best[:, None], lat)  # cand[a, b] = max(best[a], lat[a, b])
-        choice[s] = np.argmin(cand, axis=0)
-        best = cand[choice[s], np.arange(n + 1)]
-    cuts = []
-    b = n
-    for s in range(stages - 1, 0, -1):
-        b = int(choice[s][b])
-        cuts.append(b)
-    return sorted(cuts), float(best[n])
+    found = minmax(n, stages, lambda a, b: float(lat[a, b]), lower=lambda a, b: lat[a, b])
+    return list(found.cuts), found.value
 
 
 @dataclass(frozen=True)
@@ -123,5 +111,7 @@ def predicted(graph: Graph, num_segments: int, cost: CostSource) -> Plan:
     if cost.measured or cost is pcost:
         return make_plan("predicted", graph, pcost, cuts, timer,
                          notes=(note + "; latencies are predictions",))
+    seconds = timer.seconds
+    timer.stop()
     plan = make_plan("predicted", graph, cost, cuts, Timer(cost), notes=(note,))
-    return replace(plan, solve_seconds=timer.seconds)
+    return replace(plan, solve_seconds=seconds)

@@ -23,12 +23,11 @@ time. Complexity: O(log((upper - lower) / threshold)) targets; at most n(n+1)/2 
 
 from __future__ import annotations
 
-import itertools
-
 from tpusplit.costs.base import CostSource
 from tpusplit.graph import Graph
+from tpusplit.partition import spans
+from tpusplit.strategies.base import Plan, Timer, check_num_segments, make_plan
 from tpusplit.strategies.compiler import compiler_cuts
-from tpusplit.strategies.plan import Plan, Timer, check_num_segments, make_plan
 
 #: libcoral's defaults.
 DIFF_THRESHOLD_MS = 1.0
@@ -73,8 +72,7 @@ def profiled(graph: Graph, num_segments: int, cost: CostSource,
     timer = Timer(cost)
     n = len(graph.ops)
     best = compiler_cuts(graph, num_segments)
-    edges = (0, *best, n)
-    lats = [cost.latency(a, b) for a, b in itertools.pairwise(edges)]
+    lats = [cost.latency(a, b) for a, b in spans(n, best)]
     lower, upper = min(lats), max(lats)
     targets = 0
     while num_segments > 1 and upper - lower > diff_threshold_ms:

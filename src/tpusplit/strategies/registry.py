@@ -8,11 +8,11 @@ from tpusplit.costs.base import CostSource
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph
 from tpusplit.strategies.balanced import balanced
+from tpusplit.strategies.base import Plan
 from tpusplit.strategies.brute_force import brute_force
 from tpusplit.strategies.compiler import compiler
 from tpusplit.strategies.hybrid import hybrid
 from tpusplit.strategies.optimal import optimal
-from tpusplit.strategies.plan import Plan
 from tpusplit.strategies.predicted import predicted
 from tpusplit.strategies.profiled import profiled
 

@@ -13,8 +13,9 @@ import numpy as np
 
 from tpusplit.costs.base import CostSource, SegmentCost
 from tpusplit.costs.dataset import Dataset
-from tpusplit.costs.features import GraphFeatures
+from tpusplit.costs.encoding import SegmentEncoder
 from tpusplit.errors import TpusplitError
+from tpusplit.files import write_file
 from tpusplit.graph import Graph
 
 _MAGIC = "tpusplit-predictor"
@@ -53,21 +54,26 @@ class Predictor(ABC):
     def _from_state(cls, state: dict[str, Any]) -> Predictor:
         """Rebuild from :meth:`_state`."""
 
+    def _trained_on(self, data: Dataset) -> None:
+        """Record what the fit saw: the labels' device and the number of segments."""
+        self.device = data.devices[0]
+        self.trained_on = len(data)
+
     def predict(self, data: Dataset) -> np.ndarray:
         """Predicted latencies (ms) of every row of ``data``."""
         if len(data) == 0:
             return np.zeros(0)
         return self._predict(data.X, data.tokens if self.uses_tokens else [])
 
-    def predict_spans(self, graph: Graph | GraphFeatures, spans: Sequence[tuple[int, int]]
+    def predict_spans(self, graph: Graph | SegmentEncoder, spans: Sequence[tuple[int, int]]
                       ) -> np.ndarray:
         """Predicted latencies (ms) of segments ``spans`` of ``graph`` (one batch).
 
-        Pass a :class:`GraphFeatures` to reuse its precomputation across calls.
+        Pass a :class:`SegmentEncoder` to reuse its precomputation across calls.
         """
         if not spans:
             return np.zeros(0)
-        feats = graph if isinstance(graph, GraphFeatures) else GraphFeatures(graph)
+        feats = graph if isinstance(graph, SegmentEncoder) else SegmentEncoder(graph)
         vectors = np.array([feats.vector(a, b) for a, b in spans])
         tokens = [feats.tokens(a, b) for a, b in spans] if self.uses_tokens else []
         return self._predict(vectors, tokens)
@@ -77,14 +83,7 @@ class Predictor(ABC):
         path = Path(path)
         blob = {"format": _MAGIC, "version": _VERSION, "kind": self.kind,
                 "device": self.device, "trained_on": self.trained_on, "state": self._state()}
-        tmp = path.with_name(path.name + ".tmp")
-        try:
-            with tmp.open("wb") as fh:
-                pickle.dump(blob, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            tmp.replace(path)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise TpusplitError(f"{path}: cannot write the predictor ({exc.strerror})") from None
+        write_file(path, pickle.dumps(blob, protocol=pickle.HIGHEST_PROTOCOL), "predictor")
 
 
 def load_predictor(path: str | Path) -> Predictor:
@@ -157,7 +156,7 @@ class PredictorCost(CostSource):
         super().__init__(graph)
         self.predictor = predictor
         self.device = f"predicted-{predictor.device}"
-        self.features = GraphFeatures(graph)
+        self.features = SegmentEncoder(graph)
 
     def _evaluate(self, start: int, end: int) -> SegmentCost:
         ms = float(self.predictor.predict_spans(self.features, [(start, end)])[0])
@@ -165,7 +164,9 @@ class PredictorCost(CostSource):
 
     def prefetch(self, spans: Sequence[tuple[int, int]]) -> None:
         """Predict every span not yet cached in one batch and cache the results."""
-        todo = sorted({(a, b) for a, b in spans} - set(self._cache))
+        wanted = {(a, b) for a, b in spans}
+        self._asked(wanted)
+        todo = sorted(wanted - set(self._cache))
         if not todo:
             return
         n = len(self.graph.ops)

@@ -56,8 +56,7 @@ class GBTPredictor(Predictor):
         self.model = HistGradientBoostingRegressor(**self.params)
         with threadpool_limits(1):  # robust on shared cores; small data gains little
             self.model.fit(np.hstack([x, np.log(est)[:, None]]), np.log(y / est))
-        self.device = data.devices[0]
-        self.trained_on = len(data)
+        self._trained_on(data)
         return self
 
     def _predict(self, vectors: np.ndarray, tokens: Sequence[np.ndarray]) -> np.ndarray:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import nnls
 
-from tpusplit.costs.features import OP_TYPES, SEGMENT_NAMES
+from tpusplit.costs.encoding import OP_TYPES, SEGMENT_NAMES
 
 _K = len(OP_TYPES)
 _LOG_TOTALS = [SEGMENT_NAMES.index(n) for n in (

@@ -1,7 +1,7 @@
 """Accuracy of latency predictions as the field reports it (nn-Meter, MobiSys 2021).
 
-RMSE (ms), RMSPE (root mean square percentage error), MAPE, and the share of predictions
-within +-10% (and +-5%) of the label.
+RMSE (ms), RMSPE (root mean square percentage error), MAPE (:func:`tpusplit.accuracy.mape`),
+and the share of predictions within +-10% (and +-5%) of the label; percentages are fractions.
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
+from tpusplit.accuracy import mape
 
 #: Bounds are inclusive: a prediction exactly 10% off (up to rounding) counts as within.
 _EPS = 1e-9
@@ -48,7 +50,7 @@ def evaluate(predicted: np.ndarray, actual: np.ndarray) -> Metrics:
         count=len(a),
         rmse_ms=float(np.sqrt(np.mean((p - a) ** 2))),
         rmspe=float(np.sqrt(np.mean(rel ** 2))),
-        mape=float(np.mean(np.abs(rel))),
+        mape=mape(p, a),
         within_10=float(np.mean(np.abs(rel) <= 0.10 + _EPS)),
         within_5=float(np.mean(np.abs(rel) <= 0.05 + _EPS)),
     )

@@ -2,7 +2,7 @@
 
 Following the prediction-based partitioner of Zou et al. (MILCOM 2024: a Transformer encoder
 reads the sequence of a segment's layers and regresses its latency). Here each op is a token
-(:mod:`tpusplit.costs.features`), embedded linearly with a learned position embedding, passed
+(:mod:`tpusplit.costs.encoding`), embedded linearly with a learned position embedding, passed
 through a small pre-norm Transformer encoder (Vaswani et al., NeurIPS 2017) and mean-pooled;
 an MLP over the pooled vector and the fixed-length segment vector predicts the log ratio of
 the latency to an additive prior (:class:`~tpusplit.costs.predictor.linear.LinearPrior`, a
@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from tpusplit.costs.dataset import Dataset
-from tpusplit.costs.features import SEGMENT_DIM, TOKEN_DIM
+from tpusplit.costs.encoding import SEGMENT_DIM, TOKEN_DIM
 from tpusplit.costs.predictor.base import Predictor
 from tpusplit.costs.predictor.linear import LinearPrior
 from tpusplit.errors import TpusplitError
@@ -144,8 +144,7 @@ class TransformerPredictor(Predictor):
                 total += float(loss.detach()) * len(rows)
             if log is not None:
                 log(epoch + 1, total / len(data))
-        self.device = data.devices[0]
-        self.trained_on = len(data)
+        self._trained_on(data)
         return self
 
     def _predict(self, vectors: np.ndarray, tokens: Sequence[np.ndarray]) -> np.ndarray:

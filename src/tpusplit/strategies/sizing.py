@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from tpusplit.costs.base import CostSource
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph
-from tpusplit.strategies.plan import Plan
+from tpusplit.strategies.base import Plan
 from tpusplit.strategies.registry import get
 
 #: Throughput within this fraction of the best counts as reaching it.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tpusplit.costs.base import CostSource, SegmentCost
+from tpusplit.costs.base import CostSource, LowerBound, SegmentCost
 from tpusplit.graph import Graph
 
 
@@ -14,11 +14,19 @@ class MatrixCost(CostSource):
     device = "matrix"
 
     def __init__(self, graph: Graph, latency: np.ndarray, off_chip: np.ndarray | None = None,
-                 monotone: bool = False) -> None:
+                 monotone: bool = False, bound: float | None = None) -> None:
         super().__init__(graph)
         self.lat = latency
         self.off = off_chip if off_chip is not None else np.zeros_like(latency, dtype=np.int64)
         self.monotone = monotone
+        self.bound = bound
+
+    def lower_bound(self) -> LowerBound | None:
+        """``bound`` times the latency, when a ``bound`` factor in [0, 1] was given."""
+        if self.bound is None:
+            return None
+        lat, factor = self.lat, self.bound
+        return lambda i, j: factor * lat[i, j]
 
     def _evaluate(self, start: int, end: int) -> SegmentCost:
         return SegmentCost(start, end, float(self.lat[start, end]), 0,

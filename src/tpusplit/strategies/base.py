@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import time
@@ -13,7 +12,9 @@ from typing import Any
 
 from tpusplit.costs.base import CostSource, SegmentCost
 from tpusplit.errors import TpusplitError
+from tpusplit.files import write_file
 from tpusplit.graph import Graph, bounds
+from tpusplit.partition import spans
 from tpusplit.sim import simulate
 
 #: Inputs in flight when a plan's time per inference is reported (the published batch).
@@ -44,8 +45,9 @@ class Plan:
     stage; ``time_per_inference_ms`` is the pipeline's time per inference over ``batch`` inputs
     in flight (:func:`tpusplit.sim.simulate`: PipelinedModelRunner semantics, unbounded
     queues); ``throughput_ips`` = 1000 / time per inference.
-    ``cost_evaluations`` counts the distinct segments the strategy evaluated (profiling runs
-    for a measuring cost source), the final plan's included. ``lower_bound_ms`` is a lower
+    ``cost_evaluations`` counts the distinct segments the strategy needed (profiling runs
+    for a measuring cost source when it runs alone; segments another strategy already
+    measured count too), the final plan's included. ``lower_bound_ms`` is a lower
     bound on the best bottleneck that the strategy proved (``optimal`` proves its own value);
     ``None`` when it proved none.
     """
@@ -62,6 +64,7 @@ class Plan:
     solve_seconds: float
     lower_bound_ms: float | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    model_fingerprint: str = ""
 
     @property
     def num_segments(self) -> int:
@@ -103,6 +106,7 @@ class Plan:
             "solve_seconds": self.solve_seconds,
             "lower_bound_ms": self.lower_bound_ms,
             "notes": list(self.notes),
+            "model_fingerprint": self.model_fingerprint,
         }
 
     def to_json(self) -> str:
@@ -132,14 +136,14 @@ class Plan:
                 solve_seconds=float(data.get("solve_seconds", 0.0)),
                 lower_bound_ms=None if lb is None else float(lb),
                 notes=tuple(str(x) for x in data.get("notes", ())),
+                model_fingerprint=str(data.get("model_fingerprint", "")),
             )
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             what = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
             raise TpusplitError(f"{source}: not a tpusplit plan ({what})") from None
         if not segs:
             raise TpusplitError(f"{source}: the plan has no segments")
-        edges = [0, *cuts, plan.num_ops]
-        if [(s.start, s.end) for s in segs] != list(itertools.pairwise(edges)):
+        if [(s.start, s.end) for s in segs] != spans(plan.num_ops, cuts):
             raise TpusplitError(f"{source}: the segments do not match the cuts {list(cuts)}")
         return plan
 
@@ -161,11 +165,24 @@ class Plan:
         return cls.from_dict(data, str(p))
 
     def check_graph(self, graph: Graph, source: str) -> None:
-        """Raise a one-line TpusplitError unless the plan fits ``graph`` (same op count)."""
+        """Raise a one-line TpusplitError unless the plan was made for ``graph``: same op
+        count and, when the plan records one, the same structure fingerprint."""
         if self.num_ops != len(graph.ops):
             raise TpusplitError(f"{source}: the plan is for a model with {self.num_ops} ops "
                                 f"({self.model or 'unknown'}), this model has "
                                 f"{len(graph.ops)}")
+        if self.model_fingerprint and self.model_fingerprint != graph.fingerprint:
+            raise TpusplitError(f"{source}: the plan is for another model "
+                                f"({self.model or 'unknown'}, fingerprint "
+                                f"{self.model_fingerprint}), not {graph.source} (fingerprint "
+                                f"{graph.fingerprint})")
+
+    def save(self, path: str | Path) -> None:
+        """Write the plan as JSON (what :meth:`load` and ``tpusplit split --plan`` read)."""
+        p = Path(path)
+        if p.is_dir():
+            raise TpusplitError(f"{p}: is a directory; give a file name like plan.json")
+        write_file(p, self.to_json() + "\n", "plan")
 
 
 def rebatch(plan: Plan, cost: CostSource, batch: int) -> Plan:
@@ -207,17 +224,21 @@ def check_num_segments(graph: Graph, num_segments: int) -> None:
 
 
 class Timer:
-    """Counts a strategy's cost evaluations and wall time from its creation."""
+    """Counts the distinct segments a strategy needs and its wall time from its creation."""
 
     def __init__(self, cost: CostSource) -> None:
         self.cost = cost
-        self.evaluations0 = cost.evaluations
+        self.asked = cost.track()
         self.t0 = time.perf_counter()
 
     @property
     def evaluations(self) -> int:
-        """Distinct segments evaluated since the timer started."""
-        return self.cost.evaluations - self.evaluations0
+        """Distinct segments asked for since the timer started (evaluated or cached)."""
+        return len(self.asked)
+
+    def stop(self) -> None:
+        """Stop counting."""
+        self.cost.untrack(self.asked)
 
     @property
     def seconds(self) -> float:
@@ -237,9 +258,11 @@ def make_plan(strategy: str, graph: Graph, cost: CostSource, cuts: Sequence[int]
     figures = tuple(SegmentFigures(c.start, c.end, float(c.latency_ms), int(c.on_chip_bytes),
                                    int(c.off_chip_bytes)) for c in seg_costs)
     evaluations, seconds = timer.evaluations, timer.seconds
+    timer.stop()
     tpi = simulate(cost, sorted(cuts), batch=batch).time_per_inference_ms
     return Plan(strategy=strategy, device=cost.device, model=graph.name,
                 num_ops=len(graph.ops), cuts=tuple(int(c) for c in sorted(cuts)),
                 segments=figures, batch=batch, time_per_inference_ms=tpi,
                 cost_evaluations=evaluations, solve_seconds=seconds,
-                lower_bound_ms=lower_bound_ms, notes=tuple(notes))
+                lower_bound_ms=lower_bound_ms, notes=tuple(notes),
+                model_fingerprint=graph.fingerprint)

@@ -1,12 +1,13 @@
-"""Features of a contiguous segment: one token per op (for sequence models) and a fixed vector.
+"""How the latency predictors see a segment: one token per op and a fixed-length vector.
 
 A token describes one op of segment ``[start, end)`` of a graph: its type (one-hot), its work
 (MACs, element ops), its bytes (parameters, activations in and out), output shape, kernel area
 and stride, its position in the segment and in the model, and how many bytes cross the
 segment's boundary into or out of it (the stage's host I/O). All sizes enter as ``log1p`` so
-tokens stay in a small numeric range. :func:`segment_vector` aggregates the same information
-into a fixed-length vector (per-type op counts and MACs, totals, boundary bytes) for models
-that take one (gradient-boosted trees).
+tokens stay in a small numeric range. :meth:`SegmentEncoder.vector` aggregates the same
+information into a fixed-length vector (per-type op counts and MACs, totals, boundary bytes)
+for models that take one (gradient-boosted trees). (Not to be confused with the Edge TPU
+model's ``Features``, the terms its latency is linear in.)
 """
 
 from __future__ import annotations
@@ -53,12 +54,12 @@ def _hwc(shape: Sequence[int]) -> tuple[int, int, int]:
     return 1, 1, int(shape[-1]) if shape else 1
 
 
-class GraphFeatures:
-    """Per-graph precomputation so features of many segments of one graph are cheap.
+class SegmentEncoder:
+    """Encodes segments of one graph for the predictors, with per-graph precomputation.
 
-    Static per-op token fields, prefix sums of per-op totals, and each activation tensor's
-    producer and consumers. Building it is O(n + T); a segment's vector or tokens then cost
-    O(segment length + T).
+    Static per-op token fields and prefix sums of per-op totals. Building it is O(n + T); a
+    segment's vector then costs O(tensors crossing its ends + segment length), its tokens
+    O(segment length).
     """
 
     def __init__(self, graph: Graph) -> None:
@@ -78,25 +79,6 @@ class GraphFeatures:
         self.out_bytes = np.array([op.output_bytes for op in graph.ops], dtype=np.float64)
         self.cum_params = np.concatenate([[0.0], np.cumsum(self.params)])
         self.cum_out = np.concatenate([[0.0], np.cumsum(self.out_bytes)])
-        # activation tensors: producer op (-1 for model inputs), consumers, bytes
-        producer: dict[int, int] = {t: -1 for t in graph.inputs}
-        consumers: dict[int, list[int]] = {}
-        for op in graph.ops:
-            for t in op.outputs:
-                producer[t] = op.index
-            for t in op.inputs:
-                if not tensors[t].constant:
-                    consumers.setdefault(t, []).append(op.index)
-        outputs = set(graph.outputs)
-        acts = sorted(set(producer) | set(consumers))
-        self._act_ids = acts
-        self._producer = np.array([producer.get(t, -1) for t in acts], dtype=np.int64)
-        self._first_use = np.array([min(consumers.get(t, [n + 1])) for t in acts])
-        self._last_use = np.array([n + 1 if t in outputs else max(consumers.get(t, [-1]))
-                                   for t in acts])
-        self._uses = [np.array(sorted(consumers.get(t, [])), dtype=np.int64) for t in acts]
-        self._nbytes = np.array([tensors[t].nbytes for t in acts], dtype=np.float64)
-        self._row = {t: i for i, t in enumerate(acts)}
         # static token fields
         static = np.zeros((n, k + 11), dtype=np.float32)
         static[:, :k] = onehot
@@ -115,34 +97,24 @@ class GraphFeatures:
                 kernel_area, max(1, ih // max(oh, 1))])
         self.static = static
 
-    def _inputs_outputs(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
-        """Boolean masks over activation tensors: entering / leaving segment ``[a, b)``."""
-        p = self._producer
-        maybe_in = (p < a) & (self._last_use >= a) & (self._first_use < b)
-        ins = np.zeros(len(p), dtype=bool)
-        for i in np.flatnonzero(maybe_in):
-            u = self._uses[i]
-            j = np.searchsorted(u, a)
-            ins[i] = j < len(u) and u[j] < b
-        outs = (p >= a) & (p < b) & (self._last_use >= b)
-        return ins, outs
-
     def vector(self, a: int, b: int) -> np.ndarray:
         """Fixed-length vector ``(SEGMENT_DIM,)`` of segment ``[a, b)``."""
-        ins, outs = self._inputs_outputs(a, b)
+        ins, outs = self.graph.segment_io(a, b)
+        tensors = self.graph.tensors
         macs = self.macs_by_type[b] - self.macs_by_type[a]
         return np.concatenate([
             self.count_by_type[b] - self.count_by_type[a], np.log1p(macs),
             np.log1p([macs.sum(), self.element[b] - self.element[a],
                       self.cum_params[b] - self.cum_params[a], self.cum_out[b] - self.cum_out[a],
-                      self._nbytes[ins].sum(), self._nbytes[outs].sum()]),
-            [int(ins.sum()), int(outs.sum()), b - a, a / self.n, b / self.n],
+                      sum(tensors[t].nbytes for t in ins), sum(tensors[t].nbytes for t in outs)]),
+            [len(ins), len(outs), b - a, a / self.n, b / self.n],
             np.log1p([self.out_bytes[a:b].max(), self.params[a:b].max()]),
         ])
 
     def tokens(self, a: int, b: int) -> np.ndarray:
         """Token matrix ``(b - a, TOKEN_DIM)`` (float32) of segment ``[a, b)``."""
-        ins, outs = self._inputs_outputs(a, b)
+        ins_ids, outs_ids = self.graph.segment_io(a, b)
+        ins, outs = set(ins_ids), set(outs_ids)
         length = b - a
         tok = np.zeros((length, TOKEN_DIM), dtype=np.float32)
         s = self.static.shape[1]
@@ -151,14 +123,8 @@ class GraphFeatures:
         b_in = np.zeros(length)
         b_out = np.zeros(length)
         for i, op in enumerate(g.ops[a:b]):
-            for t in op.inputs:
-                r = self._row.get(t)
-                if r is not None and ins[r]:
-                    b_in[i] += self._nbytes[r]
-            for t in op.outputs:
-                r = self._row.get(t)
-                if r is not None and outs[r]:
-                    b_out[i] += self._nbytes[r]
+            b_in[i] = sum(g.tensors[t].nbytes for t in op.inputs if t in ins)
+            b_out[i] = sum(g.tensors[t].nbytes for t in op.outputs if t in outs)
         pos = np.arange(length)
         tok[:, s] = np.log1p(b_in)
         tok[:, s + 1] = np.log1p(b_out)
@@ -172,9 +138,9 @@ class GraphFeatures:
 
 def op_tokens(graph: Graph, start: int, end: int) -> np.ndarray:
     """Token matrix ``(end - start, TOKEN_DIM)`` (float32) of segment ``[start, end)``."""
-    return GraphFeatures(graph).tokens(start, end)
+    return SegmentEncoder(graph).tokens(start, end)
 
 
 def segment_vector(graph: Graph, start: int, end: int) -> np.ndarray:
     """Fixed-length feature vector ``(SEGMENT_DIM,)`` of segment ``[start, end)``."""
-    return GraphFeatures(graph).vector(start, end)
+    return SegmentEncoder(graph).vector(start, end)

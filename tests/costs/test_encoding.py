@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tpusplit.costs.features import (
+from tpusplit.costs.encoding import (
     OP_TYPES,
     SEGMENT_DIM,
     SEGMENT_NAMES,
     TOKEN_DIM,
     TOKEN_NAMES,
-    GraphFeatures,
+    SegmentEncoder,
     op_tokens,
     segment_vector,
 )
@@ -36,7 +36,7 @@ def graphs(random_nets: list[bytes]) -> list[Graph]:
 def test_vector_boundary_matches_the_splitter_on_every_segment(graphs: list[Graph]) -> None:
     col = {name: i for i, name in enumerate(SEGMENT_NAMES)}
     for g in graphs:
-        f = GraphFeatures(g)
+        f = SegmentEncoder(g)
         n = len(g.ops)
         for a in range(n):
             for b in range(a + 1, n + 1):

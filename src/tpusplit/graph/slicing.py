@@ -6,11 +6,13 @@ import copy
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from ai_edge_litert import schema_py_generated as schema
 
 from tpusplit.graph.graph import Graph
 from tpusplit.graph.tflite import GraphError, serialize
+from tpusplit.partition import spans
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,33 +56,13 @@ def check_cuts(graph: Graph, cuts: Sequence[int]) -> list[int]:
 
 def bounds(graph: Graph, cuts: Sequence[int]) -> list[tuple[int, int]]:
     """The ``[start, end)`` op range of every segment for ``cuts``."""
-    edges = [0, *check_cuts(graph, cuts), len(graph.ops)]
-    return list(itertools.pairwise(edges))
+    return spans(len(graph.ops), check_cuts(graph, cuts))
 
 
 def segments(graph: Graph, cuts: Sequence[int]) -> list[Segment]:
     """Describe the segments of ``graph`` cut at ``cuts`` (see :class:`Segment`)."""
-    return [_describe(graph, s, a, b) for s, (a, b) in enumerate(bounds(graph, cuts))]
-
-
-def _describe(graph: Graph, index: int, a: int, b: int) -> Segment:
-    produced: list[int] = []
-    used: list[int] = []
-    seen_used: set[int] = set()
-    for op in graph.ops[a:b]:
-        for t in op.inputs:
-            if not graph.tensors[t].constant and t not in seen_used:
-                seen_used.add(t)
-                used.append(t)
-        produced.extend(op.outputs)
-    produced_set = set(produced)
-    external = [t for t in used if t not in produced_set]
-    ins = [t for t in graph.inputs if t in external]
-    ins += [t for t in external if t not in ins]
-    later = [t for t in produced if any(c >= b for c in graph.consumers[t])]
-    outs = [t for t in graph.outputs if t in produced_set]
-    outs += [t for t in later if t not in outs]
-    return Segment(index, a, b, tuple(ins), tuple(outs))
+    return [Segment(s, a, b, *graph.segment_io(a, b))
+            for s, (a, b) in enumerate(bounds(graph, cuts))]
 
 
 def extract(graph: Graph, start: int, end: int) -> bytes:
@@ -91,7 +73,8 @@ def extract(graph: Graph, start: int, end: int) -> bytes:
     n = len(graph.ops)
     if not 0 <= start < end <= n:
         raise GraphError(f"{graph.source}: segment [{start}, {end}) is not inside [0, {n}]")
-    return _segment_model(graph, _describe(graph, 0, start, end), unique_names(graph))
+    return _segment_model(graph, Segment(0, start, end, *graph.segment_io(start, end)),
+                          unique_names(graph))
 
 
 def split(graph: Graph, cuts: Sequence[int]) -> list[bytes]:
@@ -106,6 +89,20 @@ def split(graph: Graph, cuts: Sequence[int]) -> list[bytes]:
     """
     names = unique_names(graph)
     return [_segment_model(graph, seg, names) for seg in segments(graph, cuts)]
+
+
+def segment_path(directory: str | Path, stem: str, index: int, count: int) -> Path:
+    """Where segment ``index`` of ``count`` of model ``stem`` is written: Coral's naming,
+    ``<stem>_segment_<index>_of_<count>.tflite``."""
+    return Path(directory) / f"{stem}_segment_{index}_of_{count}.tflite"
+
+
+def split_files(graph: Graph, cuts: Sequence[int], directory: str | Path
+                ) -> dict[Path, bytes]:
+    """:func:`split`, keyed by the file each segment goes to (:func:`segment_path`); nothing
+    is written."""
+    blobs = split(graph, cuts)
+    return {segment_path(directory, graph.name, i, len(blobs)): b for i, b in enumerate(blobs)}
 
 
 def unique_names(graph: Graph) -> list[str]:
@@ -193,7 +190,7 @@ def _segment_model(graph: Graph, seg: Segment, names: list[str]) -> bytes:
     model.metadata = metadata or None
     model.buffers = buffers
     if not seg.outputs:
-        raise GraphError(f"{graph.source}: segment {seg.index} (ops {seg.start}..{seg.end - 1}) "
+        raise GraphError(f"{graph.source}: segment {seg.index} (ops [{seg.start}, {seg.end})) "
                          "produces nothing that is used later")
     return serialize(model)
 

@@ -12,11 +12,13 @@ from tpusplit.pipeline.backend import Backend
 BACKENDS: dict[str, str] = {
     "cpu": "tpusplit.pipeline.litert:LiteRTBackend",
     "edgetpu": "tpusplit.pipeline.edgetpu:EdgeTPUBackend",
+    "null": "tpusplit.pipeline.null:NullBackend",
 }
 
 
 def make_backend(device: str, **options: Any) -> Backend:
-    """Instantiate the backend for ``device`` (``cpu``, ``edgetpu``) with ``options``."""
+    """Instantiate the backend for ``device`` (``cpu``, ``edgetpu``, ``null``) with
+    ``options``."""
     if device not in BACKENDS:
         raise TpusplitError(f"unknown device {device!r}: choose from {', '.join(BACKENDS)}")
     module, _, cls = BACKENDS[device].partition(":")

@@ -1,0 +1,86 @@
+"""Device names: the one list every ``--device`` takes, with each device's cost source and backend.
+
+``edgetpu-usb3``, ``edgetpu-pcie``, ``edgetpu-usb2`` (also ``edgetpu``, the USB 3 profile, or a
+device-profile ``.json`` file) are Edge TPUs: planned with the Edge TPU performance model, run
+through libedgetpu. ``cpu`` (the profiler's median time) and ``cpu-p10`` (its 10th percentile,
+steadier on busy cores) are LiteRT on CPU cores: planned by profiling, run by LiteRT. ``null``
+runs segments without computing anything (wiring checks) and has no cost source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tpusplit.costs.base import CostSource
+from tpusplit.errors import TpusplitError
+from tpusplit.graph import Graph
+
+
+@dataclass(frozen=True)
+class Device:
+    """A device name: the backend that runs segments on it and what it is."""
+
+    name: str
+    backend: str
+    description: str
+
+
+#: Every device name (not the Edge TPU model's profile list, ``tpusplit.costs.DEVICES``).
+REGISTRY: dict[str, Device] = {d.name: d for d in (
+    Device("edgetpu-usb3", "edgetpu", "Coral USB Accelerator on USB 3 (Edge TPU model)"),
+    Device("edgetpu-pcie", "edgetpu", "Coral M.2/PCIe Edge TPU (Edge TPU model)"),
+    Device("edgetpu-usb2", "edgetpu", "Coral USB Accelerator on USB 2 (Edge TPU model)"),
+    Device("cpu", "cpu", "LiteRT on CPU cores (planned by profiling, median time)"),
+    Device("cpu-p10", "cpu", "LiteRT on CPU cores (profiling, 10th-percentile time)"),
+    Device("null", "null", "no computation: checks a split's wiring (no cost source)"),
+)}
+#: Accepted for the default Edge TPU profile.
+ALIASES = {"edgetpu": "edgetpu-usb3"}
+
+
+def device_help(planning: bool = False) -> str:
+    """The ``--device`` help text every command shows."""
+    names = [n for n in REGISTRY if not planning or n != "null"]
+    return f"{', '.join(names)} (edgetpu = edgetpu-usb3), or a device-profile .json file."
+
+
+def resolve(device: str) -> Device:
+    """The :class:`Device` called ``device`` (an alias or a profile ``.json`` is an Edge TPU);
+    a one-line error listing the names otherwise."""
+    name = ALIASES.get(device, device)
+    if name in REGISTRY:
+        return REGISTRY[name]
+    if device.endswith(".json"):
+        return Device(device, "edgetpu", f"Edge TPU model with the profile {device}")
+    raise TpusplitError(f"unknown device {device!r}: choose from {', '.join(REGISTRY)}, "
+                        "edgetpu, or a device-profile .json file")
+
+
+def cost_factory(device: str) -> Callable[[Graph], CostSource]:
+    """The constructor of ``device``'s cost source (for every model of a dataset)."""
+    dev = resolve(device)
+    if dev.backend == "edgetpu":
+        from tpusplit.costs.edgetpu import EdgeTPUCost
+
+        profile: str | Path = dev.name
+        return lambda graph: EdgeTPUCost(graph, profile)
+    if dev.backend == "cpu":
+        from tpusplit.costs.profiler import ProfilerCost
+
+        statistic = "p10" if dev.name == "cpu-p10" else "median"
+
+        def make(graph: Graph) -> CostSource:
+            cost = ProfilerCost(graph, statistic=statistic)
+            cost.device = dev.name
+            return cost
+
+        return make
+    raise TpusplitError(f"device {dev.name!r} has no cost source ({dev.description}); "
+                        f"plan for one of {', '.join(n for n in REGISTRY if n != 'null')}")
+
+
+def make_cost(graph: Graph, device: str) -> CostSource:
+    """The cost source for ``device`` on ``graph`` (see :func:`cost_factory`)."""
+    return cost_factory(device)(graph)

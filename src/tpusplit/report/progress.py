@@ -1,0 +1,35 @@
+"""A live line on stderr while a cost source evaluates: what is running, segments so far."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.progress import Progress, ProgressColumn, SpinnerColumn, Task, TextColumn
+from rich.text import Text
+
+from tpusplit.costs.base import CostSource
+from tpusplit.report.console import console
+
+
+class _Evaluations(ProgressColumn):
+    """Reads the cost source's counters at every refresh (rich refreshes in its thread)."""
+
+    def __init__(self, cost: CostSource) -> None:
+        super().__init__()
+        self.cost = cost
+
+    def render(self, task: Task) -> Text:
+        what = "profiling runs" if self.cost.measured else "segments evaluated"
+        return Text(f"{self.cost.evaluations} {what}, {self.cost.seconds:.1f} s")
+
+
+@contextmanager
+def evaluating(cost: CostSource, label: str) -> Iterator[Callable[[str], None]]:
+    """Show ``label`` and ``cost``'s live evaluation count on stderr (a terminal only, and
+    gone when done); yields ``step(text)`` to change the label."""
+    err = console(stderr=True)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), _Evaluations(cost),
+                  console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda text: bar.update(task, description=text)
