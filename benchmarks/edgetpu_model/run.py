@@ -28,12 +28,12 @@ from typing import Any
 
 import numpy as np
 
+from tpusplit.accuracy import mape
 from tpusplit.costs.calibrate import (
     check_caching,
     fit,
     fit_capacity,
     leave_one_model_out,
-    mape,
     summaries,
 )
 from tpusplit.costs.edgetpu import EdgeTPUCost, EdgeTPUSegmentCost
@@ -164,7 +164,9 @@ def _size(model: str) -> int:
 
 def _err(rows: list[dict[str, Any]], key: str) -> float:
     keep = [r for r in rows if r.get(key) is not None]
-    return mape([r[key] for r in keep], [r["measured_ms"] for r in keep]) if keep else float("nan")
+    if not keep:
+        return float("nan")
+    return 100 * mape([r[key] for r in keep], [r["measured_ms"] for r in keep])
 
 
 def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:

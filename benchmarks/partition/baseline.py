@@ -3,8 +3,7 @@
 Frozen copy of the old strategies/optimal.py algorithm (probe-and-bisect incumbent, pruned
 DP with the Edge TPU lower bound of that time, shortest fill among the evaluated segments),
 so ``benchmarks/partition/run.py`` measures old and new side by side in one run. Not used by
-tpusplit. ``segment_lower_bound`` reads Edge TPU model internals of that time; if they
-change, update it or drop the baseline.
+tpusplit. ``segment_lower_bound`` asks the cost source for its bound, as the new search does.
 """
 
 from __future__ import annotations
@@ -193,74 +192,16 @@ def shortest_fill(n: int, num_segments: int, known: dict[tuple[int, int], float]
 
 
 def segment_lower_bound(cost: CostSource) -> Latency | None:
-    """A cheap, valid lower bound on ``cost``'s segment latencies, when one is known.
+    """The cost source's own lower bound, called one segment at a time as the old DP did.
 
-    For the analytic Edge TPU model (:class:`tpusplit.costs.edgetpu.EdgeTPUCost` without a
-    ``memory`` override) the latency is ``fixed + compute + stream + in + out`` with compute
-    additive over ops, at least ``sum(layer sizes) - cache base`` bytes streamed, each at no
-    less than the cheapest streaming rate among the op types that have parameters in the
-    segment, and at least op ``i``'s activation inputs moved in and op ``j - 1``'s used
-    outputs moved out; so ``lower(i, j) = fixed + sum_k compute_k + min_rate(i, j) *
-    max(0, layers(i, j) - base) + in(op i) + out(op j - 1)``.
-
-    Costs O(n) model calls once (not counted as evaluations), O(1) per bound. None for
-    other cost sources (the DP then evaluates every segment that can beat the incumbent).
+    (The old code computed the Edge TPU model's bound itself from model internals that the
+    Edge TPU model v2 replaced; the bound now lives on the cost source, so the baseline asks
+    it, keeping the comparison about the search algorithm.)
     """
-    try:
-        from tpusplit.costs import edgetpu
-        from tpusplit.costs.edgetpu_cache import layer_bytes
-        from tpusplit.costs.profile import COSTED_OPS
-    except ImportError:  # pragma: no cover - the Edge TPU model ships with tpusplit
+    bound = cost.lower_bound()
+    if bound is None:
         return None
-    if not isinstance(cost, edgetpu.EdgeTPUCost) or cost.memory is not None:
-        return None
-    graph, prof = cost.graph, cost.profile
-    n = len(graph.ops)
-    def kind_of(name: str) -> str:  # the model's own op-type mapping (costs.edgetpu)
-        return name if name in COSTED_OPS else "OTHER"
-
-    kinds = sorted({kind_of(op.name) for op in graph.ops})
-    compute = [0.0]
-    layers = [0]
-    present = {t: [0] for t in kinds}  # prefix counts of ops with parameters, per rate kind
-    for i in range(n):
-        seg = edgetpu.evaluate(cost.features(i, i + 1), prof, i, i + 1)
-        compute.append(compute[-1] + seg.compute_ms)
-        size = layer_bytes(graph, i)
-        layers.append(layers[-1] + size)
-        kind = kind_of(graph.ops[i].name)
-        for t in kinds:
-            present[t].append(present[t][-1] + (1 if size > 0 and t == kind else 0))
-    rate_of = {t: prof.stream(t) for t in kinds}
-    outputs = set(graph.outputs)
-
-    def elements(t: int) -> int:  # int8 bytes on the device
-        count = 1
-        for d in graph.tensors[t].shape:
-            count *= d
-        return count
-
-    # op i's activation inputs always enter a segment starting at i; op j-1's used outputs
-    # always leave a segment ending at j
-    in_ms = [prof.in_ms_per_mib * sum(elements(t) for t in set(graph.ops[i].inputs)
-                                      if not graph.tensors[t].constant) / edgetpu.MiB
-             for i in range(n)]
-    out_ms = [0.0] + [prof.out_ms_per_mib * sum(
-        elements(t) for t in graph.ops[j - 1].outputs
-        if t in outputs or graph.consumers[t]) / edgetpu.MiB for j in range(1, n + 1)]
-    base = prof.cache_base_mib * edgetpu.MiB
-    fixed = prof.fixed_ms
-    slack = 1 - 1e-9  # float sums in another order
-
-    def lower(i: int, j: int) -> float:
-        spill = layers[j] - layers[i] - base
-        stream = 0.0
-        if spill > 0:  # every streamed byte belongs to a layer of a kind present in [i, j)
-            rate = min(rate_of[t] for t in kinds if present[t][j] > present[t][i])
-            stream = rate * spill / edgetpu.MiB
-        return (fixed + compute[j] - compute[i] + stream + in_ms[i] + out_ms[j]) * slack
-
-    return lower
+    return lambda i, j: float(bound(i, j))  # type: ignore[arg-type]
 
 
 def _even_param_cuts(graph: Graph, num_segments: int) -> tuple[int, ...]:

@@ -11,13 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tpusplit.costs.edgetpu import DEVICES, EdgeTPUCost, EdgeTPUSegmentCost, op_terms
-from tpusplit.costs.edgetpu_cache import MiB, layer_bytes
+from tpusplit.costs.edgetpu_cache import layer_bytes
 from tpusplit.costs.edgetpu_profile import DeviceProfile, load_profile, save_profile
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import load
 from tpusplit.models import slim
 from tpusplit.models.random_net import random_net
 from tpusplit.models.synthetic import conv, fc
+from tpusplit.units import MiB
 
 UNIT = DeviceProfile(
     "unit", fixed_ms=1.0, link_ms_per_mib=2.0, conv_ms_per_mcycle=1000.0,

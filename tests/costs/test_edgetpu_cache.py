@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from tpusplit.costs.edgetpu_cache import MiB, layer_bytes, place, segment_placement
+from tpusplit.costs.edgetpu_cache import layer_bytes, place, segment_placement
 from tpusplit.graph import load
 from tpusplit.models.builder import ModelBuilder
 from tpusplit.models.synthetic import conv, fc
+from tpusplit.units import MiB
 
 
 def test_conv_layer_sizes_match_the_compiler_figure_for_f32() -> None:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tpusplit.costs.calibrate import check_caching, fit, mape, summaries
+from tpusplit.accuracy import mape
+from tpusplit.costs.calibrate import check_caching, fit, summaries
 from tpusplit.costs.edgetpu import EdgeTPUCost
 from tpusplit.costs.edgetpu_profile import load_profile
 from tpusplit.costs.measurements import (
@@ -72,20 +73,20 @@ def test_caching_model_reproduces_compiler_figures_on_a_sample(sweeps: list[Obse
 
 def test_synthetic_single_tpu_latency_within_target(sweeps: list[Observation]) -> None:
     single = [o for o in sweeps if o.tpus == 1]
-    assert mape([predicted(o) for o in single], [o.ms for o in single]) <= 10.0
+    assert mape([predicted(o) for o in single], [o.ms for o in single]) <= 0.10
 
 
 def test_real_cnns_within_target_on_every_host(coral: list[Observation]) -> None:
     for host in PROFILE:
         rows = [o for o in coral if o.host == host]
         if rows:
-            assert mape([predicted(o) for o in rows], [o.ms for o in rows]) <= 12.0, host
+            assert mape([predicted(o) for o in rows], [o.ms for o in rows]) <= 0.12, host
 
 
 def test_pipelines_on_a_sample(sweeps: list[Observation]) -> None:
     for group in ("conv_2tpu", "fc_3tpu", "sweep_3tpu"):
         rows = [o for o in sweeps if o.group == group]
-        assert mape([predicted(o) for o in rows], [o.ms for o in rows]) <= 20.0, group
+        assert mape([predicted(o) for o in rows], [o.ms for o in rows]) <= 0.20, group
 
 
 def test_a_fit_on_the_data_gives_the_shipped_chip(sweeps: list[Observation],

@@ -9,7 +9,11 @@ import sys
 import warnings
 
 from typer import TyperException
-from typer._click.exceptions import NoArgsIsHelpError
+
+try:  # typer >= 0.29 vendors click; older releases use click itself
+    from typer._click.exceptions import NoArgsIsHelpError
+except ImportError:  # pragma: no cover - depends on the installed typer
+    from click.exceptions import NoArgsIsHelpError  # type: ignore[no-redef]
 
 # Command modules register themselves on ``app``: one import line each.
 from tpusplit.cli import (

@@ -37,6 +37,21 @@ class SegmentCost:
         """True when no parameter is streamed from the host."""
         return self.off_chip_bytes == 0
 
+    @property
+    def in_ms(self) -> float:
+        """Part of ``latency_ms`` moving the inputs to the device (0: not broken down)."""
+        return 0.0
+
+    @property
+    def out_ms(self) -> float:
+        """Part of ``latency_ms`` moving the outputs back to the host (0: not broken down)."""
+        return 0.0
+
+    @property
+    def stream_ms(self) -> float:
+        """Part of ``latency_ms`` streaming parameters from the host (0: not broken down)."""
+        return 0.0
+
 
 class CostSource(ABC):
     """Latency of any contiguous op range of one graph on one kind of device.

@@ -42,29 +42,25 @@ from typing import Any, cast
 
 import numpy as np
 
+from tpusplit.accuracy import mape
 from tpusplit.costs.edgetpu import COUNTS, PARAMETERS, EdgeTPUFeatures, _table
-from tpusplit.costs.edgetpu_cache import MiB, _int8_bytes, boundary, segment_placement
+from tpusplit.costs.edgetpu_cache import _int8_bytes, boundary, segment_placement
 from tpusplit.costs.edgetpu_profile import DeviceProfile, load_profile
 from tpusplit.costs.measurements import HOSTS, LINK_MBPS, Observation
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph, load
 from tpusplit.graph.compiler_rule import compiler_cuts
 from tpusplit.models.specs import build_spec
+from tpusplit.units import MiB
 
 __all__ = ["CacheCheck", "Fit", "SegmentSummary", "check_caching", "compiler_cuts",
-           "fit", "fit_capacity", "leave_one_model_out", "mape", "summarize"]
+           "fit", "fit_capacity", "leave_one_model_out", "summarize"]
 
 TOLERANCE_MIB = 0.05
 #: Candidate values of ``reread_mib`` (0: streamed weights are read once, whatever the size).
 REREAD_GRID: tuple[float, ...] = (0.0, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0)
 HOST_COLUMNS = ("fixed_ms", "link_ms_per_mib", "cpu_factor")
 TPU_COLUMNS = PARAMETERS[2:]   # conv ... act_out, the chip's terms
-
-
-def mape(pred: Sequence[float], real: Sequence[float]) -> float:
-    """Mean absolute percentage error, in percent."""
-    p, r = np.asarray(pred, float), np.asarray(real, float)
-    return float(np.mean(np.abs(p - r) / r) * 100) if len(r) else float("nan")
 
 
 # ----------------------------------------------------------------------------- segments
@@ -515,5 +511,5 @@ def calibrate(observations: Sequence[Observation], base: str | Path | DeviceProf
     prof = result.profile(host, name, f"fitted by tpusplit calibrate on {len(observations)} "
                           f"measurements of host {host!r}", base=profile)
     summary = {"rows": float(len(observations)),
-               "mape": mape(result.predicted_ms, [o.ms for o in observations])}
+               "mape": 100 * mape(result.predicted_ms, [o.ms for o in observations])}
     return prof, summary

@@ -1,6 +1,7 @@
 """Device names: the one list every ``--device`` takes, with each device's cost source and backend.
 
-``edgetpu-usb3``, ``edgetpu-pcie``, ``edgetpu-usb2`` (also ``edgetpu``, the USB 3 profile, or a
+The shipped Edge TPU profiles (``edgetpu-usb3``, ``edgetpu-pcie``, ``edgetpu-devboard``, ...:
+:data:`tpusplit.costs.edgetpu_profile.DEVICES`; also ``edgetpu``, the USB 3 profile, or a
 device-profile ``.json`` file) are Edge TPUs: planned with the Edge TPU performance model, run
 through libedgetpu. ``cpu`` (the profiler's median time) and ``cpu-p10`` (its 10th percentile,
 steadier on busy cores) are LiteRT on CPU cores: planned by profiling, run by LiteRT. ``null``
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tpusplit.costs.base import CostSource
+from tpusplit.costs.edgetpu_profile import ALIASES
+from tpusplit.costs.edgetpu_profile import DEVICES as PROFILES
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph
 
@@ -27,17 +30,13 @@ class Device:
     description: str
 
 
-#: Every device name (not the Edge TPU model's profile list, ``tpusplit.costs.DEVICES``).
+#: Every device name: one per shipped Edge TPU profile, the CPU and the null device.
 REGISTRY: dict[str, Device] = {d.name: d for d in (
-    Device("edgetpu-usb3", "edgetpu", "Coral USB Accelerator on USB 3 (Edge TPU model)"),
-    Device("edgetpu-pcie", "edgetpu", "Coral M.2/PCIe Edge TPU (Edge TPU model)"),
-    Device("edgetpu-usb2", "edgetpu", "Coral USB Accelerator on USB 2 (Edge TPU model)"),
+    *(Device(name, "edgetpu", f"Edge TPU model, profile {name}") for name in PROFILES),
     Device("cpu", "cpu", "LiteRT on CPU cores (planned by profiling, median time)"),
     Device("cpu-p10", "cpu", "LiteRT on CPU cores (profiling, 10th-percentile time)"),
     Device("null", "null", "no computation: checks a split's wiring (no cost source)"),
 )}
-#: Accepted for the default Edge TPU profile.
-ALIASES = {"edgetpu": "edgetpu-usb3"}
 
 
 def device_help(planning: bool = False) -> str:

@@ -58,7 +58,6 @@ import numpy as np
 
 from tpusplit.costs.base import CostSource, SegmentCost
 from tpusplit.costs.edgetpu_cache import (
-    MiB,
     Placement,
     _ceil,
     _int8_bytes,
@@ -68,6 +67,7 @@ from tpusplit.costs.edgetpu_cache import (
 )
 from tpusplit.costs.edgetpu_profile import DEVICES, DeviceProfile, load_profile
 from tpusplit.graph import Graph
+from tpusplit.units import MiB
 
 __all__ = ["DEVICES", "EdgeTPUCost", "EdgeTPUFeatures", "EdgeTPUSegmentCost", "OpTerms",
            "op_terms"]
@@ -342,7 +342,8 @@ class EdgeTPUCost(CostSource):
         table = _table(graph)
         rates = (p.conv_ms_per_mcycle, p.depthwise_ms_per_mcycle, p.fc_ms_per_ktile,
                  p.element_ms_per_mib, p.op_ms)
-        dev = sum(rate * table.prefix[key] for rate, key in zip(rates, COUNTS, strict=True))
+        dev = np.sum([rate * table.prefix[key] for rate, key in zip(rates, COUNTS, strict=True)],
+                     axis=0)
         layers = np.concatenate([[0.0], np.cumsum([layer_bytes(graph, i) for i in range(n)])])
         ins, outs = graph.io_sums(np.array([float(_int8_bytes(graph, t.index))
                                             for t in graph.tensors]))

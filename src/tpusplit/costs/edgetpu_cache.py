@@ -36,8 +36,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tpusplit.graph import Graph
-
-MiB = 1 << 20
+from tpusplit.units import MiB
 
 
 def _ceil(x: int, m: int) -> int:
@@ -71,25 +70,10 @@ def layer_bytes(graph: Graph, index: int) -> int:
 
 
 def boundary(graph: Graph, start: int, end: int) -> tuple[list[int], list[int]]:
-    """Activation tensors entering ops ``[start, end)`` from outside and leaving it.
-
-    Inputs: non-constant tensors read in the range but produced before it (or model inputs).
-    Outputs: tensors produced in the range and used after it, or model outputs.
-    """
-    produced: set[int] = set()
-    ins: list[int] = []
-    outs: list[int] = []
-    for op in graph.ops[start:end]:
-        for t in op.inputs:
-            if not graph.tensors[t].constant and t not in produced and t not in ins:
-                ins.append(t)
-        produced.update(op.outputs)
-    model_out = set(graph.outputs)
-    for op in graph.ops[start:end]:
-        for t in op.outputs:
-            if t in model_out or any(c >= end for c in graph.consumers[t]):
-                outs.append(t)
-    return ins, outs
+    """Activation tensors entering ops ``[start, end)`` from outside and leaving it
+    (:meth:`tpusplit.graph.Graph.segment_io`: what crosses the segment's host link)."""
+    ins, outs = graph.segment_io(start, end)
+    return list(ins), list(outs)
 
 
 @dataclass(frozen=True, slots=True)

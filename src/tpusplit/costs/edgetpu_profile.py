@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from tpusplit.errors import TpusplitError, read_text
+from tpusplit.files import write_files
 
 #: Version of the profile format written by :func:`save_profile`.
 FORMAT = 2
@@ -196,9 +197,5 @@ def load_profile(profile: str | Path | DeviceProfile) -> DeviceProfile:
 
 def save_profile(profile: DeviceProfile, path: str | Path) -> None:
     """Write ``profile`` as an indented JSON file (the format :func:`load_profile` reads)."""
-    p = Path(path)
-    try:
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(json.dumps(profile.to_json(), indent=2) + "\n")
-    except OSError as exc:
-        raise TpusplitError(f"{p}: cannot write device profile ({exc.strerror})") from None
+    write_files({Path(path): json.dumps(profile.to_json(), indent=2) + "\n"},
+                "device profile")

@@ -37,8 +37,6 @@ from tpusplit.graph import Graph, load
 from tpusplit.graph.compiler_rule import compiler_cuts
 from tpusplit.models.specs import build_spec
 
-MiB = 1 << 20
-
 #: The repository's data directory (present in a source checkout).
 DATA_DIR = Path(__file__).resolve().parents[3] / "data"
 

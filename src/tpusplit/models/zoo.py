@@ -17,13 +17,14 @@ costing and CPU timing depend on.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from tpusplit.errors import TpusplitError
+from tpusplit.files import write_files
 from tpusplit.models import slim
+from tpusplit.units import mib
 
 
 @dataclass(frozen=True)
@@ -160,18 +161,9 @@ def build(name: str, samples: int = 4, force: bool = False,
     if path.is_file() and not force:
         return path
     data = model_bytes(name, samples)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_files({path: data}, "zoo model")
     if log:
-        log(f"{name}: {len(data) / 2**20:.1f} MiB -> {path}")
+        log(f"{name}: {mib(len(data)):.1f} MiB -> {path}")
     return path
 
 

@@ -12,6 +12,7 @@ from rich.table import Table
 from tpusplit.costs.base import CostSource
 from tpusplit.errors import TpusplitError
 from tpusplit.sim import SimResult
+from tpusplit.units import mib
 
 _COLOURS = {"host": "#bbbbbb", "in": "#4c72b0", "compute": "#55a868", "out": "#c44e52"}
 
@@ -48,8 +49,8 @@ def sim_table(cost: CostSource, result: SimResult) -> Table:
         t.add_column(col, justify="right")
     for i, (s, busy) in enumerate(zip(result.segments, result.stage_busy_ms, strict=True)):
         t.add_row(str(i), f"{s.start}..{s.end - 1}",
-                  f"{cost.graph.segment_param_bytes(s.start, s.end) / 2**20:.2f}",
-                  f"{s.on_chip_bytes / 2**20:.2f}", f"{s.off_chip_bytes / 2**20:.2f}",
+                  f"{mib(cost.graph.segment_param_bytes(s.start, s.end)):.2f}",
+                  f"{mib(s.on_chip_bytes):.2f}", f"{mib(s.off_chip_bytes):.2f}",
                   f"{s.latency_ms:.3f}", f"{100 * busy / result.wall_ms:.0f}")
     return t
 
@@ -96,7 +97,7 @@ def gantt_bars(result: SimResult) -> Gantt:
     shared = sorted({b for b in buses if buses.count(b) > 1})
     bars: list[tuple[int, float, float, str]] = []
     for e in result.events:
-        stream = min(float(getattr(result.segments[e.stage], "stream_ms", 0.0)), e.end - e.start)
+        stream = min(result.segments[e.stage].stream_ms, e.end - e.start)
         if e.phase == "compute" and stream > 0:
             bars.append((e.stage, e.start, stream, "stream"))
             if e.end - e.start > stream:

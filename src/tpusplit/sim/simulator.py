@@ -83,9 +83,7 @@ class SimResult:
 
 def phase_times(cost: SegmentCost, host_ms: float) -> tuple[float, float, float, float, float]:
     """``(host, in, compute, out, stream)`` ms of one job; ``stream`` is part of ``compute``."""
-    in_ms = float(getattr(cost, "in_ms", 0.0))
-    out_ms = float(getattr(cost, "out_ms", 0.0))
-    stream = float(getattr(cost, "stream_ms", 0.0))
+    in_ms, out_ms, stream = cost.in_ms, cost.out_ms, cost.stream_ms
     compute = max(0.0, cost.latency_ms - in_ms - out_ms)
     return host_ms, in_ms, compute, out_ms, min(stream, compute)
 
