@@ -23,6 +23,8 @@ time. Complexity: O(log((upper - lower) / threshold)) targets; at most n(n+1)/2 
 
 from __future__ import annotations
 
+import math
+
 from tpusplit.costs.base import CostSource
 from tpusplit.graph import Graph
 from tpusplit.partition import spans
@@ -74,6 +76,8 @@ def profiled(graph: Graph, num_segments: int, cost: CostSource,
     best = compiler_cuts(graph, num_segments)
     lats = [cost.latency(a, b) for a, b in spans(n, best)]
     lower, upper = min(lats), max(lats)
+    if not math.isfinite(upper):  # a segment that cannot run (compiler rejects it, --coral
+        upper = cost.latency(0, n)  # exclude): search below the whole model instead
     targets = 0
     while num_segments > 1 and upper - lower > diff_threshold_ms:
         target = (lower + upper) / 2
