@@ -61,7 +61,7 @@ class CostSource(ABC):
     source, each is a profiling run). ``seconds`` is the wall time spent evaluating.
 
     Optional capabilities, declared here with their neutral defaults so that strategies use
-    them without probing: :attr:`monotone`, :meth:`lower_bound`, :meth:`prefetch`,
+    them without probing: :attr:`monotone`, :attr:`parallel`, :meth:`lower_bound`, :meth:`prefetch`,
     :meth:`transfer_ms`.
     """
 
@@ -72,6 +72,9 @@ class CostSource(ABC):
     #: True when a segment never costs less than a segment it contains (latency grows with
     #: the op range, e.g. no boundary transfer in it): probe-and-bisect is then exact.
     monotone: bool = False
+    #: Segments it can evaluate at once (several devices measuring in parallel): a strategy
+    #: may :meth:`prefetch` that many candidates ahead.
+    parallel: int = 1
 
     def __init__(self, graph: Graph) -> None:
         self.graph = graph

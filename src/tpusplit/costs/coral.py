@@ -35,6 +35,10 @@ class CoralExclude(CostSource):
         self.monotone = False  # a longer segment can be allowed where a shorter one is not
         self.excluded = 0
 
+    @property  # type: ignore[override]
+    def parallel(self) -> int:
+        return self.inner.parallel
+
     def _evaluate(self, start: int, end: int) -> SegmentCost:
         if not compatible(self.graph, start, end):
             self.excluded += 1

@@ -40,7 +40,8 @@ DEVICES: tuple[str, ...] = ("edgetpu-usb3", "edgetpu-pcie", "edgetpu-usb2", "edg
                             "edgetpu-rpi4-usb3", "edgetpu-rpi3-usb2", "edgetpu-usb3-sweeps")
 
 #: Other names accepted for shipped profiles.
-ALIASES: dict[str, str] = {"edgetpu": "edgetpu-usb3", "edgetpu-usb3-x86": "edgetpu-usb3"}
+ALIASES: dict[str, str] = {"edgetpu": "edgetpu-usb3", "edgetpu-usb3-x86": "edgetpu-usb3",
+                           "edgetpu:usb": "edgetpu-usb3", "edgetpu:pci": "edgetpu-pcie"}
 
 #: Per-host fields (the rest describe the Edge TPU itself and the compiler's caching rule).
 HOST_FIELDS: tuple[str, ...] = ("fixed_ms", "link_ms_per_mib", "cpu_factor")

@@ -11,6 +11,7 @@ CPU, so loading one is an error. When libedgetpu is not installed every entry po
 from __future__ import annotations
 
 import ctypes
+import os
 import platform
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -43,9 +44,13 @@ class EdgeTPUDevice:
     path: str
 
 
+#: Environment variable naming another delegate library (a path), e.g. a test stand-in.
+LIBRARY_ENV = "TPUSPLIT_LIBEDGETPU"
+
+
 def library_name() -> str:
-    """The delegate library file name for this OS."""
-    return LIBRARY.get(platform.system(), LIBRARY["Linux"])
+    """The delegate library file name for this OS (``$TPUSPLIT_LIBEDGETPU`` overrides it)."""
+    return os.environ.get(LIBRARY_ENV) or LIBRARY.get(platform.system(), LIBRARY["Linux"])
 
 
 def _load_library(name: str | None = None) -> ctypes.CDLL:

@@ -183,6 +183,28 @@ def require_compiler() -> str:
     return path
 
 
+_VERSION = re.compile(r"Edge TPU Compiler version\s+(\S+)")
+
+
+def compiler_version(compiler: str | None = None) -> str:
+    """The compiler's version (``16.0.384591198``), from ``edgetpu_compiler --version``.
+
+    Part of every cached measurement's key: another compiler may cut and place differently.
+    Raises :class:`TpusplitError` when the compiler is missing or prints no version.
+    """
+    exe = compiler or require_compiler()
+    try:
+        proc = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60,
+                              check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise TpusplitError(f"{exe}: {COMPILER} could not run ({exc})") from None
+    m = _VERSION.search(proc.stdout + proc.stderr)
+    if m is None:
+        raise TpusplitError(f"{exe}: --version printed no 'Edge TPU Compiler version'; is it "
+                            f"{COMPILER}?")
+    return m.group(1)
+
+
 @dataclass
 class CompileResult:
     """A compiled model: its file, its bytes, the parsed log and the raw compiler output."""

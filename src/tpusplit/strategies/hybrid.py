@@ -83,6 +83,7 @@ def plan_hybrid(graph: Graph, stages: int, predictor: Predictor, cost: CostSourc
         todo = [s for s in segments[best] if s not in measured]
         if not todo or cost.evaluations - start + len(todo) > budget:
             break
+        cost.prefetch(todo)  # a candidate's segments at once (several devices in parallel)
         for s in todo:
             measured[s] = cost.latency(*s)
     done = [i for i, sp in enumerate(segments) if all(s in measured for s in sp)]

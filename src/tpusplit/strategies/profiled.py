@@ -45,6 +45,7 @@ def search(graph: Graph, num_segments: int, cost: CostSource, target: float,
     n = len(graph.ops)
     first_output = graph.output_ops[0] if graph.output_ops else n - 1
     failed: set[tuple[int, int]] = set()
+    ahead = cost.parallel
 
     def place(s: int, start: int) -> list[int] | None:
         if s == num_segments - 1:
@@ -55,6 +56,9 @@ def search(graph: Graph, num_segments: int, cost: CostSource, target: float,
         length = limit - start
         while length >= 1:
             end = start + length
+            if ahead > 1:  # several devices measure at once: ask the next candidates too
+                cost.prefetch([(start, start + m) for m in
+                               range(length, max(0, length - ahead * step), -step)])
             if cost.latency(start, end) <= target:
                 rest = place(s + 1, end)
                 if rest is not None:

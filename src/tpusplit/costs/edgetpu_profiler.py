@@ -1,0 +1,400 @@
+"""Segm_Prof on real Edge TPUs: compile every segment a strategy asks for, run it, time it.
+
+For segment ``[start, end)``, :class:`EdgeTPUProfiler` writes the file a split would write for
+it (with Coral's pass-through tensors under ``coral="carry"``), compiles it with
+``edgetpu_compiler``, loads it on an Edge TPU through the libedgetpu delegate, runs it
+``warmup`` times, then times ``repeats`` runs (setting inputs, ``invoke()``, reading outputs:
+the stage time a pipeline sees). The latency is the median (or ``p10``/``min``); the
+compiler's on-chip/off-chip figures come with it.
+
+* **Cache.** Every outcome goes to a JSON file at once (default
+  ``~/.cache/tpusplit/edgetpu-profile.json``), keyed by model digest, segment, TPU type
+  (usb/pci), compiler version and Coral mode: a later run, another strategy or another ``N``
+  reuses it, and an interrupted run loses nothing it measured.
+* **Several TPUs.** With ``k`` TPUs, :meth:`~EdgeTPUProfiler.prefetch` measures ``k``
+  segments at once (one worker per TPU) while the next ones compile; the ``profiled``
+  strategy asks ahead that many candidates (:attr:`parallel`).
+* **Compile failures.** A segment the compiler rejects costs ``inf`` (strategies skip it),
+  ``on_reject`` is told (a one-line warning naming the cut), and the rejection is cached.
+* **A TPU that disappears** (unplugged, reset): its segment goes to another TPU; when none is
+  left, a one-line :class:`~tpusplit.errors.TpusplitError` names the TPU and the segment and
+  says the measurements so far are in the cache.
+
+This is the measuring step of libcoral's ``partition_with_profiling`` / Segm_Prof
+(Villarrubia et al., PDP 2023) as a user with Coral TPUs runs it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import statistics
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tpusplit.costs.base import CostSource, SegmentCost
+from tpusplit.costs.profiler import STATISTICS, Measurement, model_digest
+from tpusplit.errors import TpusplitError, first_line
+from tpusplit.files import write_file
+from tpusplit.graph import Graph, extract
+from tpusplit.graph.coral import carried, extract_coral
+from tpusplit.pipeline.backend import Backend
+from tpusplit.pipeline.edgetpu_compiler import CompileResult, compile_bytes
+
+CACHE_VERSION = 1
+#: Profile of the Edge TPU model used for the dry run that estimates the work, per TPU type.
+MODEL_PROFILE = {"usb": "edgetpu-usb3", "pci": "edgetpu-pcie"}
+
+
+def default_cache_path() -> Path:
+    """``$XDG_CACHE_HOME/tpusplit/edgetpu-profile.json`` (``~/.cache`` by default)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "tpusplit" / "edgetpu-profile.json"
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A segment the compiler refused: where, and its last line of output."""
+
+    start: int
+    end: int
+    reason: str
+
+    def message(self, graph: Graph) -> str:
+        """One line naming the cut: what a user reads."""
+        at = (f"cuts {self.start} and {self.end}" if 0 < self.start and self.end < len(graph.ops)
+              else f"cut {self.start}" if self.start > 0
+              else f"cut {self.end}" if self.end < len(graph.ops) else "no cut")
+        return (f"{graph.source}: segment ops [{self.start}, {self.end}) ({at}): "
+                f"edgetpu_compiler rejected it ({self.reason}); plans skip it")
+
+
+class TPULost(TpusplitError):
+    """Every Edge TPU in use failed; what was measured is in the cache."""
+
+
+def time_stage(stage: Any, feeds: dict[str, np.ndarray], warmup: int, repeats: int,
+               min_seconds: float) -> Measurement:
+    """Run ``stage`` ``warmup`` times, then time at least ``repeats`` runs and ``min_seconds``."""
+    for _ in range(warmup):
+        stage.run(feeds)
+    times: list[float] = []
+    clock = time.perf_counter
+    t_end = clock() + min_seconds
+    while len(times) < repeats or clock() < t_end:
+        t0 = clock()
+        stage.run(feeds)
+        times.append(clock() - t0)
+    ms = 1e3 * np.asarray(times)
+    p10, med, p90 = (float(v) for v in np.percentile(ms, [10, 50, 90]))
+    return Measurement(med, p10, p90, float(ms.min()), len(times))
+
+
+class EdgeTPUProfiler(CostSource):
+    """Latency of each segment compiled with ``edgetpu_compiler`` and timed on Edge TPUs.
+
+    Args:
+        graph: the model.
+        backend: an :class:`~tpusplit.pipeline.edgetpu.EdgeTPUBackend` whose ``devices`` are
+            the TPUs to measure on (all of one type).
+        kind: their type, ``usb`` or ``pci`` (part of the cache key and of :attr:`device`).
+        compiler: the compiler executable (default: found on the PATH).
+        compiler_version: its version (default: asked with ``--version``).
+        cache_path: the JSON cache (default :func:`default_cache_path`; None: memory only).
+        coral: ``carry`` (measure segments with their pass-through tensors) or ``off``.
+        warmup, repeats, min_seconds, statistic: as :class:`~tpusplit.costs.profiler.ProfilerCost`.
+        on_reject: called once with each :class:`Rejection` a strategy meets (found now or
+            read from the cache).
+
+    Counters for a progress display (read from another thread): :attr:`compiled`,
+    :attr:`compile_failures`, :attr:`measured_count`, :attr:`disk_hits`, :attr:`lost`,
+    :meth:`seconds_left`.
+    """
+
+    measured = True
+
+    def __init__(self, graph: Graph, backend: Backend, kind: str = "usb",
+                 compiler: str | None = None, compiler_version: str | None = None,
+                 cache_path: str | Path | None = "default", coral: str = "carry",
+                 warmup: int = 3, repeats: int = 15, min_seconds: float = 0.02,
+                 statistic: str = "median",
+                 on_reject: Callable[[Rejection], None] | None = None) -> None:
+        super().__init__(graph)
+        from tpusplit.pipeline.edgetpu_compiler import compiler_version as ask_version
+        from tpusplit.pipeline.edgetpu_compiler import require_compiler
+
+        if statistic not in STATISTICS:
+            raise TpusplitError(f"profiler: statistic {statistic!r} is not one of "
+                                f"{', '.join(STATISTICS)}")
+        if coral not in ("carry", "off", "exclude"):
+            raise TpusplitError(f"profiler: coral must be carry, exclude or off, not {coral!r}")
+        self.backend = backend
+        self.tpus: list[str] = list(getattr(backend, "devices", []))
+        if not self.tpus:
+            raise TpusplitError("no Edge TPU found to profile on: plug one in (see `tpusplit "
+                                "devices`), or plan with the Edge TPU model (--cost model)")
+        self.kind = kind
+        self.device = f"edgetpu:{kind}"
+        self.compiler = compiler or require_compiler()
+        self.compiler_version = compiler_version or ask_version(self.compiler)
+        self.cache_path = (default_cache_path() if cache_path == "default"
+                           else Path(cache_path) if cache_path is not None else None)
+        self.carry = coral == "carry"
+        self.warmup, self.repeats, self.min_seconds = warmup, repeats, min_seconds
+        self.statistic = statistic
+        self.on_reject = on_reject
+        self.measurements: dict[tuple[int, int], Measurement] = {}
+        self.rejected: dict[tuple[int, int], Rejection] = {}
+        self.lost: dict[str, str] = {}
+        self.compiled = 0
+        self.compile_failures = 0
+        self.measured_count = 0
+        self.disk_hits = 0
+        self.expected: int | None = None
+        self._durations: deque[float] = deque(maxlen=20)
+        self._lock = threading.Lock()
+        self._digest: str | None = None
+        self._disk = self._read_cache()
+
+    # -- cache ------------------------------------------------------------------------------
+
+    @property
+    def parallel(self) -> int:
+        """TPUs measuring at once (strategies may ask that many segments ahead)."""
+        return max(1, len(self.tpus) - len(self.lost))
+
+    @property
+    def digest(self) -> str:
+        """The model digest used in cache keys."""
+        if self._digest is None:
+            self._digest = model_digest(self.graph)
+        return self._digest
+
+    def key(self, start: int, end: int) -> str:
+        """Cache key: ``digest:start:end:type:compiler-version[:carry]``."""
+        mode = ":carry" if self.carry and carried(self.graph, start, end) else ""
+        return f"{self.digest}:{start}:{end}:{self.kind}:{self.compiler_version}{mode}"
+
+    def cached(self, start: int, end: int) -> bool:
+        """True when ``[start, end)`` needs no compile or run (in memory or on disk)."""
+        return (start, end) in self._cache or self.key(start, end) in self._disk
+
+    def _read_cache(self) -> dict[str, dict[str, Any]]:
+        path = self.cache_path
+        if path is None or not path.exists():
+            return {}
+        try:
+            data = json.loads(path.read_text())
+            if data.get("version") != CACHE_VERSION:
+                return {}
+            entries = data["entries"]
+            if not isinstance(entries, dict):
+                raise TypeError("entries")
+            return entries
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            raise TpusplitError(f"{path}: not a tpusplit Edge TPU profile cache (delete it to "
+                                "start afresh)") from None
+
+    def _store(self, key: str, entry: dict[str, Any]) -> None:
+        """Keep one outcome, on disk at once (merged with what other runs added)."""
+        self._disk[key] = entry
+        if self.cache_path is None:
+            return
+        try:
+            on_disk = self._read_cache()
+        except TpusplitError:
+            on_disk = {}
+        on_disk.update(self._disk)
+        self._disk = on_disk
+        write_file(self.cache_path, json.dumps({"version": CACHE_VERSION, "entries": on_disk},
+                                               indent=0, sort_keys=True), "profile cache")
+
+    def _cost(self, start: int, end: int, entry: dict[str, Any]) -> SegmentCost:
+        if "rejected" in entry:
+            rej = Rejection(start, end, str(entry["rejected"]))
+            if (start, end) not in self.rejected:
+                self.rejected[(start, end)] = rej
+                if self.on_reject is not None:
+                    self.on_reject(rej)
+            return SegmentCost(start, end, math.inf)
+        m = Measurement(*(entry[f] for f in ("median_ms", "p10_ms", "p90_ms", "min_ms",
+                                             "runs")))
+        self.measurements[(start, end)] = m
+        value = {"median": m.median_ms, "p10": m.p10_ms, "min": m.min_ms}[self.statistic]
+        return SegmentCost(start, end, value, int(entry.get("on_chip_bytes", 0)),
+                           int(entry.get("off_chip_bytes", 0)))
+
+    # -- measuring --------------------------------------------------------------------------
+
+    def segment_file(self, start: int, end: int) -> bytes:
+        """The uncompiled segment as it will run (with pass-through tensors under carry)."""
+        if self.carry:
+            return extract_coral(self.graph, start, end)
+        return extract(self.graph, start, end)
+
+    def _compile(self, start: int, end: int) -> CompileResult:
+        name = f"{self.graph.name}_ops_{start}_{end}"
+        return compile_bytes(self.segment_file(start, end), name, self.compiler)
+
+    def _measure_on(self, tpu: int, result: CompileResult, start: int) -> Measurement:
+        from tpusplit.pipeline.sequential import random_inputs
+
+        stage = self.backend.load(result.model, tpu)
+        feeds = random_inputs(stage, seed=start)
+        return time_stage(stage, feeds, self.warmup, self.repeats, self.min_seconds)
+
+    def _run(self, spans: Sequence[tuple[int, int]]) -> None:
+        """Compile and measure ``spans`` (none cached), one worker per live TPU."""
+        todo = deque(spans)
+        if not todo:
+            return
+        live = [i for i, name in enumerate(self.tpus) if name not in self.lost]
+        if not live:
+            raise self._all_lost(spans[0])
+        workers = max(1, min(len(live), len(todo)))
+        compiling: dict[tuple[int, int], Future[CompileResult]] = {}
+        pool = ThreadPoolExecutor(max_workers=max(1, min(os.cpu_count() or 1, workers + 1)),
+                                  thread_name_prefix="tpusplit-compile")
+        for span in todo:
+            compiling[span] = pool.submit(self._compile, *span)
+        last_failure: list[tuple[tuple[int, int], str, str]] = []
+
+        def work(tpu: int) -> None:
+            name = self.tpus[tpu]
+            while True:
+                with self._lock:
+                    if not todo:
+                        return
+                    span = todo.popleft()
+                t0 = time.perf_counter()
+                try:
+                    result = compiling[span].result()
+                except TpusplitError as exc:
+                    self._reject(span, str(exc))
+                    continue
+                with self._lock:
+                    self.compiled += 1
+                try:
+                    m = self._measure_on(tpu, result, span[0])
+                except (TpusplitError, RuntimeError, ValueError, OSError) as exc:
+                    with self._lock:
+                        self.lost[name] = first_line(exc)
+                        todo.appendleft(span)  # another TPU takes it
+                        last_failure.append((span, name, first_line(exc)))
+                    return
+                log = result.log
+                entry = {"median_ms": m.median_ms, "p10_ms": m.p10_ms, "p90_ms": m.p90_ms,
+                         "min_ms": m.min_ms, "runs": m.runs,
+                         "on_chip_bytes": max(log.on_chip_bytes, 0),
+                         "off_chip_bytes": max(log.off_chip_bytes, 0),
+                         "ops_mapped": log.ops_mapped, "total_ops": log.total_ops, "tpu": name}
+                with self._lock:
+                    self._store(self.key(*span), entry)
+                    self.measured_count += 1
+                    self._durations.append(time.perf_counter() - t0)
+
+        threads = [threading.Thread(target=work, args=(i,), daemon=True,
+                                    name=f"tpusplit-tpu-{self.tpus[i]}") for i in live[:workers]]
+        try:
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        if todo:  # every TPU failed
+            raise self._all_lost(todo[0], last_failure[-1] if last_failure else None)
+
+    def _all_lost(self, span: tuple[int, int],
+                  failure: tuple[tuple[int, int], str, str] | None = None) -> TPULost:
+        where = f"{self.cache_path}" if self.cache_path is not None else "memory (no cache)"
+        kept = len(self.measurements) + self.measured_count
+        if failure is not None:
+            (a, b), name, why = failure
+            what = f"Edge TPU {name} failed while measuring segment ops [{a}, {b}) ({why})"
+        else:
+            what = f"no Edge TPU left to measure segment ops [{span[0]}, {span[1]})"
+        others = [n for n in self.lost if failure is None or n != failure[1]]
+        lost = f"; also lost: {', '.join(others)}" if others else ""
+        return TPULost(f"{what}{lost}; {kept} measurement(s) so far are kept in {where}: "
+                       "check the TPU (`tpusplit devices`) and rerun to continue")
+
+    def _reject(self, span: tuple[int, int], error: str) -> None:
+        reason = error.split(" failed (", 1)[-1].rstrip(")") if " failed (" in error else error
+        with self._lock:
+            self._store(self.key(*span), {"rejected": reason})
+            self.compile_failures += 1
+
+    # -- CostSource -------------------------------------------------------------------------
+
+    def prefetch(self, spans: Sequence[tuple[int, int]]) -> None:
+        """Measure every span not cached yet, all TPUs at once."""
+        seen: set[tuple[int, int]] = set()
+        todo = []
+        for a, b in spans:
+            if (a, b) in seen or self.cached(a, b):
+                continue
+            seen.add((a, b))
+            todo.append((a, b))
+        self._run(todo)
+
+    def _evaluate(self, start: int, end: int) -> SegmentCost:
+        key = self.key(start, end)
+        entry = self._disk.get(key)
+        if entry is not None:
+            self.disk_hits += 1
+        else:
+            self._run([(start, end)])
+            entry = self._disk[key]
+        return self._cost(start, end, entry)
+
+    def clear(self) -> None:
+        """Forget costs in memory (the disk cache is kept: reusing it is what it is for)."""
+        super().clear()
+        self.measurements.clear()
+
+    # -- progress ---------------------------------------------------------------------------
+
+    @property
+    def done(self) -> int:
+        """Segments answered so far: measured, rejected or read from the cache."""
+        return self.measured_count + self.compile_failures + self.disk_hits
+
+    def seconds_left(self) -> float | None:
+        """Estimated seconds to go: segments still expected times the recent mean time per
+        segment (compile and measure), shared by the live TPUs; None before any estimate."""
+        if self.expected is None or not self._durations:
+            return None
+        left = max(0, self.expected - self.done)
+        return left * statistics.fmean(self._durations) / self.parallel
+
+
+def estimate_segments(graph: Graph, num_segments: int, strategy: str, kind: str,
+                      coral: str = "carry", parallel: int = 1) -> set[tuple[int, int]]:
+    """The segments ``strategy`` asks for when planning on the Edge TPU model: a dry run that
+    costs milliseconds and predicts the profiling work (the real run follows other
+    latencies, so it is an estimate)."""
+    from tpusplit.costs.coral import for_coral
+    from tpusplit.costs.edgetpu import EdgeTPUCost
+    from tpusplit.strategies import plan
+
+    model = EdgeTPUCost(graph, MODEL_PROFILE.get(kind, "edgetpu-usb3"))
+    model.parallel = parallel  # type: ignore[attr-defined]  # ask ahead as the profiler will
+    cost = for_coral(model, coral)
+    asked = cost.track()
+    try:
+        plan(graph, num_segments, cost, strategy)
+    except TpusplitError:
+        pass
+    finally:
+        cost.untrack(asked)
+    return asked
