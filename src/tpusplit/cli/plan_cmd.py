@@ -8,13 +8,13 @@ from pathlib import Path
 
 import typer
 
+from tpusplit.cli import edgetpu_plan
 from tpusplit.cli.app import app
-from tpusplit.costs.devices import device_help, make_cost
+from tpusplit.costs.devices import device_help
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import load
 from tpusplit.report.console import console as make_console
 from tpusplit.report.plan import auto_dict, compare_rows, compare_table, plan_summary, plan_table
-from tpusplit.report.progress import evaluating
 from tpusplit.strategies import auto, compare, get, names, plan
 from tpusplit.strategies.base import DEFAULT_BATCH, rebatch
 
@@ -35,8 +35,9 @@ def plan_command(
     tpus: str = typer.Option(..., "--tpus", "-n", help="Number of devices (segments), or "
                              "'auto': the fewest reaching the best throughput within 5% (or "
                              "--target-ips)."),
-    strategy: str = typer.Option("optimal", "--strategy", "-s",
-                                 help=f"One of {', '.join(names(include_oracles=True))}."),
+    strategy: str = typer.Option(None, "--strategy", "-s",
+                                 help=f"One of {', '.join(names(include_oracles=True))} "
+                                 "(default optimal; profiled with --cost profile)."),
     device: str = typer.Option("edgetpu-usb3", "--device", help=device_help(planning=True)),
     batch: int = typer.Option(DEFAULT_BATCH, "--batch", min=1, help="Inputs in flight for "
                               "the time per inference."),
@@ -50,16 +51,24 @@ def plan_command(
     output: Path = typer.Option(None, "-o", "--output", help="Write the plan (of --strategy) "
                                 "as JSON, for `tpusplit split --plan` and `tpusplit run "
                                 "--plan`."),
+    cost_kind: str = typer.Option(None, "--cost", help=edgetpu_plan.COST_HELP),
+    coral: str = typer.Option(None, "--coral", help=edgetpu_plan.CORAL_HELP),
+    profile_cache: Path = typer.Option(None, "--profile-cache", help="JSON cache of Edge TPU "
+                                       "measurements (default ~/.cache/tpusplit/"
+                                       "edgetpu-profile.json)."),
 ) -> None:
     """Choose where to cut MODEL for N devices; show segments, bottleneck and throughput."""
-    get(strategy)
+    if strategy is not None:
+        get(strategy)
     n = _parse_tpus(tpus, str(model))
     if output is not None and output.is_dir():
         raise TpusplitError(f"{output}: is a directory; give a file name like plan.json")
     graph = load(model)
-    cost = make_cost(graph, device)
+    setup = edgetpu_plan.setup(graph, device, cost_kind, strategy, coral, profile_cache)
+    cost, strategy = setup.cost, setup.strategy
+    setup.estimate(n or max_tpus, names() if compare_all else [strategy])
     res = None
-    with evaluating(cost, f"planning {graph.name}") as step:
+    with setup.progress(f"planning {graph.name}") as step:
         if n is None:
             step(f"--tpus auto: {strategy}, N = 1..{max_tpus}")
             res = auto(graph, cost, strategy, max_tpus, target_ips)
@@ -69,12 +78,13 @@ def plan_command(
                             progress=lambda name: step(f"{name} on {n} x {cost.device}"))
         else:
             step(f"{strategy} on {n} x {cost.device}")
-            chosen = rebatch(res.plan if res is not None else plan(graph, n, cost, strategy),
-                             cost, batch)
+            chosen = setup.finish(rebatch(res.plan if res is not None
+                                          else plan(graph, n, cost, strategy), cost, batch))
     if res is not None and not res.target_reached:
         print(f"warning: {model}: {res.reason}", file=sys.stderr)
     console = make_console()
     if compare_all:
+        found = setup.finish_all(found)
         for name, why in found.skipped.items():
             print(f"warning: {name} skipped: {why}", file=sys.stderr)
         mine = found.plan(strategy)

@@ -71,7 +71,7 @@ class Rejection:
 
     def message(self, graph: Graph) -> str:
         """One line naming the cut: what a user reads."""
-        at = (f"cuts {self.start} and {self.end}" if 0 < self.start and self.end < len(graph.ops)
+        at = (f"cuts {self.start} and {self.end}" if self.start > 0 and self.end < len(graph.ops)
               else f"cut {self.start}" if self.start > 0
               else f"cut {self.end}" if self.end < len(graph.ops) else "no cut")
         return (f"{graph.source}: segment ops [{self.start}, {self.end}) ({at}): "
@@ -378,23 +378,51 @@ class EdgeTPUProfiler(CostSource):
         return left * statistics.fmean(self._durations) / self.parallel
 
 
-def estimate_segments(graph: Graph, num_segments: int, strategy: str, kind: str,
-                      coral: str = "carry", parallel: int = 1) -> set[tuple[int, int]]:
-    """The segments ``strategy`` asks for when planning on the Edge TPU model: a dry run that
-    costs milliseconds and predicts the profiling work (the real run follows other
-    latencies, so it is an estimate)."""
-    from tpusplit.costs.coral import for_coral
-    from tpusplit.costs.edgetpu import EdgeTPUCost
-    from tpusplit.strategies import plan
+def tpu_kind(device: str) -> str | None:
+    """The TPU type a ``--device`` name asks for: ``usb``, ``pci``, or None (any one type)."""
+    if device in ("edgetpu:usb", "edgetpu:pci"):
+        return device.split(":", 1)[1]
+    if "pcie" in device or "devboard" in device:
+        return "pci"
+    if "usb" in device:
+        return "usb"
+    return None
 
-    model = EdgeTPUCost(graph, MODEL_PROFILE.get(kind, "edgetpu-usb3"))
-    model.parallel = parallel  # type: ignore[attr-defined]  # ask ahead as the profiler will
-    cost = for_coral(model, coral)
-    asked = cost.track()
-    try:
-        plan(graph, num_segments, cost, strategy)
-    except TpusplitError:
-        pass
-    finally:
-        cost.untrack(asked)
-    return asked
+
+def choose_tpus(device: str, library: str | None = None) -> tuple[str, list[str]]:
+    """The attached Edge TPUs to profile ``device`` on: ``(type, delegate names)``.
+
+    One-line errors when libedgetpu is missing, when no TPU of the type is attached, or when
+    both types are and ``device`` does not say which (their latencies differ).
+    """
+    from tpusplit.pipeline.edgetpu import list_devices
+
+    kind = tpu_kind(device)
+    found = list_devices(library)
+    usable = [d for d in found if kind is None or d.kind == kind]
+    if not usable:
+        seen = f" (found {', '.join(d.name for d in found)})" if found else ""
+        what = f"{kind} Edge TPU" if kind else "Edge TPU"
+        raise TpusplitError(f"--device {device}: no {what} attached{seen}; plug one in (see "
+                            "`tpusplit devices`) or plan with the Edge TPU model (--cost model)")
+    kinds = sorted({d.kind for d in usable})
+    if len(kinds) > 1:
+        raise TpusplitError(f"--device {device}: both USB and PCIe Edge TPUs are attached; "
+                            "profile one type: --device edgetpu:usb or --device edgetpu:pci")
+    return kinds[0], [d.name for d in usable]
+
+
+def make_profiler(graph: Graph, device: str, cache_path: str | Path | None = "default",
+                  coral: str = "carry", library: str | None = None,
+                  on_reject: Callable[[Rejection], None] | None = None,
+                  **timing: Any) -> EdgeTPUProfiler:
+    """An :class:`EdgeTPUProfiler` on every attached Edge TPU of ``device``'s type (``edgetpu``,
+    ``edgetpu:usb``, ``edgetpu:pci``, or a profile name such as ``edgetpu-pcie``)."""
+    from tpusplit.pipeline.edgetpu import EdgeTPUBackend
+    from tpusplit.pipeline.edgetpu_compiler import require_compiler
+
+    compiler = require_compiler()  # before touching the TPUs: the likelier missing piece
+    kind, names = choose_tpus(device, library)
+    backend = EdgeTPUBackend(devices=names, library=library)
+    return EdgeTPUProfiler(graph, backend, kind, compiler=compiler, cache_path=cache_path,
+                           coral=coral, on_reject=on_reject, **timing)
