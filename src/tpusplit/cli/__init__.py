@@ -20,6 +20,7 @@ from tpusplit.cli import (
     bench_cmd,  # noqa: F401
     calibrate_cmd,  # noqa: F401
     demo_cmd,  # noqa: F401
+    devices_cmd,  # noqa: F401
     inspect_cmd,  # noqa: F401
     plan_cmd,  # noqa: F401
     predictor_cmd,  # noqa: F401

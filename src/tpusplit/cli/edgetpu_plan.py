@@ -101,7 +101,7 @@ def estimate_segments(graph: Graph, num_segments: int, strategy: str, kind: str,
     costs milliseconds and predicts the profiling work (the real run follows other
     latencies, so it is an estimate)."""
     model = EdgeTPUCost(graph, MODEL_PROFILE.get(kind, "edgetpu-usb3"))
-    model.parallel = parallel  # type: ignore[attr-defined]  # ask ahead as the profiler will
+    model.parallel = parallel  # ask ahead as the profiler will
     cost = for_coral(model, coral)
     asked = cost.track()
     try:
@@ -138,8 +138,11 @@ def setup(graph: Graph, device: str, cost: str | None, strategy: str | None,
         def warn(rej: Rejection) -> None:
             print(f"warning: {rej.message(graph)}", file=sys.stderr)
 
+        def lost(tpu: str, why: str) -> None:
+            print(f"warning: Edge TPU {tpu} failed ({why})", file=sys.stderr)
+
         profiler = make_profiler(graph, device, cache if cache is not None else "default",
-                                 coral=mode, on_reject=warn)
+                                 coral=mode, on_reject=warn, on_lost=lost)
         base: CostSource = profiler
         chosen = strategy or "profiled"
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +14,13 @@ from tpusplit.cli.app import app
 from tpusplit.cli.common import parse_cuts
 from tpusplit.costs.devices import device_help, resolve
 from tpusplit.errors import TpusplitError
-from tpusplit.graph import check_cuts, load
+from tpusplit.graph import bounds, check_cuts, load
+from tpusplit.graph.coral import chain_violations, split_coral
 from tpusplit.pipeline import check_outputs, load_stages, make_backend, measure_pipeline
 from tpusplit.pipeline.assemble import io_names, reference_stage, spread_cores, whole_model
 from tpusplit.pipeline.inputs import random_feeds, read_inputs, read_segments, stage_specs
 from tpusplit.pipeline.measure import whole_model_ms
-from tpusplit.pipeline.runner import wire
+from tpusplit.pipeline.runner import StageError, wire
 from tpusplit.report.console import console as make_console
 from tpusplit.report.run import check_line, run_dict, stage_table, summary_table
 from tpusplit.strategies import Plan
@@ -44,6 +46,12 @@ def run_command(
     queue_size: int = typer.Option(4, "--queue-size", min=1, help="Capacity of each queue."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the random inputs."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead."),
+    tpu_map: str = typer.Option(None, "--tpu-map", help="Which Edge TPU runs which segment, "
+                                "e.g. 0:usb:0,1:pci:0 (names from `tpusplit devices`); "
+                                "default: segment i on the i-th TPU found."),
+    coral: bool = typer.Option(None, "--coral/--no-coral", help="Cut segments so libcoral's "
+                               "PipelinedModelRunner takes them too (tensors needed later "
+                               "pass through each segment; default on for Edge TPUs)."),
 ) -> None:
     """Run segments as a pipeline (one worker per segment): throughput, latency, utilisation."""
     if inputs is not None and random is not None:
@@ -51,7 +59,15 @@ def run_command(
     if plan is not None and cuts is not None:
         raise TpusplitError("give --plan or --cuts, not both")
     dev = resolve(device)
-    backend = make_backend(dev.backend, num_threads=threads)
+    if dev.backend == "edgetpu":  # uncompiled segments compile on the fly
+        from tpusplit.pipeline import edgetpu_run
+
+        backend = edgetpu_run.run_backend(tpu_map, threads, [str(p) for p in paths])
+    elif tpu_map is not None:
+        raise TpusplitError(f"--tpu-map is for Edge TPUs (--device edgetpu), not {dev.name}")
+    else:
+        backend = make_backend(dev.backend, num_threads=threads)
+    carry = coral if coral is not None else dev.backend == "edgetpu"
     context: dict[str, Any] = {"device": dev.name}
     graph = None
     whole: bytes | None = None
@@ -65,7 +81,11 @@ def run_command(
             cut_list = list(chosen.cuts)
         else:
             cut_list = check_cuts(graph, parse_cuts(cuts, str(paths[0])))
-        stages = load_stages(graph, cut_list, backend)
+        if dev.backend == "edgetpu":
+            backend.sources = [f"segment {i} (ops [{a}, {b}))"
+                               for i, (a, b) in enumerate(bounds(graph, cut_list))]
+        stages = load_stages(graph, cut_list, backend,
+                             split_coral(graph, cut_list) if carry else None)
         outputs: list[str] | None = io_names(graph)[1]
         whole = whole_model(graph)
         context.update(model=str(paths[0]), cuts=cut_list)
@@ -81,6 +101,13 @@ def run_command(
             except OSError as exc:
                 raise TpusplitError(f"{ref}: cannot read ({exc.strerror})") from None
     context["segments"] = len(stages)
+    if dev.backend == "edgetpu":
+        backend.check_all_used(len(stages))
+        context["tpus"] = list(backend.devices[:len(stages)])
+    if carry:
+        for problem in chain_violations([(s.input_names, s.output_names) for s in stages])[:1]:
+            print(f"warning: libcoral's PipelinedModelRunner would refuse these segments: "
+                  f"{problem}; split them from the model with --coral", file=sys.stderr)
     if check and whole is None:
         raise TpusplitError("--check with segment files needs --reference WHOLE_MODEL")
     names = wire(stages, outputs).inputs
@@ -93,10 +120,17 @@ def run_command(
     with Progress(TextColumn("run"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=err, transient=True, disable=as_json) as bar:
         task = bar.add_task("inputs", total=len(feeds))
-        m = measure_pipeline(stages, feeds, outputs=outputs, queue_size=queue_size,
-                             cores=spread_cores(len(stages)) if pin else None,
-                             keep_results=check,
-                             progress=lambda k: bar.update(task, completed=k))
+        try:
+            m = measure_pipeline(stages, feeds, outputs=outputs, queue_size=queue_size,
+                                 cores=spread_cores(len(stages)) if pin else None,
+                                 keep_results=check,
+                                 progress=lambda k: bar.update(task, completed=k))
+        except StageError as exc:
+            if dev.backend != "edgetpu":
+                raise
+            from tpusplit.pipeline.edgetpu_run import stage_failure
+
+            raise stage_failure(exc, backend) from None
     if dev.backend == "cpu" and whole is not None and threads == 1:
         m.baseline_ms = whole_model_ms(whole, feeds)
     result = check_outputs(checker, feeds, m.results) if checker is not None else None

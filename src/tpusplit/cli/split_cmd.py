@@ -30,6 +30,9 @@ def split_command(
                                   "edgetpu_compiler (must be on the PATH) and report its log."),
     plan_file: Path = typer.Option(None, "--plan", help="Cut where a plan from `tpusplit plan "
                                    "-o plan.json` says (instead of --cuts)."),
+    coral: bool = typer.Option(None, "--coral/--no-coral", help="Wire segments for libcoral's "
+                               "PipelinedModelRunner: tensors needed later pass through each "
+                               "segment (default on with --compile or an Edge TPU plan)."),
 ) -> None:
     """Write <stem>_segment_<i>_of_<N>.tflite (Coral's naming) and show what crosses each cut."""
     if plan_file is not None and cuts is not None:
@@ -39,13 +42,16 @@ def split_command(
     if output.exists() and not output.is_dir():
         raise TpusplitError(f"{output}: exists and is not a directory")
     graph = load(model)
+    edge = compile_
     if plan_file is not None:
         chosen = Plan.load(plan_file)
         chosen.check_graph(graph, str(plan_file))
         cut_list = list(chosen.cuts)
+        edge = edge or chosen.device.startswith("edgetpu")
     else:
         cut_list = check_cuts(graph, parse_cuts(cuts, str(model)))
-    files = split_files(graph, cut_list, output)
+    carry = edge if coral is None else coral
+    files = split_files(graph, cut_list, output, coral=carry)
     compiled = compile_segments(files) if compile_ else {}  # before writing anything
     write_files({**files, **compiled_files(compiled)}, "segment")
     rows = split_rows(graph, cut_list, list(files))

@@ -35,8 +35,8 @@ class CoralExclude(CostSource):
         self.monotone = False  # a longer segment can be allowed where a shorter one is not
         self.excluded = 0
 
-    @property  # type: ignore[override]
-    def parallel(self) -> int:
+    @property
+    def parallel(self) -> int:  # type: ignore[override]
         return self.inner.parallel
 
     def _evaluate(self, start: int, end: int) -> SegmentCost:

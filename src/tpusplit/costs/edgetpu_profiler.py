@@ -114,6 +114,7 @@ class EdgeTPUProfiler(CostSource):
         warmup, repeats, min_seconds, statistic: as :class:`~tpusplit.costs.profiler.ProfilerCost`.
         on_reject: called once with each :class:`Rejection` a strategy meets (found now or
             read from the cache).
+        on_lost: called with ``(tpu, why)`` when a TPU fails and others carry on.
 
     Counters for a progress display (read from another thread): :attr:`compiled`,
     :attr:`compile_failures`, :attr:`measured_count`, :attr:`disk_hits`, :attr:`lost`,
@@ -127,7 +128,8 @@ class EdgeTPUProfiler(CostSource):
                  cache_path: str | Path | None = "default", coral: str = "carry",
                  warmup: int = 3, repeats: int = 15, min_seconds: float = 0.02,
                  statistic: str = "median",
-                 on_reject: Callable[[Rejection], None] | None = None) -> None:
+                 on_reject: Callable[[Rejection], None] | None = None,
+                 on_lost: Callable[[str, str], None] | None = None) -> None:
         super().__init__(graph)
         from tpusplit.pipeline.edgetpu_compiler import compiler_version as ask_version
         from tpusplit.pipeline.edgetpu_compiler import require_compiler
@@ -152,6 +154,7 @@ class EdgeTPUProfiler(CostSource):
         self.warmup, self.repeats, self.min_seconds = warmup, repeats, min_seconds
         self.statistic = statistic
         self.on_reject = on_reject
+        self.on_lost = on_lost
         self.measurements: dict[tuple[int, int], Measurement] = {}
         self.rejected: dict[tuple[int, int], Rejection] = {}
         self.lost: dict[str, str] = {}
@@ -163,12 +166,13 @@ class EdgeTPUProfiler(CostSource):
         self._durations: deque[float] = deque(maxlen=20)
         self._lock = threading.Lock()
         self._digest: str | None = None
+        self._turn = 0
         self._disk = self._read_cache()
 
     # -- cache ------------------------------------------------------------------------------
 
     @property
-    def parallel(self) -> int:
+    def parallel(self) -> int:  # type: ignore[override]
         """TPUs measuring at once (strategies may ask that many segments ahead)."""
         return max(1, len(self.tpus) - len(self.lost))
 
@@ -260,6 +264,9 @@ class EdgeTPUProfiler(CostSource):
         live = [i for i, name in enumerate(self.tpus) if name not in self.lost]
         if not live:
             raise self._all_lost(spans[0])
+        turn = self._turn % len(live)  # take turns: one segment at a time uses every TPU
+        live = live[turn:] + live[:turn]
+        self._turn += 1
         workers = max(1, min(len(live), len(todo)))
         compiling: dict[tuple[int, int], Future[CompileResult]] = {}
         pool = ThreadPoolExecutor(max_workers=max(1, min(os.cpu_count() or 1, workers + 1)),
@@ -290,6 +297,10 @@ class EdgeTPUProfiler(CostSource):
                         self.lost[name] = first_line(exc)
                         todo.appendleft(span)  # another TPU takes it
                         last_failure.append((span, name, first_line(exc)))
+                        others = len(self.tpus) - len(self.lost)
+                    if self.on_lost is not None and others:
+                        self.on_lost(name, f"{first_line(exc)}; measuring on the {others} "
+                                           "other TPU(s)")
                     return
                 log = result.log
                 entry = {"median_ms": m.median_ms, "p10_ms": m.p10_ms, "p90_ms": m.p90_ms,
@@ -302,13 +313,18 @@ class EdgeTPUProfiler(CostSource):
                     self.measured_count += 1
                     self._durations.append(time.perf_counter() - t0)
 
-        threads = [threading.Thread(target=work, args=(i,), daemon=True,
-                                    name=f"tpusplit-tpu-{self.tpus[i]}") for i in live[:workers]]
         try:
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
+            while todo:  # again while TPUs remain, when one failed and left work behind
+                live = [i for i in live if self.tpus[i] not in self.lost]
+                if not live:
+                    break
+                threads = [threading.Thread(target=work, args=(i,), daemon=True,
+                                            name=f"tpusplit-tpu-{self.tpus[i]}")
+                           for i in live[:max(1, min(len(live), len(todo)))]]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         if todo:  # every TPU failed
@@ -317,7 +333,8 @@ class EdgeTPUProfiler(CostSource):
     def _all_lost(self, span: tuple[int, int],
                   failure: tuple[tuple[int, int], str, str] | None = None) -> TPULost:
         where = f"{self.cache_path}" if self.cache_path is not None else "memory (no cache)"
-        kept = len(self.measurements) + self.measured_count
+        kept = sum(1 for k, e in self._disk.items()
+                   if k.startswith(f"{self.digest}:") and "median_ms" in e)
         if failure is not None:
             (a, b), name, why = failure
             what = f"Edge TPU {name} failed while measuring segment ops [{a}, {b}) ({why})"
@@ -415,6 +432,7 @@ def choose_tpus(device: str, library: str | None = None) -> tuple[str, list[str]
 def make_profiler(graph: Graph, device: str, cache_path: str | Path | None = "default",
                   coral: str = "carry", library: str | None = None,
                   on_reject: Callable[[Rejection], None] | None = None,
+                  on_lost: Callable[[str, str], None] | None = None,
                   **timing: Any) -> EdgeTPUProfiler:
     """An :class:`EdgeTPUProfiler` on every attached Edge TPU of ``device``'s type (``edgetpu``,
     ``edgetpu:usb``, ``edgetpu:pci``, or a profile name such as ``edgetpu-pcie``)."""
@@ -425,4 +443,4 @@ def make_profiler(graph: Graph, device: str, cache_path: str | Path | None = "de
     kind, names = choose_tpus(device, library)
     backend = EdgeTPUBackend(devices=names, library=library)
     return EdgeTPUProfiler(graph, backend, kind, compiler=compiler, cache_path=cache_path,
-                           coral=coral, on_reject=on_reject, **timing)
+                           coral=coral, on_reject=on_reject, on_lost=on_lost, **timing)

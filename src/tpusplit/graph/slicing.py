@@ -97,11 +97,16 @@ def segment_path(directory: str | Path, stem: str, index: int, count: int) -> Pa
     return Path(directory) / f"{stem}_segment_{index}_of_{count}.tflite"
 
 
-def split_files(graph: Graph, cuts: Sequence[int], directory: str | Path
-                ) -> dict[Path, bytes]:
-    """:func:`split`, keyed by the file each segment goes to (:func:`segment_path`); nothing
-    is written."""
-    blobs = split(graph, cuts)
+def split_files(graph: Graph, cuts: Sequence[int], directory: str | Path,
+                coral: bool = False) -> dict[Path, bytes]:
+    """:func:`split` (with ``coral``: :func:`tpusplit.graph.coral.split_coral`), keyed by the
+    file each segment goes to (:func:`segment_path`); nothing is written."""
+    if coral:
+        from tpusplit.graph.coral import split_coral
+
+        blobs = split_coral(graph, cuts)
+    else:
+        blobs = split(graph, cuts)
     return {segment_path(directory, graph.name, i, len(blobs)): b for i, b in enumerate(blobs)}
 
 

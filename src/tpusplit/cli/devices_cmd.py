@@ -1,0 +1,45 @@
+"""``tpusplit devices``: the Edge TPUs libedgetpu sees, as ``--tpu-map`` names them."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import typer
+from rich.table import Table
+
+from tpusplit.cli.app import app
+from tpusplit.errors import TpusplitError
+from tpusplit.pipeline.edgetpu import library_name, list_devices
+from tpusplit.pipeline.edgetpu_compiler import COMPILER, find_compiler
+from tpusplit.report.console import console as make_console
+
+
+@app.command("devices")
+def devices_command(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead."),
+) -> None:
+    """List the attached Edge TPUs (type usb/pci, delegate name, system path)."""
+    found = list_devices()  # a one-line error when libedgetpu is missing
+    compiler = find_compiler()
+    if as_json:
+        print(json.dumps({"library": library_name(), "compiler": compiler,
+                          "devices": [{"name": d.name, "type": d.kind, "path": d.path}
+                                      for d in found]}, indent=1))
+        return
+    if not found:
+        raise TpusplitError(f"{library_name()}: no Edge TPU found: plug one in (a USB "
+                            "Accelerator needs a USB 3 port for full speed; a PCIe card needs "
+                            "the gasket/apex driver), or plan with --cost model")
+    out = make_console()
+    table = Table(title=f"{len(found)} Edge TPU(s) seen by {library_name()}")
+    for col in ("#", "name", "type", "path"):
+        table.add_column(col)
+    for i, d in enumerate(found):
+        table.add_row(str(i), d.name, d.kind, d.path)
+    out.print(table)
+    if compiler:
+        out.print(f"{COMPILER}: {compiler}", highlight=False)
+    else:
+        print(f"warning: {COMPILER} is not on the PATH: segments cannot be compiled here "
+              "(plan --cost profile and run on uncompiled segments need it)", file=sys.stderr)
