@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from tpusplit.pipeline.backend import Stage
-from tpusplit.pipeline.runner import Pipeline, PipelineError, StageStats
+from tpusplit.pipeline.runner import Pipeline, PipelineError, StageError, StageStats
 
 
 @dataclass
@@ -88,11 +88,13 @@ def measure_pipeline(stages: Sequence[Stage], inputs: Sequence[Mapping[str, np.n
     pipeline's :class:`~tpusplit.pipeline.runner.StageError` if a stage fails.
     ``progress(k)`` is called after each result.
     """
-    if warmup and inputs:
-        from tpusplit.pipeline.sequential import run_sequential
-
-        for _ in range(warmup):
-            run_sequential(stages, inputs[0])
+    for _ in range(warmup if inputs else 0):
+        env = dict(inputs[0])
+        for i, stage in enumerate(stages):
+            try:
+                env.update(stage.run({n: env[n] for n in stage.input_names}))
+            except Exception as exc:  # a stage failing already: the error the pipeline gives
+                raise StageError(i, 0, exc) from None
     pushed: list[float] = []
     feeder_error: list[BaseException] = []
     with Pipeline(stages, outputs=outputs, queue_size=queue_size, cores=cores) as pipe:
