@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from tpusplit.costs.base import CostSource
+from tpusplit.costs.base import CostSource, SegmentCost
 from tpusplit.costs.coral import check_mode, check_plan, coral_note, for_coral
 from tpusplit.costs.devices import make_cost, resolve
 from tpusplit.costs.edgetpu import EdgeTPUCost
@@ -95,14 +95,27 @@ class PlanSetup:
         prof.expected = sum(1 for a, b in asked if not prof.cached(a, b)) + prof.done
 
 
+class _DryRun(CostSource):
+    """The Edge TPU model, seen as the profiler is: no lower bound, not monotone, ``parallel``
+    devices; so a strategy searches it the way it will search the real measurements."""
+
+    def __init__(self, model: EdgeTPUCost, parallel: int) -> None:
+        super().__init__(model.graph)
+        self.model = model
+        self.device = model.device
+        self.parallel = parallel
+
+    def _evaluate(self, start: int, end: int) -> SegmentCost:
+        return self.model.segment(start, end)
+
+
 def estimate_segments(graph: Graph, num_segments: int, strategy: str, kind: str,
                       coral: str = "carry", parallel: int = 1) -> set[tuple[int, int]]:
-    """The segments ``strategy`` asks for when planning on the Edge TPU model: a dry run that
-    costs milliseconds and predicts the profiling work (the real run follows other
-    latencies, so it is an estimate)."""
+    """The segments ``strategy`` asks for when planning on the Edge TPU model searched like
+    the profiler (:class:`_DryRun`): milliseconds, and a fair prediction of the profiling
+    work (the real run follows other latencies, so it is an estimate)."""
     model = EdgeTPUCost(graph, MODEL_PROFILE.get(kind, "edgetpu-usb3"))
-    model.parallel = parallel  # ask ahead as the profiler will
-    cost = for_coral(model, coral)
+    cost = for_coral(_DryRun(model, parallel), coral)
     asked = cost.track()
     try:
         plan(graph, num_segments, cost, strategy)

@@ -54,9 +54,10 @@ def split_command(
     files = split_files(graph, cut_list, output, coral=carry)
     compiled = compile_segments(files) if compile_ else {}  # before writing anything
     write_files({**files, **compiled_files(compiled)}, "segment")
-    rows = split_rows(graph, cut_list, list(files))
+    rows = split_rows(graph, cut_list, list(files), coral=carry)
     if as_json:
-        print(json.dumps({"model": str(model), "cuts": cut_list, "segments": rows,
+        print(json.dumps({"model": str(model), "cuts": cut_list, "coral": carry,
+                          "segments": rows,
                           **({"compiled": compile_rows(compiled)} if compiled else {})},
                          indent=1))
         return

@@ -58,11 +58,6 @@ class CoralExclude(CostSource):
         super().clear()
         self.inner.clear()
 
-    def __getattr__(self, name: str) -> object:  # the inner source's extras (cache, counters)
-        if name == "inner":
-            raise AttributeError(name)
-        return getattr(self.inner, name)
-
 
 def check_mode(mode: str) -> str:
     """``mode`` if it is one of :data:`~tpusplit.graph.coral.MODES`, else a one-line error."""

@@ -47,7 +47,7 @@ from tpusplit.errors import TpusplitError, first_line
 from tpusplit.files import write_file
 from tpusplit.graph import Graph, extract
 from tpusplit.graph.coral import carried, extract_coral
-from tpusplit.pipeline.backend import Backend
+from tpusplit.pipeline.edgetpu import EdgeTPUBackend
 from tpusplit.pipeline.edgetpu_compiler import CompileResult, compile_bytes
 
 CACHE_VERSION = 1
@@ -123,7 +123,7 @@ class EdgeTPUProfiler(CostSource):
 
     measured = True
 
-    def __init__(self, graph: Graph, backend: Backend, kind: str = "usb",
+    def __init__(self, graph: Graph, backend: EdgeTPUBackend, kind: str = "usb",
                  compiler: str | None = None, compiler_version: str | None = None,
                  cache_path: str | Path | None = "default", coral: str = "carry",
                  warmup: int = 3, repeats: int = 15, min_seconds: float = 0.02,
@@ -140,7 +140,7 @@ class EdgeTPUProfiler(CostSource):
         if coral not in ("carry", "off", "exclude"):
             raise TpusplitError(f"profiler: coral must be carry, exclude or off, not {coral!r}")
         self.backend = backend
-        self.tpus: list[str] = list(getattr(backend, "devices", []))
+        self.tpus: list[str] = list(backend.devices)
         if not self.tpus:
             raise TpusplitError("no Edge TPU found to profile on: plug one in (see `tpusplit "
                                 "devices`), or plan with the Edge TPU model (--cost model)")
@@ -389,9 +389,9 @@ class EdgeTPUProfiler(CostSource):
     def seconds_left(self) -> float | None:
         """Estimated seconds to go: segments still expected times the recent mean time per
         segment (compile and measure), shared by the live TPUs; None before any estimate."""
-        if self.expected is None or not self._durations:
-            return None
-        left = max(0, self.expected - self.done)
+        if self.expected is None or not self._durations or self.done >= self.expected:
+            return None  # no estimate, or past it (the real search went further)
+        left = self.expected - self.done
         return left * statistics.fmean(self._durations) / self.parallel
 
 

@@ -16,7 +16,6 @@ from pathlib import Path
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph, split
 from tpusplit.graph.coral import split_coral
-from tpusplit.pipeline.backend import Backend
 from tpusplit.pipeline.edgetpu import EdgeTPUBackend, is_compiled, list_devices
 from tpusplit.pipeline.litert import LiteRTStage
 from tpusplit.pipeline.runner import StageError
@@ -140,10 +139,11 @@ def segments_for(graph: Graph, cuts: Sequence[int], coral: bool) -> list[bytes]:
     return split_coral(graph, cuts) if coral else split(graph, cuts)
 
 
-def stage_failure(error: StageError, backend: Backend, done: int | None = None) -> TpusplitError:
+def stage_failure(error: StageError, backend: EdgeTPUBackend, done: int | None = None
+                  ) -> TpusplitError:
     """One line for a stage that failed mid-run on an Edge TPU: which TPU, which segment,
     which input, and how many inputs completed before it."""
-    devices = getattr(backend, "devices", [])
+    devices = backend.devices
     tpu = devices[error.stage] if error.stage < len(devices) else f"#{error.stage}"
     before = error.item if done is None else done
     return TpusplitError(f"Edge TPU {tpu} (segment {error.stage}) failed on input "

@@ -55,7 +55,7 @@ def profiling(prof: Any, label: str) -> Iterator[Callable[[str], None]]:
     dry run) and :func:`status_line` on stderr while ``prof`` works (a terminal only; gone
     when done). Yields ``step(text)`` to change the label."""
     err = console(stderr=True)
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=16),
                   _Status(prof), console=err, transient=True,
                   disable=not err.is_terminal) as bar:
         task = bar.add_task(label, total=prof.expected or None)
