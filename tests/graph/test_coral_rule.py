@@ -178,3 +178,23 @@ def test_extract_coral_is_the_split_segment() -> None:
     edges = [0, *cuts, len(g.ops)]
     for k, blob in enumerate(blobs):
         assert extract_coral(g, edges[k], edges[k + 1]) == blob
+
+
+def test_split_json_names_the_pass_through_tensors(cli: Any, tmp_path: Any) -> None:
+    import json
+
+    model = tmp_path / "net.tflite"
+    model.write_bytes(random_net(3))
+    g = load(model)
+    side = g.output_ops[0]
+    code, out, err = cli("split", model, "--cuts", f"{side - 2},{side + 3}", "-o",
+                         tmp_path / "s", "--coral", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    side_name = g.tensors[g.outputs[0]].name
+    assert doc["coral"] is True
+    assert doc["segments"][2]["passed_through"] == [side_name]
+    assert side_name in doc["segments"][2]["inputs"] and side_name in doc["segments"][2]["outputs"]
+    code, out, _ = cli("split", model, "--cuts", f"{side - 2},{side + 3}", "-o",
+                       tmp_path / "p", "--json")
+    assert json.loads(out)["coral"] is False  # plain cuts on CPU keep the plain split
