@@ -274,8 +274,17 @@ class EdgeTPUProfiler(CostSource):
         for span in todo:
             compiling[span] = pool.submit(self._compile, *span)
         last_failure: list[tuple[tuple[int, int], str, str]] = []
+        crashed: list[BaseException] = []
 
         def work(tpu: int) -> None:
+            try:
+                measure(tpu)
+            except BaseException as exc:  # e.g. the cache cannot be written: stop, say why
+                with self._lock:
+                    crashed.append(exc)
+                    todo.clear()
+
+        def measure(tpu: int) -> None:
             name = self.tpus[tpu]
             while True:
                 with self._lock:
@@ -327,6 +336,8 @@ class EdgeTPUProfiler(CostSource):
                     t.join()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+        if crashed:
+            raise crashed[0]
         if todo:  # every TPU failed
             raise self._all_lost(todo[0], last_failure[-1] if last_failure else None)
 
