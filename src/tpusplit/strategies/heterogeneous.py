@@ -137,19 +137,27 @@ def place_layers(graph: Graph, kinds: Sequence[DeviceKind], objective: str = "la
                  costs: Sequence[CostSource] | None = None) -> LayerPlacement:
     """Mensa-style placement of runs of ops on kinds, for one input at a time.
 
-    A run ``[i, j)`` on a kind costs what the kind's cost source says of that segment: its
+    A run ``[i, j)`` on a device costs what its kind's cost source says of that segment: its
     time with its input and output moved between device and host, so each switch pays for the
-    tensors it moves (:func:`tpusplit.partition.placement.place`). A kind may come back later
-    (CPU, TPU, CPU); the model then assumes the device keeps each run's parameters as it would
-    alone. With ``objective="energy"`` a run costs its time times the device's active power.
+    tensors it moves (:func:`tpusplit.partition.placement.place`, over every device of the
+    set: two TPUs of one kind are two places). A device may come back later (CPU, TPU, CPU);
+    the model then assumes it keeps each run's parameters as it would alone. With
+    ``objective="energy"`` a run costs its time times the device's active power. Runs are
+    labelled with their kind (``usb3#1`` for the second of several).
     """
     if objective not in ("latency", "energy"):
         raise TpusplitError(f"--objective: per-layer placement minimises latency or energy, "
                             f"not {objective!r}")
     costs = list(costs) if costs is not None else [k.cost_source(graph) for k in kinds]
-    lat = np.stack([segment_matrix(c) for c in costs])
-    if objective == "energy":
-        lat = np.stack([lat[t] * kinds[t].power.active_w for t in range(len(kinds))])
-    result: Placement = place(lat)
-    return LayerPlacement(tuple((a, b, kinds[t].label) for a, b, t in result.runs),
+    per_kind = [segment_matrix(c) * (kinds[t].power.active_w if objective == "energy" else 1.0)
+                for t, c in enumerate(costs)]
+    # every device is a place of its own (two TPUs of one kind are two caches)
+    devices = [(t, k) for t, kind in enumerate(kinds) for k in range(kind.count)]
+    result: Placement = place(np.stack([per_kind[t] for t, _ in devices]))
+
+    def label(d: int) -> str:
+        t, k = devices[d]
+        return kinds[t].label if kinds[t].count == 1 else f"{kinds[t].label}#{k}"
+
+    return LayerPlacement(tuple((a, b, label(d)) for a, b, d in result.runs),
                           result.cost, "ms" if objective == "latency" else "mJ")
