@@ -105,3 +105,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     why = _edgetpu_ready() if marked else None
     for item in marked if why else []:
         item.add_marker(pytest.mark.skip(reason=f"edgetpu: {why}"))
+
+
+@pytest.fixture
+def model(tmp_path: Path) -> Path:
+    """A small conv model file (4 layers of 8 filters on 16x16) for CLI tests."""
+    path = tmp_path / "conv.tflite"
+    path.write_bytes(conv(8, layers=4, size=16))
+    return path

@@ -15,13 +15,6 @@ from tpusplit.models.synthetic import conv
 Cli = Callable[..., tuple[int, str, str]]
 
 
-@pytest.fixture
-def model(tmp_path: Path) -> Path:
-    path = tmp_path / "conv.tflite"
-    path.write_bytes(conv(8, layers=4, size=16))
-    return path
-
-
 def test_run_with_cuts_check_and_json(cli: Cli, model: Path) -> None:
     code, out, err = cli("run", model, "--cuts", "2,4", "--random", "12", "--check", "--json")
     assert code == 0, err

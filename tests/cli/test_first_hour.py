@@ -18,13 +18,6 @@ from tpusplit.models.synthetic import conv
 Cli = Callable[..., tuple[int, str, str]]
 
 
-@pytest.fixture
-def model(tmp_path: Path) -> Path:
-    path = tmp_path / "conv.tflite"
-    path.write_bytes(conv(8, layers=4, size=16))
-    return path
-
-
 def _one_line_error(code: int, err: str) -> None:
     assert code == 2, err
     assert err.startswith("error: ") and err.count("\n") == 1, err

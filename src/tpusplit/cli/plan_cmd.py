@@ -10,6 +10,7 @@ import typer
 
 from tpusplit.cli import edgetpu_plan
 from tpusplit.cli.app import app
+from tpusplit.costs.device_set import describe, parse_devices
 from tpusplit.costs.devices import device_help
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import load
@@ -17,6 +18,12 @@ from tpusplit.report.console import console as make_console
 from tpusplit.report.plan import auto_dict, compare_rows, compare_table, plan_summary, plan_table
 from tpusplit.strategies import auto, compare, get, names, plan
 from tpusplit.strategies.base import DEFAULT_BATCH, rebatch
+from tpusplit.strategies.heterogeneous import (
+    check_objective,
+    place_layers,
+    plan_as_slowest,
+    plan_devices,
+)
 
 
 def _parse_tpus(text: str, source: str) -> int | None:
@@ -32,9 +39,16 @@ def _parse_tpus(text: str, source: str) -> int | None:
 @app.command("plan")
 def plan_command(
     model: Path = typer.Argument(..., help="An int8 .tflite model."),
-    tpus: str = typer.Option(..., "--tpus", "-n", help="Number of devices (segments), or "
+    tpus: str = typer.Option(None, "--tpus", "-n", help="Number of devices (segments), or "
                              "'auto': the fewest reaching the best throughput within 5% (or "
                              "--target-ips)."),
+    devices: str = typer.Option(None, "--devices", help="A mix of devices instead of --tpus, "
+                                "e.g. usb3:2,pcie:1,cpu:2 (Edge TPU profiles by short name, "
+                                "cpu or cpu@THREADS): the exact best contiguous pipeline, "
+                                "devices in any order, some possibly unused."),
+    objective: str = typer.Option("throughput", "--objective", help="throughput (smallest "
+                                  "bottleneck), latency (smallest sum of stage times) or "
+                                  "energy (smallest active energy per inference)."),
     strategy: str = typer.Option(None, "--strategy", "-s",
                                  help=f"One of {', '.join(names(include_oracles=True))} "
                                  "(default optimal; profiled with --cost profile)."),
@@ -58,9 +72,19 @@ def plan_command(
                                        "edgetpu-profile.json)."),
 ) -> None:
     """Choose where to cut MODEL for N devices; show segments, bottleneck and throughput."""
+    check_objective(objective)
+    if (tpus is None) == (devices is None):
+        raise TpusplitError(f"{model}: give --tpus N or --devices KIND:COUNT,..., one of them")
+    if devices is not None or objective != "throughput":
+        if cost_kind == "profile":
+            raise TpusplitError(f"{model}: --cost profile plans --tpus N on one kind of Edge "
+                                "TPU; --devices and --objective plan on the models")
+        _plan_devices(model, devices, tpus, device, objective, batch, compare_all, as_json,
+                      output)
+        return
     if strategy is not None:
         get(strategy)
-    n = _parse_tpus(tpus, str(model))
+    n = _parse_tpus(str(tpus), str(model))
     if output is not None and output.is_dir():
         raise TpusplitError(f"{output}: is a directory; give a file name like plan.json")
     graph = load(model)
@@ -117,3 +141,51 @@ def plan_command(
         console.print(f"--tpus auto: N = {chosen.num_segments} ({res.reason})")
     console.print(plan_table(chosen))
     console.print(plan_summary(chosen))
+
+
+def _plan_devices(model: Path, devices: str | None, tpus: str | None, device: str,
+                  objective: str, batch: int, compare_all: bool, as_json: bool,
+                  output: Path | None) -> None:
+    """``plan --devices`` (or ``--tpus N --objective latency|energy``): the exact planner for
+    device sets; with ``--compare``, next to the "every device as the slowest" baseline and,
+    for latency or energy, the per-layer placement."""
+    if devices is not None:
+        kinds = parse_devices(devices)
+    else:
+        n = _parse_tpus(str(tpus), str(model))
+        if n is None or n < 1:
+            raise TpusplitError(f"{model}: --objective {objective} needs --tpus N (a number) "
+                                f"or --devices")
+        kinds = parse_devices(f"{device.removeprefix('edgetpu-') if device != 'cpu' else 'cpu'}"
+                              f":{n}")
+    if output is not None and output.is_dir():
+        raise TpusplitError(f"{output}: is a directory; give a file name like plan.json")
+    graph = load(model)
+    console = make_console()
+    with console.status(f"costing every segment of {graph.name} on {describe(kinds)}"):
+        costs = [k.cost_source(graph) for k in kinds]
+        chosen = plan_devices(graph, kinds, objective, batch, costs)
+        others = [plan_as_slowest(graph, kinds, batch, costs)] if compare_all else []
+        layers = (place_layers(graph, kinds, objective, costs)
+                  if compare_all and objective != "throughput" else None)
+    if output is not None:
+        chosen.save(output)
+    if as_json:
+        out = {**chosen.as_dict(), "objective": objective}
+        if compare_all:
+            out["compare"] = [p.as_dict() for p in others]
+            if layers is not None:
+                out["per_layer_placement"] = {"runs": [list(r) for r in layers.runs],
+                                              "cost": layers.cost, "unit": layers.unit}
+        print(json.dumps(out, indent=1))
+        return
+    console.print(plan_table(chosen))
+    console.print(plan_summary(chosen))
+    for other in others:
+        console.print(f"{other.strategy}: bottleneck {other.bottleneck_ms:.3f} ms, time per "
+                      f"inference {other.time_per_inference_ms:.3f} ms, energy "
+                      f"{other.energy_mj or 0:.2f} mJ ({other.notes[0]})")
+    if layers is not None:
+        runs = ", ".join(f"{a}..{b - 1} {label}" for a, b, label in layers.runs)
+        console.print(f"per-layer placement (one input at a time): {layers.cost:.3f} "
+                      f"{layers.unit}; runs {runs}")

@@ -12,14 +12,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from tpusplit.cli.app import app
 from tpusplit.cli.common import parse_cuts
+from tpusplit.costs.device_set import parse_devices
 from tpusplit.costs.devices import device_help, resolve
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import bounds, check_cuts, load
 from tpusplit.graph.coral import chain_violations, split_coral
 from tpusplit.pipeline import check_outputs, load_stages, make_backend, measure_pipeline
 from tpusplit.pipeline.assemble import io_names, reference_stage, spread_cores, whole_model
+from tpusplit.pipeline.backend import Backend
 from tpusplit.pipeline.inputs import random_feeds, read_inputs, read_segments, stage_specs
 from tpusplit.pipeline.measure import whole_model_ms
+from tpusplit.pipeline.paced import PacedBackend
 from tpusplit.pipeline.runner import StageError, wire
 from tpusplit.report.console import console as make_console
 from tpusplit.report.run import check_line, run_dict, stage_table, summary_table
@@ -52,6 +55,9 @@ def run_command(
     coral: bool = typer.Option(None, "--coral/--no-coral", help="Cut segments so libcoral's "
                                "PipelinedModelRunner takes them too (tensors needed later "
                                "pass through each segment; default on for Edge TPUs)."),
+    simulate_tpu: bool = typer.Option(False, "--simulate-tpu", help="With a plan for a mix of "
+                                      "devices (plan --devices): run the Edge TPU stages on "
+                                      "the CPU, paced at their predicted latency."),
 ) -> None:
     """Run segments as a pipeline (one worker per segment): throughput, latency, utilisation."""
     if inputs is not None and random is not None:
@@ -75,16 +81,20 @@ def run_command(
         if len(paths) != 1:
             raise TpusplitError(f"{paths[1]}: with --plan/--cuts give exactly one model")
         graph = load(paths[0])
+        mixed: list[Backend] | None = None
         if plan is not None:
             chosen = Plan.load(plan)
             chosen.check_graph(graph, str(plan))
             cut_list = list(chosen.cuts)
+            mixed = mixed_backends(chosen, simulate_tpu, str(plan))
+            if mixed is not None:
+                context["device"] = chosen.device
         else:
             cut_list = check_cuts(graph, parse_cuts(cuts, str(paths[0])))
         if dev.backend == "edgetpu":
             backend.sources = [f"segment {i} (ops [{a}, {b}))"
                                for i, (a, b) in enumerate(bounds(graph, cut_list))]
-        stages = load_stages(graph, cut_list, backend,
+        stages = load_stages(graph, cut_list, mixed or backend,
                              split_coral(graph, cut_list) if carry else None)
         outputs: list[str] | None = io_names(graph)[1]
         whole = whole_model(graph)
@@ -100,6 +110,9 @@ def run_command(
                 whole = ref.read_bytes()
             except OSError as exc:
                 raise TpusplitError(f"{ref}: cannot read ({exc.strerror})") from None
+    if simulate_tpu and (plan is None or context["device"] == dev.name):
+        raise TpusplitError("--simulate-tpu needs --plan with a plan for a mix of devices "
+                            "(tpusplit plan --devices)")
     context["segments"] = len(stages)
     if dev.backend == "edgetpu":
         backend.check_all_used(len(stages))
@@ -145,3 +158,25 @@ def run_command(
             out.print(check_line(result))
     if result is not None and not result.ok:
         raise typer.Exit(1)
+
+
+def mixed_backends(plan: Plan, simulate_tpu: bool, source: str) -> list[Backend] | None:
+    """One backend per segment of a plan for a mix of devices (None for an ordinary plan):
+    LiteRT with the stage's threads on CPU kinds; the Edge TPU delegate on TPU kinds, or with
+    ``simulate_tpu`` LiteRT paced at the plan's predicted latency."""
+    if not any(s.device for s in plan.segments):
+        return None
+    kinds = {k.label: k for k in parse_devices(plan.device)}
+    out: list[Backend] = []
+    for i, seg in enumerate(plan.segments):
+        kind = kinds.get(seg.device)
+        if kind is None:
+            raise TpusplitError(f"{source}: segment {i} runs on {seg.device!r}, which is not in "
+                                f"the plan's devices {plan.device}")
+        if kind.backend == "cpu":
+            out.append(make_backend("cpu", num_threads=kind.threads))
+        elif simulate_tpu:
+            out.append(PacedBackend([s.latency_ms for s in plan.segments]))
+        else:
+            out.append(make_backend("edgetpu"))
+    return out

@@ -13,7 +13,7 @@ from tpusplit.costs.edgetpu import EdgeTPUCost
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import GraphError, check_cuts, load
 from tpusplit.report.console import console as make_console
-from tpusplit.report.sim import check_plot_path, gantt_plot, sim_json, sim_table
+from tpusplit.report.sim import check_plot_path, gantt_plot, sim_energy, sim_json, sim_table
 from tpusplit.sim import simulate
 
 
@@ -72,5 +72,10 @@ def simulate_command(
     console.print(f"time per inference {result.time_per_inference_ms:.3f} ms, throughput "
                   f"{result.throughput_ips:.1f}/s, first result {result.first_result_ms:.3f} ms "
                   f"(batch {batch}, predicted by the {cost.device} model)")
+    energy = sim_energy(cost, result)
+    if energy is not None:
+        console.print(f"energy {energy.total_mj:.2f} mJ per inference ({energy.active_mj:.2f} "
+                      f"active), {energy.inferences_per_joule:.1f} inferences/J (power model: "
+                      f"tpusplit.costs.energy)")
     if written is not None:
         console.print(f"Gantt chart written to {written}")

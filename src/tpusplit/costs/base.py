@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tpusplit.costs.energy import PowerModel
 from tpusplit.graph import Graph
 
 #: ``bound(i, j)``: a lower bound on the latency of segments ``[i, j)``, for ints or,
@@ -130,6 +131,11 @@ class CostSource(ABC):
         and works elementwise on integer numpy arrays (the exact search computes it for every
         segment at once and skips segments whose bound cannot beat the best plan known).
         """
+        return None
+
+    def power(self) -> PowerModel | None:
+        """What one device of this source draws (:mod:`tpusplit.costs.energy`), or None when
+        unknown (then plans report no energy)."""
         return None
 
     def prefetch(self, spans: Sequence[tuple[int, int]]) -> None:

@@ -66,6 +66,7 @@ from tpusplit.costs.edgetpu_cache import (
     segment_placement,
 )
 from tpusplit.costs.edgetpu_profile import DEVICES, DeviceProfile, load_profile
+from tpusplit.costs.energy import PowerModel, power_of
 from tpusplit.graph import Graph
 from tpusplit.units import MiB
 
@@ -312,6 +313,10 @@ class EdgeTPUCost(CostSource):
 
     def _evaluate(self, start: int, end: int) -> SegmentCost:
         return evaluate(self.features(start, end), self.profile, start, end)
+
+    def power(self) -> PowerModel:
+        """An Edge TPU's power (:data:`tpusplit.costs.energy.POWER`)."""
+        return power_of("edgetpu")
 
     def transfer_ms(self, k: int) -> float:
         """Time of the tensors crossing cut ``k``: device -> host, then host -> device."""

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from tpusplit.costs.base import CostSource, SegmentCost
+from tpusplit.costs.energy import PowerModel, power_of
 from tpusplit.errors import TpusplitError
 from tpusplit.files import write_file
 from tpusplit.graph import Graph, extract
@@ -105,6 +106,12 @@ class ProfilerCost(CostSource):
         self._disk: dict[str, dict[str, Any]] = self._read_cache()
         #: Segments answered from the disk cache (not re-measured).
         self.disk_hits = 0
+
+    def power(self) -> PowerModel | None:
+        """A CPU stage's power (``threads`` busy cores) when the backend is the CPU."""
+        if self.backend.name != "cpu":
+            return None
+        return power_of("cpu", int(self.backend.num_threads))
 
     @property
     def digest(self) -> str:

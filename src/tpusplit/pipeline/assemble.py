@@ -24,13 +24,20 @@ from tpusplit.pipeline.measure import PipelineMeasurement, measure_pipeline, who
 from tpusplit.pipeline.runner import Pipeline
 
 
-def load_stages(graph: Graph, cuts: Sequence[int], backend: Backend | None = None,
+def load_stages(graph: Graph, cuts: Sequence[int],
+                backend: Backend | Sequence[Backend] | None = None,
                 segments: Sequence[bytes] | None = None) -> list[Stage]:
-    """Split ``graph`` at ``cuts`` (or take ready ``segments``), prepare each segment for the
-    backend (the Edge TPU compiles it) and load segment i on device i."""
-    be = backend or LiteRTBackend()
+    """Split ``graph`` at ``cuts`` (or take ready ``segments``), prepare each segment for its
+    backend (the Edge TPU compiles it) and load segment i on device i. ``backend`` is one for
+    every segment or one per segment (a mix of devices)."""
     blobs = list(segments) if segments is not None else split(graph, cuts)
-    return [be.load(be.prepare(b), i) for i, b in enumerate(blobs)]
+    if isinstance(backend, Sequence):
+        if len(backend) != len(blobs):
+            raise TpusplitError(f"{len(backend)} backends for {len(blobs)} segments")
+        per = list(backend)
+    else:
+        per = [backend or LiteRTBackend()] * len(blobs)
+    return [be.load(be.prepare(b), i) for i, (be, b) in enumerate(zip(per, blobs, strict=True))]
 
 
 def io_names(graph: Graph) -> tuple[list[str], list[str]]:

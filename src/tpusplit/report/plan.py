@@ -17,12 +17,15 @@ from tpusplit.units import MiB
 
 def plan_table(plan: Plan) -> Table:
     """One row per segment: ops, latency, on-chip and streamed MiB."""
-    table = Table(title=f"{plan.model}: {plan.strategy} on {plan.num_segments} x {plan.device}")
-    for col in ("segment", "ops", "latency ms", "on-chip MiB", "streamed MiB"):
+    mixed = any(s.device for s in plan.segments)
+    where = f"devices {plan.device}" if mixed else f"{plan.num_segments} x {plan.device}"
+    table = Table(title=f"{plan.model}: {plan.strategy} on {where}")
+    for col in ("segment", *(("device",) if mixed else ()), "ops", "latency ms", "on-chip MiB",
+                "streamed MiB"):
         table.add_column(col, justify="right")
     for i, s in enumerate(plan.segments):
         slowest = s.latency_ms == plan.bottleneck_ms and plan.num_segments > 1
-        table.add_row(str(i), op_range(s.start, s.end),
+        table.add_row(str(i), *((s.device,) if mixed else ()), op_range(s.start, s.end),
                       f"[bold]{s.latency_ms:.3f}[/]" if slowest else f"{s.latency_ms:.3f}",
                       f"{s.on_chip_bytes / MiB:.2f}", f"{s.off_chip_bytes / MiB:.2f}")
     return table
@@ -38,6 +41,10 @@ def plan_summary(plan: Plan) -> str:
         f"{plan.streamed_bytes / MiB:.2f} MiB streamed per inference; "
         f"{plan.cost_evaluations} cost evaluations, solved in {plan.solve_seconds:.3f} s",
     ]
+    if plan.energy_mj is not None:
+        lines.append(f"energy {plan.energy_mj:.2f} mJ per inference "
+                     f"({1000 / plan.energy_mj:.1f} inferences/J; power model: "
+                     f"tpusplit.costs.energy)")
     if plan.lower_bound_ms is not None:
         lines.append(f"proved lower bound on the bottleneck: {plan.lower_bound_ms:.3f} ms")
     lines += [f"note: {n}" for n in plan.notes]

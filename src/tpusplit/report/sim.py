@@ -10,6 +10,7 @@ from typing import Any
 from rich.table import Table
 
 from tpusplit.costs.base import CostSource
+from tpusplit.costs.energy import Energy, pipeline_energy
 from tpusplit.errors import TpusplitError
 from tpusplit.sim import SimResult
 from tpusplit.units import mib
@@ -37,7 +38,18 @@ def sim_json(cost: CostSource, result: SimResult) -> dict[str, Any]:
         "throughput_ips": result.throughput_ips, "first_result_ms": result.first_result_ms,
         "wall_ms": result.wall_ms, "stage_busy_ms": result.stage_busy_ms,
         "transfer_ms": result.transfer_ms,
+        **(energy.as_dict() if (energy := sim_energy(cost, result)) is not None else {}),
     }
+
+
+def sim_energy(cost: CostSource, result: SimResult) -> Energy | None:
+    """Energy per inference of a simulated pipeline whose devices are all like ``cost``'s
+    (None when the cost source has no power model)."""
+    power = cost.power()
+    if power is None:
+        return None
+    return pipeline_energy([b / result.batch for b in result.stage_busy_ms],
+                           result.time_per_inference_ms, [power] * len(result.segments))
 
 
 def sim_table(cost: CostSource, result: SimResult) -> Table:

@@ -88,13 +88,14 @@ def phase_times(cost: SegmentCost, host_ms: float) -> tuple[float, float, float,
     return host_ms, in_ms, compute, out_ms, min(stream, compute)
 
 
-def simulate(cost: CostSource, cuts: Sequence[int], batch: int = 15, *,
+def simulate(cost: CostSource | Sequence[CostSource], cuts: Sequence[int], batch: int = 15, *,
              queue_size: int | None = None, shared_bus: bool = False, host_ms: float = 0.0,
              host_workers: int | None = None, buses: Sequence[int] | None = None) -> SimResult:
     """Simulate ``batch`` inputs through the segments of ``cost.graph`` cut at ``cuts``.
 
     Args:
-        cost: any cost source (one device type for every segment).
+        cost: any cost source (one device type for every segment), or one per stage (a mix
+            of devices: each stage's latency and breakdown from its own device).
         cuts: op indices where segments 2..N begin; empty for one device.
         batch: inputs pushed at time 0 (B >= 1).
         queue_size: capacity of each inter-segment queue; None = unbounded (Coral's default).
@@ -112,7 +113,13 @@ def simulate(cost: CostSource, cuts: Sequence[int], batch: int = 15, *,
         raise ValueError("batch must be >= 1")
     if queue_size is not None and queue_size < 1:
         raise ValueError("queue_size must be >= 1")
-    segs = [cost.segment(a, b) for a, b in bounds(cost.graph, cuts)]
+    per_stage = list(cost) if isinstance(cost, Sequence) else None
+    graph = per_stage[0].graph if per_stage else cost.graph  # type: ignore[union-attr]
+    spans_ = bounds(graph, cuts)
+    if per_stage is not None and len(per_stage) != len(spans_):
+        raise ValueError(f"{len(per_stage)} cost sources for {len(spans_)} stages")
+    sources = per_stage or [cost] * len(spans_)  # type: ignore[list-item]
+    segs = [src.segment(a, b) for src, (a, b) in zip(sources, spans_, strict=True)]
     n = len(segs)
     if buses is None:
         buses = [0] * n if shared_bus else list(range(n))
@@ -197,5 +204,7 @@ def simulate(cost: CostSource, cuts: Sequence[int], batch: int = 15, *,
         time_per_inference_ms=wall / batch,
         throughput_ips=1000.0 * batch / wall if wall > 0 else float("inf"),
         first_result_ms=completion[0], stage_busy_ms=busy, completion_ms=completion,
-        events=events, transfer_ms=[cost.transfer_ms(c) for c in cuts], buses=bus_of,
+        events=events, transfer_ms=[src.transfer_ms(c) for src, c in zip(sources, cuts,
+                                                                         strict=False)],
+        buses=bus_of,
     )

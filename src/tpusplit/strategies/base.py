@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tpusplit.costs.base import CostSource, SegmentCost
+from tpusplit.costs.energy import pipeline_energy
 from tpusplit.errors import TpusplitError
 from tpusplit.files import write_file
 from tpusplit.graph import Graph, bounds
@@ -30,11 +31,18 @@ class SegmentFigures:
     latency_ms: float
     on_chip_bytes: int = 0
     off_chip_bytes: int = 0
+    #: The device kind it runs on, in a plan for a mix of devices (``--devices``); else "".
+    device: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {"ops": [self.start, self.end], "on_chip_bytes": self.on_chip_bytes,
-                "off_chip_bytes": self.off_chip_bytes, "latency_ms": self.latency_ms}
+        out: dict[str, Any] = {"ops": [self.start, self.end],
+                               "on_chip_bytes": self.on_chip_bytes,
+                               "off_chip_bytes": self.off_chip_bytes,
+                               "latency_ms": self.latency_ms}
+        if self.device:
+            out["device"] = self.device
+        return out
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,9 @@ class Plan:
     lower_bound_ms: float | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
     model_fingerprint: str = ""
+    #: Energy per inference (mJ, devices busy and idle; :mod:`tpusplit.costs.energy`), when
+    #: the plan's devices have power models.
+    energy_mj: float | None = None
 
     @property
     def num_segments(self) -> int:
@@ -107,6 +118,7 @@ class Plan:
             "lower_bound_ms": self.lower_bound_ms,
             "notes": list(self.notes),
             "model_fingerprint": self.model_fingerprint,
+            "energy_mj": self.energy_mj,
         }
 
     def to_json(self) -> str:
@@ -123,8 +135,9 @@ class Plan:
             segs = tuple(
                 SegmentFigures(_int(s["ops"][0]), _int(s["ops"][1]), float(s["latency_ms"]),
                                _int(s.get("on_chip_bytes", 0)),
-                               _int(s.get("off_chip_bytes", 0)))
+                               _int(s.get("off_chip_bytes", 0)), str(s.get("device", "")))
                 for s in data["segments"])
+            energy = data.get("energy_mj")
             lb = data.get("lower_bound_ms")
             plan = cls(
                 strategy=str(data["strategy"]), device=str(data.get("device", "unknown")),
@@ -137,6 +150,7 @@ class Plan:
                 lower_bound_ms=None if lb is None else float(lb),
                 notes=tuple(str(x) for x in data.get("notes", ())),
                 model_fingerprint=str(data.get("model_fingerprint", "")),
+                energy_mj=None if energy is None else float(energy),
             )
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             what = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
@@ -259,10 +273,14 @@ def make_plan(strategy: str, graph: Graph, cost: CostSource, cuts: Sequence[int]
                                    int(c.off_chip_bytes)) for c in seg_costs)
     evaluations, seconds = timer.evaluations, timer.seconds
     timer.stop()
-    tpi = simulate(cost, sorted(cuts), batch=batch).time_per_inference_ms
+    result = simulate(cost, sorted(cuts), batch=batch)
+    tpi = result.time_per_inference_ms
+    power = cost.power()
+    energy = None if power is None else pipeline_energy(
+        [b / batch for b in result.stage_busy_ms], tpi, [power] * len(seg_costs)).total_mj
     return Plan(strategy=strategy, device=cost.device, model=graph.name,
                 num_ops=len(graph.ops), cuts=tuple(int(c) for c in sorted(cuts)),
                 segments=figures, batch=batch, time_per_inference_ms=tpi,
                 cost_evaluations=evaluations, solve_seconds=seconds,
                 lower_bound_ms=lower_bound_ms, notes=tuple(notes),
-                model_fingerprint=graph.fingerprint)
+                model_fingerprint=graph.fingerprint, energy_mj=energy)
