@@ -9,11 +9,7 @@ import sys
 import warnings
 
 from typer import TyperException
-
-try:  # typer >= 0.29 vendors click; older releases use click itself
-    from typer._click.exceptions import NoArgsIsHelpError
-except ImportError:  # pragma: no cover - depends on the installed typer
-    from click.exceptions import NoArgsIsHelpError  # type: ignore[no-redef]
+from typer._click.exceptions import NoArgsIsHelpError  # typer >= 0.29 vendors click
 
 # Command modules register themselves on ``app``: one import line each.
 from tpusplit.cli import (
