@@ -24,3 +24,22 @@ def test_readme_gives_exactly_two_setup_commands_and_ci_runs_the_test_one() -> N
     assert block[0].endswith("tpusplit demo")
     assert "pytest" in block[1]
     assert block[1] in (ROOT / ".ci" / "run").read_text()
+
+
+def test_demo_on_a_device_mix(tmp_path: Path, cli: Callable[..., tuple[int, str, str]]) -> None:
+    code, out, _ = cli("demo", "--filters", "16", "--devices", "usb3:1,pcie:1", "--random", "3",
+                       "-o", tmp_path)
+    assert code == 0, out
+    assert "exact heterogeneous pipeline on usb3:1,pcie:1" in out
+    assert "devices-as-slowest" in out
+    assert "bit-exact with the whole model on 3 input(s): yes" in out
+    segments = list(tmp_path.glob("conv_F16_segment_*.tflite"))
+    assert 1 <= len(segments) <= 2
+
+
+def test_demo_device_mix_errors_are_one_line(cli: Callable[..., tuple[int, str, str]]) -> None:
+    for devices, words in (("usb3:x", "usb3:x"), ("warp:1", "warp")):
+        code, out, err = cli("demo", "--devices", devices)
+        assert code != 0
+        line = (err or out).strip()
+        assert "\n" not in line and words in line, line
