@@ -26,7 +26,6 @@ This is the measuring step of libcoral's ``partition_with_profiling`` / Segm_Pro
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import statistics
@@ -42,15 +41,14 @@ from typing import Any
 import numpy as np
 
 from tpusplit.costs.base import CostSource, SegmentCost
+from tpusplit.costs.cache_file import merge_and_write, read_entries
 from tpusplit.costs.profiler import STATISTICS, Measurement, model_digest
 from tpusplit.errors import TpusplitError, first_line
-from tpusplit.files import write_file
 from tpusplit.graph import Graph, extract
 from tpusplit.graph.coral import carried, extract_coral
 from tpusplit.pipeline.edgetpu import EdgeTPUBackend
 from tpusplit.pipeline.edgetpu_compiler import CompileResult, compile_bytes
 
-CACHE_VERSION = 1
 #: Profile of the Edge TPU model used for the dry run that estimates the work, per TPU type.
 MODEL_PROFILE = {"usb": "edgetpu-usb3", "pci": "edgetpu-pcie"}
 
@@ -193,34 +191,13 @@ class EdgeTPUProfiler(CostSource):
         return (start, end) in self._cache or self.key(start, end) in self._disk
 
     def _read_cache(self) -> dict[str, dict[str, Any]]:
-        path = self.cache_path
-        if path is None or not path.exists():
-            return {}
-        try:
-            data = json.loads(path.read_text())
-            if data.get("version") != CACHE_VERSION:
-                return {}
-            entries = data["entries"]
-            if not isinstance(entries, dict):
-                raise TypeError("entries")
-            return entries
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            raise TpusplitError(f"{path}: not a tpusplit Edge TPU profile cache (delete it to "
-                                "start afresh)") from None
+        return read_entries(self.cache_path, "Edge TPU profile cache")
 
     def _store(self, key: str, entry: dict[str, Any]) -> None:
         """Keep one outcome, on disk at once (merged with what other runs added)."""
         self._disk[key] = entry
-        if self.cache_path is None:
-            return
-        try:
-            on_disk = self._read_cache()
-        except TpusplitError:
-            on_disk = {}
-        on_disk.update(self._disk)
-        self._disk = on_disk
-        write_file(self.cache_path, json.dumps({"version": CACHE_VERSION, "entries": on_disk},
-                                               indent=0, sort_keys=True), "profile cache")
+        if self.cache_path is not None:
+            self._disk = merge_and_write(self.cache_path, self._disk, "Edge TPU profile cache")
 
     def _cost(self, start: int, end: int, entry: dict[str, Any]) -> SegmentCost:
         if "rejected" in entry:

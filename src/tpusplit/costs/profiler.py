@@ -17,7 +17,6 @@ This is the measuring step of libcoral's ``partition_with_profiling`` and of Seg
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,14 +25,13 @@ from typing import Any
 import numpy as np
 
 from tpusplit.costs.base import CostSource, SegmentCost
+from tpusplit.costs.cache_file import merge_and_write, read_entries
 from tpusplit.costs.energy import PowerModel, power_of
 from tpusplit.errors import TpusplitError
-from tpusplit.files import write_file
 from tpusplit.graph import Graph, extract
 from tpusplit.pipeline import LiteRTBackend, random_inputs
 from tpusplit.pipeline.backend import Backend
 
-CACHE_VERSION = 1
 STATISTICS = ("median", "p10", "min")
 
 
@@ -131,34 +129,11 @@ class ProfilerCost(CostSource):
         return f"{self.digest}:{start}:{end}:{self.device_key}"
 
     def _read_cache(self) -> dict[str, dict[str, Any]]:
-        path = self.cache_path
-        if path is None or not path.exists():
-            return {}
-        try:
-            data = json.loads(path.read_text())
-            if data.get("version") != CACHE_VERSION:
-                return {}
-            entries = data["entries"]
-            if not isinstance(entries, dict):
-                raise TypeError("entries")
-            return entries
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            raise TpusplitError(f"{path}: not a tpusplit profiler cache (delete it to start "
-                                "afresh)") from None
+        return read_entries(self.cache_path, "profiler cache")
 
     def _write_cache(self) -> None:
-        path = self.cache_path
-        if path is None:
-            return
-        try:
-            on_disk = self._read_cache()  # merge with what other processes added meanwhile
-        except TpusplitError:
-            on_disk = {}
-        on_disk.update(self._disk)
-        self._disk = on_disk
-        text = json.dumps({"version": CACHE_VERSION, "entries": on_disk}, indent=0,
-                          sort_keys=True)
-        write_file(path, text, "profiler cache")
+        if self.cache_path is not None:
+            self._disk = merge_and_write(self.cache_path, self._disk, "profiler cache")
 
     def measure(self, start: int, end: int) -> Measurement:
         """Time segment ``[start, end)`` now (no cache)."""
