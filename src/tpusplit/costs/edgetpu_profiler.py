@@ -38,11 +38,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from tpusplit.costs.base import CostSource, SegmentCost
 from tpusplit.costs.cache_file import merge_and_write, read_entries
-from tpusplit.costs.profiler import STATISTICS, Measurement, model_digest
+from tpusplit.costs.profiler import STATISTICS, Measurement, model_digest, time_stage
 from tpusplit.errors import TpusplitError, first_line
 from tpusplit.graph import Graph, extract
 from tpusplit.graph.coral import carried, extract_coral
@@ -78,23 +76,6 @@ class Rejection:
 
 class TPULost(TpusplitError):
     """Every Edge TPU in use failed; what was measured is in the cache."""
-
-
-def time_stage(stage: Any, feeds: dict[str, np.ndarray], warmup: int, repeats: int,
-               min_seconds: float) -> Measurement:
-    """Run ``stage`` ``warmup`` times, then time at least ``repeats`` runs and ``min_seconds``."""
-    for _ in range(warmup):
-        stage.run(feeds)
-    times: list[float] = []
-    clock = time.perf_counter
-    t_end = clock() + min_seconds
-    while len(times) < repeats or clock() < t_end:
-        t0 = clock()
-        stage.run(feeds)
-        times.append(clock() - t0)
-    ms = 1e3 * np.asarray(times)
-    p10, med, p90 = (float(v) for v in np.percentile(ms, [10, 50, 90]))
-    return Measurement(med, p10, p90, float(ms.min()), len(times))
 
 
 class EdgeTPUProfiler(CostSource):

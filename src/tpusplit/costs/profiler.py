@@ -30,7 +30,7 @@ from tpusplit.costs.energy import PowerModel, power_of
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph, extract
 from tpusplit.pipeline import LiteRTBackend, random_inputs
-from tpusplit.pipeline.backend import Backend
+from tpusplit.pipeline.backend import Backend, Stage
 
 STATISTICS = ("median", "p10", "min")
 
@@ -63,6 +63,23 @@ def model_digest(graph: Graph) -> str:
         if data is not None:
             h.update(np.ascontiguousarray(data).tobytes())
     return h.hexdigest()[:16]
+
+
+def time_stage(stage: Stage, feeds: dict[str, np.ndarray], warmup: int, repeats: int,
+               min_seconds: float) -> Measurement:
+    """Run ``stage`` ``warmup`` times, then time at least ``repeats`` runs and ``min_seconds``."""
+    for _ in range(warmup):
+        stage.run(feeds)
+    times: list[float] = []
+    clock = time.perf_counter
+    t_end = clock() + min_seconds
+    while len(times) < repeats or clock() < t_end:
+        t0 = clock()
+        stage.run(feeds)
+        times.append(clock() - t0)
+    ms = 1e3 * np.asarray(times)
+    p10, med, p90 = (float(v) for v in np.percentile(ms, [10, 50, 90]))
+    return Measurement(med, p10, p90, float(ms.min()), len(times))
 
 
 class ProfilerCost(CostSource):
@@ -138,19 +155,8 @@ class ProfilerCost(CostSource):
     def measure(self, start: int, end: int) -> Measurement:
         """Time segment ``[start, end)`` now (no cache)."""
         stage = self.backend.load(self.backend.prepare(extract(self.graph, start, end)), 0)
-        feeds = random_inputs(stage, seed=start)
-        for _ in range(self.warmup):
-            stage.run(feeds)
-        times: list[float] = []
-        clock = time.perf_counter
-        t_end = clock() + self.min_seconds
-        while len(times) < self.repeats or clock() < t_end:
-            t0 = clock()
-            stage.run(feeds)
-            times.append(clock() - t0)
-        ms = 1e3 * np.asarray(times)
-        p10, med, p90 = (float(v) for v in np.percentile(ms, [10, 50, 90]))
-        return Measurement(med, p10, p90, float(ms.min()), len(times))
+        return time_stage(stage, random_inputs(stage, seed=start), self.warmup, self.repeats,
+                          self.min_seconds)
 
     def clear(self) -> None:
         """Forget cached costs; without a ``cache_path`` also every measurement, so the next
