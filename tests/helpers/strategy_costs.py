@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from tpusplit.costs.base import CostSource, LowerBound, SegmentCost
@@ -62,3 +64,13 @@ def random_costs(n: int, kind: str, rng: np.random.Generator
                 if rng.random() < 0.05:
                     lat[i, j] = rng.random() * w.sum()
     return lat, off
+
+
+def tied_costs(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Small integer segment latencies (op weights 1..3, plus 1 for a one-op segment): many
+    partitions share the optimal bottleneck, which tests the tie-breaks."""
+    w = rng.integers(1, 4, n)
+    lat = np.full((n + 1, n + 1), np.inf)
+    for i, j in itertools.combinations(range(n + 1), 2):
+        lat[i, j] = float(w[i:j].sum() + (j - i == 1))
+    return lat

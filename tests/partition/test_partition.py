@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategy_costs import random_costs
+from strategy_costs import random_costs, tied_costs
 
 from tpusplit.partition import (
     bisect,
@@ -185,10 +185,7 @@ def test_ties_are_broken_by_the_shortest_fill() -> None:
     n = 10
     for _ in range(60):
         k = int(rng.integers(2, 6))
-        w = rng.integers(1, 4, n)
-        lat = np.full((n + 1, n + 1), np.inf)
-        for i, j in itertools.combinations(range(n + 1), 2):
-            lat[i, j] = float(w[i:j].sum() + (j - i == 1))
+        lat = tied_costs(n, rng)
         best = _oracle(lat, n, k)
         sums = [sum(lat[a, b] for a, b in spans(n, cuts))
                 for cuts in itertools.combinations(range(1, n), k - 1)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
-from strategy_costs import MatrixCost, random_costs
+from strategy_costs import MatrixCost, random_costs, tied_costs
 
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import load
@@ -89,9 +87,6 @@ def test_ties_keep_the_optimal_bottleneck(fc_graph) -> None:  # type: ignore[no-
     n = len(fc_graph.ops)
     for _ in range(60):
         k = int(rng.integers(2, 6))
-        w = rng.integers(1, 4, n)
-        lat = np.full((n + 1, n + 1), np.inf)
-        for i, j in itertools.combinations(range(n + 1), 2):
-            lat[i, j] = float(w[i:j].sum() + (j - i == 1))
+        lat = tied_costs(n, rng)
         p = plan(fc_graph, k, MatrixCost(fc_graph, lat), "optimal")
         assert p.bottleneck_ms == _oracle(lat, n, k)
