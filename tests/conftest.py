@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -113,3 +114,52 @@ def model(tmp_path: Path) -> Path:
     path = tmp_path / "conv.tflite"
     path.write_bytes(conv(8, layers=4, size=16))
     return path
+
+
+#: Resource names of the logical hosts of the test Ray cluster (one node each).
+RAY_HOSTS = ("hostA", "hostB", "hostC")
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[Any]:
+    """A local Ray cluster for the session: three logical nodes on loopback, each with 2
+    logical CPUs and a custom resource naming its host (:data:`RAY_HOSTS`); this process is
+    connected to it. Started and stopped here (the ``ray`` tests: several seconds)."""
+    import os
+
+    # loopback only: Ray's single-host mode (no traffic to the machine's network address)
+    saved = {k: os.environ.get(k) for k in ("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER",
+                                           "RAY_ADDRESS")}
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    import ray
+    from ray.cluster_utils import Cluster
+
+    store = 80 * 1024 * 1024
+    cluster = Cluster(initialize_head=True, head_node_args={
+        "num_cpus": 2, "resources": {RAY_HOSTS[0]: 4}, "object_store_memory": store,
+        "ray_client_server_port": _free_port()})
+    for host in RAY_HOSTS[1:]:
+        cluster.add_node(num_cpus=2, resources={host: 4}, object_store_memory=store)
+    cluster.wait_for_nodes()
+    os.environ["RAY_ADDRESS"] = cluster.address
+    from tpusplit.pipeline.ray_runner import connect
+
+    connect(cluster.address)
+    try:
+        yield cluster
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

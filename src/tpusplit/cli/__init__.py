@@ -13,7 +13,7 @@ from typer import TyperException
 try:  # typer >= 0.29 vendors click; older releases use click itself
     from typer._click.exceptions import NoArgsIsHelpError
 except ImportError:  # pragma: no cover - depends on the installed typer
-    from click.exceptions import NoArgsIsHelpError  # type: ignore[no-redef]
+    from click.exceptions import NoArgsIsHelpError  # type: ignore[no-redef,assignment,unused-ignore]
 
 # Command modules register themselves on ``app``: one import line each.
 from tpusplit.cli import (
