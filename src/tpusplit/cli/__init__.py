@@ -19,6 +19,7 @@ except ImportError:  # pragma: no cover - depends on the installed typer
 from tpusplit.cli import (
     bench_cmd,  # noqa: F401
     calibrate_cmd,  # noqa: F401
+    cluster_cmd,  # noqa: F401
     demo_cmd,  # noqa: F401
     devices_cmd,  # noqa: F401
     inspect_cmd,  # noqa: F401
