@@ -135,9 +135,11 @@ def ray_cluster() -> Iterator[Any]:
     from ray.cluster_utils import Cluster
 
     store = 80 * 1024 * 1024
+    client_port = _free_port()  # the head's Ray Client server (ray://127.0.0.1:PORT)
     cluster = Cluster(initialize_head=True, head_node_args={
         "num_cpus": 2, "resources": {RAY_HOSTS[0]: 4}, "object_store_memory": store,
-        "ray_client_server_port": _free_port()})
+        "ray_client_server_port": client_port})
+    cluster.client_port = client_port
     for host in RAY_HOSTS[1:]:
         cluster.add_node(num_cpus=2, resources={host: 4}, object_store_memory=store)
     cluster.wait_for_nodes()
