@@ -265,3 +265,35 @@ def test_a_backend_by_name_is_built_on_the_actor(ray_cluster: Any, model: bytes)
                                                  LiteRTBackend()]) as pipe:
         got = list(pipe.run(feeds))
     assert_same(got, whole_outputs(model, feeds))
+
+
+def test_a_node_that_dies_mid_run(ray_cluster: Any, model: bytes) -> None:
+    """A fourth node joins, runs stage 1, and dies mid-run (its raylet and the actor's
+    process killed, as when a host goes down: Ray's worker would otherwise outlive its
+    raylet for a while): the results before, in order, then StageError naming stage 1 and
+    the input."""
+    import os
+    import signal
+
+    node = ray_cluster.add_node(num_cpus=1, resources={"hostD": 4},
+                                object_store_memory=80 << 20)
+    ray_cluster.wait_for_nodes()
+    graph = load(model)
+    segs = split(graph, [2, 4])
+    feeds = random_feeds(graph, 60)
+    got: list[dict[str, np.ndarray]] = []
+    t0 = time.time()
+    with RayPipeline(segs, backend=PacedBackend([1.0, 25.0, 1.0]), max_in_flight=4,
+                     placements=hosts("hostA", "hostD", "hostC")) as pipe:
+        pid = ray.get(pipe.actors[1].__ray_call__.remote(lambda self: os.getpid()))
+        with pytest.raises(StageError) as info:
+            for k, result in enumerate(pipe.run(feeds)):
+                got.append(result)
+                if k == 3:
+                    ray_cluster.remove_node(node, allow_graceful=False)
+                    os.kill(pid, signal.SIGKILL)
+    err = info.value
+    assert err.stage == 1 and err.item == len(got) and 4 <= len(got) < 60
+    assert "\n" not in str(err) and "the Ray actor of stage 1 on hostD is gone" in str(err)
+    assert_same(got, whole_outputs(model, feeds[:len(got)]))
+    assert time.time() - t0 < 60
