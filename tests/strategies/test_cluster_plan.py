@@ -96,3 +96,21 @@ def test_cli_plan_cluster(cli: Cli, tmp_path: Path) -> None:
     assert code == 2 and err.count("\n") == 1 and "leave out --tpus" in err
     code, _, err = cli("plan", model, "--cluster", tmp_path / "missing.json")
     assert code == 2 and err == f"error: {tmp_path / 'missing.json'}: no such file\n"
+
+
+def test_a_cluster_plan_also_runs_on_one_host(cli: Cli, tmp_path: Path) -> None:
+    """Without --cluster, a cluster plan runs in threads here: each segment on its kind."""
+    model = tmp_path / "conv.tflite"
+    model.write_bytes(conv(8, layers=4, size=16))
+    spec = tmp_path / "cluster.json"
+    spec.write_text(json.dumps({
+        "hosts": [{"name": "a", "devices": "cpu:1"}, {"name": "b", "devices": "cpu:1"}],
+        "links": [{"from": "a", "to": "b", "bandwidth_mb_s": 1e6, "latency_ms": 0.0}]}))
+    code, _, err = cli("plan", model, "--cluster", spec, "-o", tmp_path / "plan.json")
+    assert code == 0, err
+    code, out, err = cli("run", model, "--plan", tmp_path / "plan.json", "--random", "3",
+                         "--check", "--json")
+    assert code == 0, err
+    assert json.loads(out)["check"]["bit_exact"] is True
+    code, _, err = cli("run", model, "--cuts", "2", "--cluster", "auto", "--pin")
+    assert code == 2 and err.startswith("error: --pin pins the threaded runner's stages")

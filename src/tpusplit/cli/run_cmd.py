@@ -78,6 +78,9 @@ def run_command(
     if cluster is None and (cluster_spec is not None or hosts is not None):
         raise TpusplitError(f"{'--cluster-spec' if cluster_spec is not None else '--hosts'} "
                             "goes with --cluster ADDRESS")
+    if cluster is not None and pin:
+        raise TpusplitError("--pin pins the threaded runner's stages to this host's cores; "
+                            "with --cluster each stage is a Ray actor on its host")
     if cluster is not None:
         from tpusplit.cli.cluster_run import run_on_cluster
 
@@ -196,13 +199,13 @@ def mixed_backends(plan: Plan, simulate_tpu: bool, source: str) -> list[Backend]
     ``simulate_tpu`` LiteRT paced at the plan's predicted latency."""
     if not any(s.device for s in plan.segments):
         return None
-    kinds = {k.label: k for k in parse_devices(plan.device)}
     out: list[Backend] = []
     for i, seg in enumerate(plan.segments):
-        kind = kinds.get(seg.device)
-        if kind is None:
-            raise TpusplitError(f"{source}: segment {i} runs on {seg.device!r}, which is not in "
-                                f"the plan's devices {plan.device}")
+        try:  # each segment names its kind (a cluster plan's device lists hosts too)
+            kind = parse_devices(seg.device)[0]
+        except TpusplitError:
+            raise TpusplitError(f"{source}: segment {i} runs on {seg.device!r}, not a device "
+                                f"kind (the plan's devices: {plan.device})") from None
         if kind.backend == "cpu":
             out.append(make_backend("cpu", num_threads=kind.threads))
         elif simulate_tpu:
