@@ -297,3 +297,16 @@ def test_a_node_that_dies_mid_run(ray_cluster: Any, model: bytes) -> None:
     assert "\n" not in str(err) and "the Ray actor of stage 1 on hostD is gone" in str(err)
     assert_same(got, whole_outputs(model, feeds[:len(got)]))
     assert time.time() - t0 < 60
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
+def test_measure_with_a_feeder_thread_stops_cleanly_on_a_failure(ray_cluster: Any,
+                                                                 model: bytes) -> None:
+    graph = load(model)
+    feeds = random_feeds(graph, 30)
+    with RayPipeline(split(graph, [2]), backend=[LiteRTBackend(), FailingBackend(4)],
+                     max_in_flight=2) as pipe:
+        with pytest.raises(StageError) as info:
+            measure_runner(pipe, feeds)
+        assert (info.value.stage, info.value.item) == (1, 3)
+        time.sleep(0.5)  # the feeder thread sees the failure and leaves

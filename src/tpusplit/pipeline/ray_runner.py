@@ -447,6 +447,8 @@ class RayPipeline:
         env = pick_inputs(self.wiring, feeds)
         self._wait_room()
         with self._lock:
+            if self._failure is not None:
+                raise self._failure
             if self._closed:
                 raise PipelineError("push on a closed pipeline")
             self._flight.append(self._chain(self._pushed, env))
@@ -466,6 +468,8 @@ class RayPipeline:
         ray = self._ray
         while True:
             with self._lock:
+                if self._failure is not None:  # found by pop meanwhile (another thread)
+                    raise self._failure
                 if self._closed:
                     raise PipelineError("push on a closed pipeline")
                 self._done = max(self._done, self._popped)
@@ -522,6 +526,8 @@ class RayPipeline:
             got = _Failed(-1, seq, exc)
             self._failure = self._actor_error(refs, seq, exc)
         with self._lock:
+            if self._closed:
+                raise PipelineError("pop on a closed pipeline")
             self._flight.popleft()
             self._popped += 1
         if isinstance(got, _Failed):
