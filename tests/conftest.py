@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,6 +16,10 @@ from tpusplit.models.random_net import random_net
 from tpusplit.models.synthetic import conv, fc
 from tpusplit.pipeline import LiteRTStage, random_inputs, run_sequential
 from tpusplit.pipeline.litert import all_tensors
+
+#: Ray on loopback only: its single-host mode, set before anything imports Ray (Ray reads
+#: it at import); its local test clusters then never use the machine's network address.
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 
 #: ``tests/helpers`` holds modules several test folders import (``strategy_costs``).
 sys.path.insert(0, str(Path(__file__).resolve().parent / "helpers"))
@@ -125,14 +130,12 @@ def ray_cluster() -> Iterator[Any]:
     """A local Ray cluster for the session: three logical nodes on loopback, each with 2
     logical CPUs and a custom resource naming its host (:data:`RAY_HOSTS`); this process is
     connected to it. Started and stopped here (the ``ray`` tests: several seconds)."""
-    import os
-
-    # loopback only: Ray's single-host mode (no traffic to the machine's network address)
-    saved = {k: os.environ.get(k) for k in ("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER",
-                                           "RAY_ADDRESS")}
-    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    saved = os.environ.get("RAY_ADDRESS")
     import ray
+    from ray._private import ray_constants
     from ray.cluster_utils import Cluster
+
+    assert not ray_constants.ENABLE_RAY_CLUSTER, "Ray was imported before its loopback mode"
 
     store = 80 * 1024 * 1024
     client_port = _free_port()  # the head's Ray Client server (ray://127.0.0.1:PORT)
@@ -144,6 +147,7 @@ def ray_cluster() -> Iterator[Any]:
         cluster.add_node(num_cpus=2, resources={host: 4}, object_store_memory=store)
     cluster.wait_for_nodes()
     os.environ["RAY_ADDRESS"] = cluster.address
+    assert cluster.address.startswith("127.0.0.1:"), cluster.address
     from tpusplit.pipeline.ray_runner import connect
 
     connect(cluster.address)
@@ -152,11 +156,10 @@ def ray_cluster() -> Iterator[Any]:
     finally:
         ray.shutdown()
         cluster.shutdown()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        if saved is None:
+            os.environ.pop("RAY_ADDRESS", None)
+        else:
+            os.environ["RAY_ADDRESS"] = saved
 
 
 def _free_port() -> int:

@@ -39,6 +39,9 @@ from typing import Any
 
 import numpy as np
 
+# Ray on loopback only (its single-host mode): set before anything imports Ray, which reads it
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+
 from tpusplit.costs.profiler import ProfilerCost
 from tpusplit.graph import load, split
 from tpusplit.models import zoo
@@ -56,8 +59,8 @@ HOSTS = ("hostA", "hostB")
 
 def start_cluster() -> Any:
     """Two logical Ray nodes on loopback; this process connected."""
-    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # loopback only
     import ray
+    from ray._private import ray_constants
     from ray.cluster_utils import Cluster
 
     from tpusplit.pipeline.ray_runner import connect
@@ -68,7 +71,8 @@ def start_cluster() -> Any:
     cluster.add_node(num_cpus=2, resources={HOSTS[1]: 8}, object_store_memory=store)
     cluster.wait_for_nodes()
     connect(cluster.address)
-    assert ray.is_initialized()
+    assert ray.is_initialized() and not ray_constants.ENABLE_RAY_CLUSTER
+    assert {n["NodeManagerAddress"] for n in ray.nodes()} == {"127.0.0.1"}, "not on loopback"
     return cluster
 
 

@@ -94,6 +94,11 @@ def node_with(resource: str) -> str:
                 and n["Resources"].get(resource, 0) > 0)
 
 
+def test_the_test_cluster_is_on_loopback(ray_cluster: Any) -> None:
+    nodes = [n for n in ray.nodes() if n["Alive"]]
+    assert len(nodes) >= 3 and {n["NodeManagerAddress"] for n in nodes} == {"127.0.0.1"}
+
+
 def test_three_hosts_bit_exact_pinned_and_same_stats_as_threads(ray_cluster: Any,
                                                                  model: bytes) -> None:
     graph = load(model)
