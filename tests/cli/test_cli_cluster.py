@@ -100,10 +100,13 @@ def test_run_through_ray_client(ray_cluster: Any, model: Path) -> None:
     port = ray_cluster.client_port
     env = dict(os.environ)
     env.pop("RAY_ADDRESS")
-    done = subprocess.run([*TPUSPLIT, "run", str(model), "--cuts", "3", "--cluster",
-                           f"ray://127.0.0.1:{port}", "--hosts", "hostA,hostB", "--random",
-                           "4", "--check", "--json"], capture_output=True, text=True, env=env,
-                          timeout=180)
+    for _ in range(2):  # the client server starts a server process per client: on a loaded
+        done = subprocess.run([*TPUSPLIT, "run", str(model), "--cuts", "3", "--cluster",
+                               f"ray://127.0.0.1:{port}", "--hosts", "hostA,hostB",
+                               "--random", "4", "--check", "--json"], capture_output=True,
+                              text=True, env=env, timeout=180)
+        if "Starting Ray client server failed" not in done.stderr:  # machine it may time out
+            break
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["check"]["bit_exact"] is True
 

@@ -18,14 +18,14 @@ Same API, statistics and failure semantics as the threaded
   out in input order.
 * **Why plain actor calls, not compiled graphs** (``ray.dag``, experimental): measured on
   two logical nodes of one 2-core machine (``benchmarks/results/ray.md``), a hop costs about
-  1.5 ms with plain calls and 0.7 ms with a compiled graph (threads: 14 us). We still use
+  1.9 ms with plain calls and 0.7 ms with a compiled graph (threads: 43 us). We still use
   plain calls: a compiled graph binds every actor and fixed channels for the graph's
   lifetime and is experimental in Ray 2.60; in our first benchmark run, the Ray runner
   measured *after* compiled graphs had run and been torn down was 5-10x slower than when
   measured before them (so the benchmark now measures them last); and we have not made a
   compiled graph give the fault semantics below (a dead actor a clean error, the results
   before it still delivered) nor tried one through Ray Client, which plain calls do and are
-  tested for. A hop of about 1.5 ms is small next to a CNN stage on an Edge TPU or a
+  tested for. A hop of about 2 ms is small next to a CNN stage on an Edge TPU or a
   Raspberry Pi core (several ms); switching would be a change in this module only.
 * **Bounded in-flight inputs**: ``push`` waits while ``max_in_flight`` inputs are pushed but
   not yet through the last stage; finished results wait (in the object store) for ``pop``.
