@@ -125,3 +125,46 @@ def test_cluster_probe_writes_a_description(ray_cluster: Any, cli: Cli,
     assert "6 link(s)" in text
     code, _, err = cli("cluster", "probe", "-o", out, "--sizes", "x")
     assert code == 2 and err == "error: --sizes 'x': give kilobytes like 1,100,1000\n"
+
+
+def test_ctrl_c_releases_every_actor(ray_cluster: Any, cli: Cli, tmp_path: Path) -> None:
+    """Ctrl-C (KeyboardInterrupt in the main thread) mid-run on Ray: exit 130, one line, and
+    no actor of the run left alive."""
+    import _thread
+    import threading
+    import time
+
+    import ray
+    from ray._private.state import actors as actor_table
+
+    from tpusplit.models.synthetic import fc
+
+    def alive() -> set[str]:
+        return {a for a, info in actor_table().items()
+                if info["State"] != "DEAD" and "StageActor" in info.get("ActorClassName", "")}
+
+    before = alive()
+    model = tmp_path / "fc.tflite"
+    model.write_bytes(fc(32))
+    started = threading.Event()
+
+    def interrupt_once_running() -> None:  # once the actors run, interrupt the main thread
+        deadline = time.time() + 60
+        while time.time() < deadline and not (alive() - before):
+            time.sleep(0.1)
+        time.sleep(1.0)
+        started.set()
+        _thread.interrupt_main()
+
+    timer = threading.Thread(target=interrupt_once_running, daemon=True)
+    timer.start()
+    code, _, err = cli("run", model, "--cuts", "3,6", "--random", "200000", "--cluster", "auto",
+                       "--hosts", "hostA,hostB,hostC")
+    timer.join()
+    assert started.is_set()
+    assert code == 130 and err.strip() == "interrupted", (code, err)
+    deadline = time.time() + 30
+    while alive() - before and time.time() < deadline:
+        time.sleep(0.2)
+    assert not alive() - before
+    assert ray.is_initialized()  # the test process stays connected (the fixture's session)
