@@ -250,6 +250,8 @@ def test_one_line_errors(ray_cluster: Any, model: bytes) -> None:
     assert str(info.value).startswith("stage 1 on hostB: TpusplitError: <segment>: LiteRT "
                                       "cannot load the model")
     assert "\n" not in str(info.value)
+    with pytest.raises(PipelineError, match=r"^pipeline output 'nope' is produced by no stage"):
+        RayPipeline(segs, outputs=["nope"])  # its actors are killed (close) before it raises
     with pytest.raises(PipelineError, match="2 placement"):
         RayPipeline(segs[:1], placements=hosts("hostA", "hostB"))
     assert connect("auto") is False  # already connected: reused

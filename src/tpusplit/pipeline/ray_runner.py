@@ -324,8 +324,7 @@ class RayPipeline:
         remote = ray.remote(StageActor)
         self.actors: list[Any] = []
         for i, (seg, be, place) in enumerate(zip(segments, backends, places, strict=True)):
-            opts: dict[str, Any] = {"num_cpus": stage_cpus, "max_restarts": 0,
-                                    "name": None}
+            opts: dict[str, Any] = {"num_cpus": stage_cpus, "max_restarts": 0}
             if place.resources:
                 opts["resources"] = dict(place.resources)
             if place.node_id:
@@ -334,17 +333,17 @@ class RayPipeline:
                 opts["scheduling_strategy"] = NodeAffinitySchedulingStrategy(place.node_id,
                                                                              soft=False)
             self.actors.append(remote.options(**opts).remote(i, bytes(seg), be, devices[i]))
-        try:
+        try:  # a stage that cannot start or be wired: no actor is left behind
             infos = self._start(start_timeout)
+            names = [_Interface(i["inputs"], i["outputs"]) for i in infos]
+            self.wiring: Wiring = wire(cast(list[Stage], names), outputs)
+            ray.get([a.configure.remote(r, c) for a, r, c in
+                     zip(self.actors, self.wiring.reads, self.wiring.carry, strict=True)])
         except BaseException:
             self.close()
             raise
         self.nodes = [info["node"] for info in infos]
         self.input_specs = {n: s for info in infos for n, s in info["specs"].items()}
-        names = [_Interface(i["inputs"], i["outputs"]) for i in infos]
-        self.wiring: Wiring = wire(cast(list[Stage], names), outputs)
-        ray.get([a.configure.remote(r, c) for a, r, c in
-                 zip(self.actors, self.wiring.reads, self.wiring.carry, strict=True)])
         self.started = time.perf_counter()
 
     def _check_feasible(self, places: Sequence[Placement]) -> None:
