@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,6 +16,10 @@ from tpusplit.models.random_net import random_net
 from tpusplit.models.synthetic import conv, fc
 from tpusplit.pipeline import LiteRTStage, random_inputs, run_sequential
 from tpusplit.pipeline.litert import all_tensors
+
+#: Ray on loopback only: its single-host mode, set before anything imports Ray (Ray reads
+#: it at import); its local test clusters then never use the machine's network address.
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 
 #: ``tests/helpers`` holds modules several test folders import (``strategy_costs``).
 sys.path.insert(0, str(Path(__file__).resolve().parent / "helpers"))
@@ -113,3 +119,52 @@ def model(tmp_path: Path) -> Path:
     path = tmp_path / "conv.tflite"
     path.write_bytes(conv(8, layers=4, size=16))
     return path
+
+
+#: Resource names of the logical hosts of the test Ray cluster (one node each).
+RAY_HOSTS = ("hostA", "hostB", "hostC")
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[Any]:
+    """A local Ray cluster for the session: three logical nodes on loopback, each with 2
+    logical CPUs and a custom resource naming its host (:data:`RAY_HOSTS`); this process is
+    connected to it. Started and stopped here (the ``ray`` tests: several seconds)."""
+    saved = os.environ.get("RAY_ADDRESS")
+    import ray
+    from ray._private import ray_constants
+    from ray.cluster_utils import Cluster
+
+    assert not ray_constants.ENABLE_RAY_CLUSTER, "Ray was imported before its loopback mode"
+
+    store = 80 * 1024 * 1024
+    client_port = _free_port()  # the head's Ray Client server (ray://127.0.0.1:PORT)
+    cluster = Cluster(initialize_head=True, head_node_args={
+        "num_cpus": 2, "resources": {RAY_HOSTS[0]: 4}, "object_store_memory": store,
+        "ray_client_server_port": client_port})
+    cluster.client_port = client_port
+    for host in RAY_HOSTS[1:]:
+        cluster.add_node(num_cpus=2, resources={host: 4}, object_store_memory=store)
+    cluster.wait_for_nodes()
+    os.environ["RAY_ADDRESS"] = cluster.address
+    assert cluster.address.startswith("127.0.0.1:"), cluster.address
+    from tpusplit.pipeline.ray_runner import connect
+
+    connect(cluster.address)
+    try:
+        yield cluster
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+        if saved is None:
+            os.environ.pop("RAY_ADDRESS", None)
+        else:
+            os.environ["RAY_ADDRESS"] = saved
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

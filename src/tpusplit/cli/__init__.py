@@ -15,6 +15,7 @@ from typer._click.exceptions import NoArgsIsHelpError  # typer >= 0.29 vendors c
 from tpusplit.cli import (
     bench_cmd,  # noqa: F401
     calibrate_cmd,  # noqa: F401
+    cluster_cmd,  # noqa: F401
     demo_cmd,  # noqa: F401
     devices_cmd,  # noqa: F401
     inspect_cmd,  # noqa: F401

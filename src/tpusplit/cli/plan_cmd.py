@@ -70,9 +70,19 @@ def plan_command(
     profile_cache: Path = typer.Option(None, "--profile-cache", help="JSON cache of Edge TPU "
                                        "measurements (default ~/.cache/tpusplit/"
                                        "edgetpu-profile.json)."),
+    cluster: Path = typer.Option(None, "--cluster", help="A cluster description (JSON: hosts, "
+                                 "their devices, network links; tpusplit cluster probe): the "
+                                 "exact best pipeline across its hosts, cuts between hosts "
+                                 "paying the network transfer (instead of --tpus/--devices)."),
 ) -> None:
     """Choose where to cut MODEL for N devices; show segments, bottleneck and throughput."""
     check_objective(objective)
+    if cluster is not None:
+        if tpus is not None or devices is not None or compare_all:
+            raise TpusplitError(f"{cluster}: --cluster plans on the hosts' own devices; leave "
+                                "out --tpus, --devices and --compare")
+        _plan_cluster(model, cluster, objective, batch, as_json, output)
+        return
     if (tpus is None) == (devices is None):
         raise TpusplitError(f"{model}: give --tpus N or --devices KIND:COUNT,..., one of them")
     if devices is not None or objective != "throughput":
@@ -189,3 +199,25 @@ def _plan_devices(model: Path, devices: str | None, tpus: str | None, device: st
         runs = ", ".join(f"{a}..{b - 1} {label}" for a, b, label in layers.runs)
         console.print(f"per-layer placement (one input at a time): {layers.cost:.3f} "
                       f"{layers.unit}; runs {runs}")
+
+
+def _plan_cluster(model: Path, cluster_file: Path, objective: str, batch: int, as_json: bool,
+                  output: Path | None) -> None:
+    """``plan --cluster FILE``: the exact plan across the hosts of a cluster description."""
+    from tpusplit.costs.cluster import load_cluster
+    from tpusplit.strategies.cluster import plan_cluster
+
+    spec = load_cluster(cluster_file)
+    if output is not None and output.is_dir():
+        raise TpusplitError(f"{output}: is a directory; give a file name like plan.json")
+    graph = load(model)
+    console = make_console()
+    with console.status(f"costing every segment of {graph.name} on {len(spec.hosts)} host(s)"):
+        chosen = plan_cluster(graph, spec, objective, batch)
+    if output is not None:
+        chosen.save(output)
+    if as_json:
+        print(json.dumps({**chosen.as_dict(), "objective": objective}, indent=1))
+        return
+    console.print(plan_table(chosen))
+    console.print(plan_summary(chosen))

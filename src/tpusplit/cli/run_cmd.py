@@ -19,9 +19,9 @@ from tpusplit.graph import bounds, check_cuts, load
 from tpusplit.graph.coral import chain_violations, split_coral
 from tpusplit.pipeline import check_outputs, load_stages, make_backend, measure_pipeline
 from tpusplit.pipeline.assemble import io_names, reference_stage, spread_cores, whole_model
-from tpusplit.pipeline.backend import Backend
+from tpusplit.pipeline.backend import Backend, Stage
 from tpusplit.pipeline.inputs import random_feeds, read_inputs, read_segments, stage_specs
-from tpusplit.pipeline.measure import whole_model_ms
+from tpusplit.pipeline.measure import PipelineMeasurement, whole_model_ms
 from tpusplit.pipeline.paced import PacedBackend
 from tpusplit.pipeline.runner import StageError, wire
 from tpusplit.report.console import console as make_console
@@ -58,12 +58,38 @@ def run_command(
     simulate_tpu: bool = typer.Option(False, "--simulate-tpu", help="With a plan for a mix of "
                                       "devices (plan --devices): run the Edge TPU stages on "
                                       "the CPU, paced at their predicted latency."),
+    cluster: str = typer.Option(None, "--cluster", help="Run each stage as a Ray actor on a "
+                                "Ray cluster: auto (the cluster this host is in, or "
+                                "RAY_ADDRESS), ray://HOST:PORT (Ray Client) or HOST:PORT "
+                                "(needs pip install 'tpusplit[cluster]')."),
+    cluster_spec: Path = typer.Option(None, "--cluster-spec", help="With --cluster: the "
+                                      "cluster description (tpusplit cluster probe, or by "
+                                      "hand) saying how Ray finds each host."),
+    hosts: str = typer.Option(None, "--hosts", help="With --cluster: the host of each "
+                              "segment, e.g. pi-a,pi-b (hosts of --cluster-spec, else Ray "
+                              "custom resource names); default: the hosts of a plan from "
+                              "plan --cluster, else anywhere."),
 ) -> None:
     """Run segments as a pipeline (one worker per segment): throughput, latency, utilisation."""
     if inputs is not None and random is not None:
         raise TpusplitError("give --inputs or --random, not both")
     if plan is not None and cuts is not None:
         raise TpusplitError("give --plan or --cuts, not both")
+    if cluster is None and (cluster_spec is not None or hosts is not None):
+        raise TpusplitError(f"{'--cluster-spec' if cluster_spec is not None else '--hosts'} "
+                            "goes with --cluster ADDRESS")
+    if cluster is not None and pin:
+        raise TpusplitError("--pin pins the threaded runner's stages to this host's cores; "
+                            "with --cluster each stage is a Ray actor on its host")
+    if cluster is not None:
+        from tpusplit.cli.cluster_run import run_on_cluster
+
+        run_on_cluster(paths, plan=plan, cuts=cuts, device=device, threads=threads,
+                       inputs=inputs, random=random, check=check, reference=reference,
+                       queue_size=queue_size, seed=seed, as_json=as_json, tpu_map=tpu_map,
+                       coral=coral, simulate_tpu=simulate_tpu, address=cluster,
+                       spec=cluster_spec, hosts=hosts)
+        return
     dev = resolve(device)
     if dev.backend == "edgetpu":  # uncompiled segments compile on the fly
         from tpusplit.pipeline import edgetpu_run
@@ -146,13 +172,20 @@ def run_command(
             raise stage_failure(exc, backend) from None
     if dev.backend == "cpu" and whole is not None and threads == 1:
         m.baseline_ms = whole_model_ms(whole, feeds)
+    report(m, feeds, checker, as_json, context,
+           f"{context.get('model') or 'segments'} on {dev.name}: {len(stages)} stage(s)")
+
+
+def report(m: PipelineMeasurement, feeds: list[dict[str, Any]], checker: Stage | None,
+           as_json: bool, context: dict[str, Any], title: str) -> None:
+    """Check the results against the whole model (``checker``), print the run (JSON or
+    tables); exit status 1 when an output differs."""
     result = check_outputs(checker, feeds, m.results) if checker is not None else None
     if as_json:
         print(json.dumps(run_dict(m, result, **context), indent=1))
     else:
         out = make_console()
-        out.print(summary_table(m, title=f"{context.get('model') or 'segments'} on {dev.name}: "
-                                f"{len(stages)} stage(s)"))
+        out.print(summary_table(m, title=title))
         out.print(stage_table(m))
         if result is not None:
             out.print(check_line(result))
@@ -166,13 +199,13 @@ def mixed_backends(plan: Plan, simulate_tpu: bool, source: str) -> list[Backend]
     ``simulate_tpu`` LiteRT paced at the plan's predicted latency."""
     if not any(s.device for s in plan.segments):
         return None
-    kinds = {k.label: k for k in parse_devices(plan.device)}
     out: list[Backend] = []
     for i, seg in enumerate(plan.segments):
-        kind = kinds.get(seg.device)
-        if kind is None:
-            raise TpusplitError(f"{source}: segment {i} runs on {seg.device!r}, which is not in "
-                                f"the plan's devices {plan.device}")
+        try:  # each segment names its kind (a cluster plan's device lists hosts too)
+            kind = parse_devices(seg.device)[0]
+        except TpusplitError:
+            raise TpusplitError(f"{source}: segment {i} runs on {seg.device!r}, not a device "
+                                f"kind (the plan's devices: {plan.device})") from None
         if kind.backend == "cpu":
             out.append(make_backend("cpu", num_threads=kind.threads))
         elif simulate_tpu:

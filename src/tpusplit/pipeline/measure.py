@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -95,38 +95,67 @@ def measure_pipeline(stages: Sequence[Stage], inputs: Sequence[Mapping[str, np.n
                 env.update(stage.run({n: env[n] for n in stage.input_names}))
             except Exception as exc:  # a stage failing already: the error the pipeline gives
                 raise StageError(i, 0, exc) from None
+    with Pipeline(stages, outputs=outputs, queue_size=queue_size, cores=cores) as pipe:
+        return measure_runner(pipe, inputs, keep_results, progress)
+
+
+class Runner(Protocol):
+    """What :func:`measure_runner` needs of a pipeline runner: the threaded
+    :class:`~tpusplit.pipeline.runner.Pipeline` and the Ray one both have it."""
+
+    @property
+    def stats(self) -> Sequence[StageStats]:
+        """Per-stage counters."""
+        ...
+
+    def push(self, feeds: Mapping[str, np.ndarray] | None) -> None:
+        """Queue one input; ``None`` ends the input."""
+        ...
+
+    def pop(self, timeout: float | None = None) -> dict[str, np.ndarray] | None:
+        """The next result in order; ``None`` after the last one."""
+        ...
+
+    def reset_stats(self) -> None:
+        """Count from now on."""
+        ...
+
+
+def measure_runner(pipe: Runner, inputs: Sequence[Mapping[str, np.ndarray]],
+                   keep_results: bool = False,
+                   progress: Callable[[int], None] | None = None) -> PipelineMeasurement:
+    """Time ``inputs`` through a started runner (threaded or Ray): a feeder thread pushes,
+    this thread pops and timestamps. Raises the runner's :class:`StageError` on a failure."""
     pushed: list[float] = []
     feeder_error: list[BaseException] = []
-    with Pipeline(stages, outputs=outputs, queue_size=queue_size, cores=cores) as pipe:
 
-        def feed() -> None:
-            try:
-                for x in inputs:
-                    pushed.append(time.perf_counter())  # offered (queueing counts)
-                    pipe.push(x)
-                pipe.push(None)
-            except PipelineError as exc:  # the consumer sees the same failure
-                feeder_error.append(exc)
+    def feed() -> None:
+        try:
+            for x in inputs:
+                pushed.append(time.perf_counter())  # offered (queueing counts)
+                pipe.push(x)
+            pipe.push(None)
+        except PipelineError as exc:  # the consumer sees the same failure
+            feeder_error.append(exc)
 
-        for s in pipe.stats:  # count from now, not from thread start-up
-            s.busy_s = s.wait_s = s.blocked_s = 0.0
-        t0 = time.perf_counter()
-        feeder = threading.Thread(target=feed, daemon=True, name="tpusplit-feeder")
-        feeder.start()
-        popped: list[float] = []
-        results: list[dict[str, np.ndarray]] = []
-        while True:
-            got = pipe.pop()
-            if got is None:
-                break
-            popped.append(time.perf_counter())
-            if keep_results:
-                results.append(got)
-            if progress is not None:
-                progress(len(popped))
-        wall = time.perf_counter() - t0
-        feeder.join()
-        stats = [StageStats(s.items, s.busy_s, s.wait_s, s.blocked_s) for s in pipe.stats]
+    pipe.reset_stats()  # count from now, not from start-up
+    t0 = time.perf_counter()
+    feeder = threading.Thread(target=feed, daemon=True, name="tpusplit-feeder")
+    feeder.start()
+    popped: list[float] = []
+    results: list[dict[str, np.ndarray]] = []
+    while True:
+        got = pipe.pop()
+        if got is None:
+            break
+        popped.append(time.perf_counter())
+        if keep_results:
+            results.append(got)
+        if progress is not None:
+            progress(len(popped))
+    wall = time.perf_counter() - t0
+    feeder.join()
+    stats = [StageStats(s.items, s.busy_s, s.wait_s, s.blocked_s) for s in pipe.stats]
     lat = [1e3 * (b - a) for a, b in zip(pushed, popped, strict=False)]
     first = 1e3 * (popped[0] - t0) if popped else float("nan")
     return PipelineMeasurement(len(popped), wall, first, lat, stats, results)

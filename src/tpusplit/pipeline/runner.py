@@ -137,6 +137,24 @@ def wire(stages: Sequence[Stage], outputs: Sequence[str] | None = None) -> Wirin
                   tuple(carry))
 
 
+def pick_inputs(wiring: Wiring, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The pipeline inputs of ``feeds``; a :class:`PipelineError` naming the first missing one.
+    """
+    missing = [n for n in wiring.inputs if n not in feeds]
+    if missing:
+        raise PipelineError(f"no value for pipeline input {missing[0]!r} "
+                            f"(expected {', '.join(wiring.inputs)})")
+    return {n: feeds[n] for n in wiring.inputs}
+
+
+def keep(env: dict[str, np.ndarray], produced: Mapping[str, np.ndarray],
+         carry: frozenset[str]) -> dict[str, np.ndarray]:
+    """After a stage: the tensors of ``env`` and ``produced`` that a later stage or the output
+    needs (``carry``); what every runner hands to the next stage."""
+    env.update(produced)
+    return {n: v for n, v in env.items() if n in carry}
+
+
 class Pipeline:
     """Run ``stages`` as a pipeline: one worker thread per stage, bounded queues between them.
 
@@ -216,11 +234,7 @@ class Pipeline:
             self._ended = True
             self._put(self._queues[0], _END)
             return
-        missing = [n for n in self.wiring.inputs if n not in feeds]
-        if missing:
-            raise PipelineError(f"no value for pipeline input {missing[0]!r} "
-                                f"(expected {', '.join(self.wiring.inputs)})")
-        item = _Item(self._pushed, {n: feeds[n] for n in self.wiring.inputs})
+        item = _Item(self._pushed, pick_inputs(self.wiring, feeds))
         self._pushed += 1
         if not self._put(self._queues[0], item):
             raise self._failure or PipelineError("push on a closed pipeline")
@@ -307,6 +321,11 @@ class Pipeline:
                  tb: TracebackType | None) -> None:
         self.close()
 
+    def reset_stats(self) -> None:
+        """Count from now on (statistics of warm-up runs are dropped)."""
+        for s in self.stats:
+            s.items, s.busy_s, s.wait_s, s.blocked_s = 0, 0.0, 0.0, 0.0
+
     @property
     def alive(self) -> int:
         """Number of worker threads still running."""
@@ -383,9 +402,7 @@ class Pipeline:
             t2 = clock()
             stats.busy_s += t2 - t1
             stats.items += 1
-            env = got.env
-            env.update(produced)
-            got.env = {n: v for n, v in env.items() if n in carry}
+            got.env = keep(got.env, produced, carry)
             self._put(q_out, got)
             stats.blocked_s += clock() - t2
 

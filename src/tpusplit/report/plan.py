@@ -18,16 +18,21 @@ from tpusplit.units import MiB
 def plan_table(plan: Plan) -> Table:
     """One row per segment: ops, latency, on-chip and streamed MiB."""
     mixed = any(s.device for s in plan.segments)
+    hosts = any(s.host for s in plan.segments)
     where = f"devices {plan.device}" if mixed else f"{plan.num_segments} x {plan.device}"
     table = Table(title=f"{plan.model}: {plan.strategy} on {where}")
-    for col in ("segment", *(("device",) if mixed else ()), "ops", "latency ms", "on-chip MiB",
-                "streamed MiB"):
+    for col in ("segment", *(("host",) if hosts else ()), *(("device",) if mixed else ()),
+                "ops", "latency ms", "on-chip MiB", "streamed MiB",
+                *(("network ms after",) if plan.network_ms else ())):
         table.add_column(col, justify="right")
     for i, s in enumerate(plan.segments):
         slowest = s.latency_ms == plan.bottleneck_ms and plan.num_segments > 1
-        table.add_row(str(i), *((s.device,) if mixed else ()), op_range(s.start, s.end),
+        after = (f"{plan.network_ms[i]:.3f}" if i < len(plan.network_ms) else "-",)
+        table.add_row(str(i), *((s.host,) if hosts else ()), *((s.device,) if mixed else ()),
+                      op_range(s.start, s.end),
                       f"[bold]{s.latency_ms:.3f}[/]" if slowest else f"{s.latency_ms:.3f}",
-                      f"{s.on_chip_bytes / MiB:.2f}", f"{s.off_chip_bytes / MiB:.2f}")
+                      f"{s.on_chip_bytes / MiB:.2f}", f"{s.off_chip_bytes / MiB:.2f}",
+                      *(after if plan.network_ms else ()))
     return table
 
 

@@ -33,6 +33,8 @@ class SegmentFigures:
     off_chip_bytes: int = 0
     #: The device kind it runs on, in a plan for a mix of devices (``--devices``); else "".
     device: str = ""
+    #: The host it runs on, in a plan for a cluster (``plan --cluster``); else "".
+    host: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -42,6 +44,8 @@ class SegmentFigures:
                                "latency_ms": self.latency_ms}
         if self.device:
             out["device"] = self.device
+        if self.host:
+            out["host"] = self.host
         return out
 
 
@@ -76,6 +80,10 @@ class Plan:
     #: Energy per inference (mJ, devices busy and idle; :mod:`tpusplit.costs.energy`), when
     #: the plan's devices have power models.
     energy_mj: float | None = None
+    #: In a plan for a cluster: the network transfer (ms) at each cut, 0 where both sides
+    #: are on one host; a transfer is a pipeline element of its own (see
+    #: :mod:`tpusplit.partition.cluster`). Empty otherwise.
+    network_ms: tuple[float, ...] = ()
 
     @property
     def num_segments(self) -> int:
@@ -84,8 +92,8 @@ class Plan:
 
     @property
     def bottleneck_ms(self) -> float:
-        """Latency of the slowest segment."""
-        return max(s.latency_ms for s in self.segments)
+        """Latency of the slowest segment (or network transfer, in a plan for a cluster)."""
+        return max([s.latency_ms for s in self.segments] + list(self.network_ms))
 
     @property
     def throughput_ips(self) -> float:
@@ -119,6 +127,7 @@ class Plan:
             "notes": list(self.notes),
             "model_fingerprint": self.model_fingerprint,
             "energy_mj": self.energy_mj,
+            **({"network_ms": list(self.network_ms)} if self.network_ms else {}),
         }
 
     def to_json(self) -> str:
@@ -135,7 +144,8 @@ class Plan:
             segs = tuple(
                 SegmentFigures(_int(s["ops"][0]), _int(s["ops"][1]), float(s["latency_ms"]),
                                _int(s.get("on_chip_bytes", 0)),
-                               _int(s.get("off_chip_bytes", 0)), str(s.get("device", "")))
+                               _int(s.get("off_chip_bytes", 0)), str(s.get("device", "")),
+                               str(s.get("host", "")))
                 for s in data["segments"])
             energy = data.get("energy_mj")
             lb = data.get("lower_bound_ms")
@@ -151,12 +161,16 @@ class Plan:
                 notes=tuple(str(x) for x in data.get("notes", ())),
                 model_fingerprint=str(data.get("model_fingerprint", "")),
                 energy_mj=None if energy is None else float(energy),
+                network_ms=tuple(float(x) for x in data.get("network_ms", ())),
             )
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             what = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
             raise TpusplitError(f"{source}: not a tpusplit plan ({what})") from None
         if not segs:
             raise TpusplitError(f"{source}: the plan has no segments")
+        if plan.network_ms and len(plan.network_ms) != len(cuts):
+            raise TpusplitError(f"{source}: network_ms has {len(plan.network_ms)} entries for "
+                                f"{len(cuts)} cuts")
         if [(s.start, s.end) for s in segs] != spans(plan.num_ops, cuts):
             raise TpusplitError(f"{source}: the segments do not match the cuts {list(cuts)}")
         return plan

@@ -1,0 +1,612 @@
+"""The Ray pipeline runner: one Ray actor per segment, pinned to a node, results in input order.
+
+Same API, statistics and failure semantics as the threaded
+:class:`~tpusplit.pipeline.runner.Pipeline` (``push`` / ``pop`` / ``run``, ``stats``,
+:class:`~tpusplit.pipeline.runner.StageError`), for pipelines that span several hosts:
+
+* **Stages**: each segment is loaded *on its actor* (``backend.load(backend.prepare(model))``
+  runs there, so the actor holds its own interpreter or Edge TPU delegate), and the actor is
+  pinned where its :class:`Placement` says: a Ray node id (hard node affinity) or custom
+  resources such as ``{"edgetpu": 1}`` or a host's own resource name.
+* **Tensors** pass actor to actor as Ray objects: for every input the driver chains plain actor
+  calls, ``ref_i = actor_i.run.remote(seq, ref_{i-1})``, so stage ``i`` receives stage
+  ``i - 1``'s carried tensors (the names the wiring of :func:`~tpusplit.pipeline.runner.wire`
+  keeps, skip tensors included) without the driver fetching them. Objects above Ray's inline
+  limit (100 KiB) go through the object store (shared memory on a node, Ray's object
+  manager between nodes); smaller ones travel inline through the driver, which owns every
+  reference. Each actor runs its calls one at a time in submission order, so results come
+  out in input order.
+* **Why plain actor calls, not compiled graphs** (``ray.dag``, experimental): measured on
+  two logical nodes of one 2-core machine (``benchmarks/results/ray.md``), a hop costs about
+  1.9 ms with plain calls and 0.7 ms with a compiled graph (threads: 43 us). We still use
+  plain calls: a compiled graph binds every actor and fixed channels for the graph's
+  lifetime and is experimental in Ray 2.60; in our first benchmark run, the Ray runner
+  measured *after* compiled graphs had run and been torn down was 5-10x slower than when
+  measured before them (so the benchmark now measures them last); and we have not made a
+  compiled graph give the fault semantics below (a dead actor a clean error, the results
+  before it still delivered) nor tried one through Ray Client, which plain calls do and are
+  tested for. A hop of about 2 ms is small next to a CNN stage on an Edge TPU or a
+  Raspberry Pi core (several ms); switching would be a change in this module only.
+* **Bounded in-flight inputs**: ``push`` waits while ``max_in_flight`` inputs are pushed but
+  not yet through the last stage; finished results wait (in the object store) for ``pop``.
+* **Faults**: a stage raising is returned by its actor as a failure marker that the next
+  actors hand on; an actor or node that dies fails its call with Ray's actor error. Either
+  way ``pop`` delivers every result before the failing input, in order, then raises
+  :class:`StageError` naming the stage and the input; inputs after it are dropped.
+  ``close()`` (the context manager, also on Ctrl-C) kills every actor.
+* **Statistics**: each actor counts items, time running (``busy_s``) and time idle between
+  calls (``wait_s``); ``blocked_s`` is 0 (an actor never waits to hand on a result).
+
+Ray is imported lazily: the base install has no Ray (``pip install 'tpusplit[cluster]'``).
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, cast
+
+import numpy as np
+
+from tpusplit.errors import TpusplitError, first_line
+from tpusplit.pipeline.backend import Backend, Stage
+from tpusplit.pipeline.runner import (
+    POLL_S,
+    PipelineError,
+    StageError,
+    StageStats,
+    Wiring,
+    keep,
+    pick_inputs,
+    wire,
+)
+
+#: The one-line error when Ray is missing.
+RAY_MISSING = "ray is not installed: pip install 'tpusplit[cluster]'"
+#: Seconds to wait for every actor to start and load its segment.
+START_TIMEOUT_S = 120.0
+#: A backend given by name and options: built on the actor (an Edge TPU backend then finds
+#: the TPUs of the actor's own host).
+BackendSpec = Backend | tuple[str, Mapping[str, Any]]
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def import_ray() -> Any:
+    """The ``ray`` module; a one-line :class:`PipelineError` when it is not installed."""
+    try:
+        import ray
+    except ImportError:
+        raise PipelineError(RAY_MISSING) from None
+    # the calls of inputs dropped after a failure fail too, unread: not worth a traceback
+    os.environ.setdefault("RAY_IGNORE_UNHANDLED_ERRORS", "1")
+    return ray
+
+
+def connect(address: str) -> bool:
+    """Connect this process to the Ray cluster at ``address`` (``auto``: the one running on
+    this host or in ``RAY_ADDRESS``; ``ray://HOST:PORT``: Ray Client; ``HOST:PORT``: its GCS).
+
+    Returns True when this call connected (the caller then disconnects with
+    :func:`disconnect`), False when the process already was. One-line
+    :class:`PipelineError` when there is no cluster at ``address``.
+    """
+    ray = import_ray()
+    if ray.is_initialized():
+        return False
+    if not address or not (address == "auto" or address.startswith("ray://")
+                           or re.fullmatch(r"[\w.\-\[\]:]+:\d+", address)):
+        raise PipelineError(f"--cluster {address!r}: give auto, ray://HOST:PORT or HOST:PORT")
+    if address != "auto":
+        _reachable(address)
+    try:
+        ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
+    except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
+        raise PipelineError(f"--cluster {address}: cannot connect to a Ray cluster "
+                            f"({_clean(exc)}); start one with `ray start --head`") from None
+    return True
+
+
+def _reachable(address: str, timeout: float = 5.0) -> None:
+    """A one-line error at once when nothing listens at ``address`` (Ray itself retries for
+    minutes)."""
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except (OSError, ValueError) as exc:
+        why = getattr(exc, "strerror", None) or first_line(exc)
+        raise PipelineError(f"--cluster {address}: no Ray cluster there ({why}); start one "
+                            "with `ray start --head`") from None
+
+
+def disconnect() -> None:
+    """Leave the Ray cluster (a no-op when not connected)."""
+    import ray
+
+    if ray.is_initialized():
+        ray.shutdown()
+
+
+def _clean(exc: BaseException | str) -> str:
+    """The most telling line of a (Ray) error: no colour codes, no ``ray::`` task header."""
+    lines = [_ANSI.sub("", line).strip() for line in str(exc).splitlines()]
+    lines = [line for line in lines if line and not line.startswith(("ray::", "Traceback",
+                                                                     "File ", "At least"))]
+    best = next((line for line in lines if "died" in line or "Error:" in line),
+                lines[0] if lines else "")
+    best = best.removeprefix("ray.exceptions.")
+    return best or (exc if isinstance(exc, str) else type(exc).__name__)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a stage's actor runs: a Ray node id, custom resources (``{"edgetpu": 1}``, a
+    host's own resource), or anywhere Ray likes (both empty). ``label`` names it in errors."""
+
+    node_id: str | None = None
+    resources: Mapping[str, float] = field(default_factory=dict)
+    label: str = ""
+
+    def describe(self) -> str:
+        """How the placement reads in messages."""
+        if self.label:
+            return self.label
+        if self.node_id:
+            return f"node {self.node_id[:12]}"
+        if self.resources:
+            return ",".join(f"{k}={v:g}" for k, v in self.resources.items())
+        return "any node"
+
+
+class RemoteStageFailure(TpusplitError):
+    """A stage's exception that could not be sent back as it was (not picklable)."""
+
+
+@dataclass
+class _Failed:
+    """What an actor returns instead of tensors when its stage raised (later actors pass it
+    on)."""
+
+    stage: int
+    seq: int
+    cause: BaseException
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """``exc`` if it survives pickling, else a one-line stand-in with its type and message."""
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:
+        return RemoteStageFailure(f"{type(exc).__name__}: {first_line(exc, default='')}")
+
+
+class StageActor:
+    """The actor class (wrapped by ``ray.remote`` at run time): one segment, its stats."""
+
+    def __init__(self, index: int, model: bytes, backend: BackendSpec, device: int) -> None:
+        self.index = index
+        self.error = ""
+        self.items, self.busy_s, self.wait_s = 0, 0.0, 0.0
+        self.last: float | None = None
+        self.reads: tuple[str, ...] = ()
+        self.carry: frozenset[str] = frozenset()
+        try:
+            if isinstance(backend, tuple):
+                from tpusplit.pipeline.registry import make_backend
+
+                backend = make_backend(backend[0], **dict(backend[1]))
+            self.stage = backend.load(backend.prepare(model), device)
+        except Exception as exc:  # reported by info(): the actor stays up to say why
+            self.error = f"{type(exc).__name__}: {first_line(exc, default='')}"
+
+    def info(self) -> dict[str, Any]:
+        """The stage's interface (or its load error) and the node it runs on."""
+        import ray
+
+        node = ray.get_runtime_context().get_node_id()
+        if self.error:
+            return {"error": self.error, "node": node}
+        specs = {n: self.stage.input_spec(n) for n in self.stage.input_names}
+        return {"inputs": tuple(self.stage.input_names),
+                "outputs": tuple(self.stage.output_names), "specs": specs, "node": node}
+
+    def configure(self, reads: tuple[str, ...], carry: frozenset[str]) -> None:
+        """What the stage reads and what it hands on (the pipeline's wiring)."""
+        self.reads, self.carry = reads, carry
+
+    def run(self, seq: int, env: dict[str, np.ndarray] | _Failed
+            ) -> dict[str, np.ndarray] | _Failed:
+        """Run the stage on input ``seq`` (or hand on an earlier stage's failure)."""
+        if isinstance(env, _Failed):
+            return env
+        t1 = time.perf_counter()
+        if self.last is not None:
+            self.wait_s += t1 - self.last
+        try:
+            produced = self.stage.run({n: env[n] for n in self.reads})
+        except BaseException as exc:  # any stage error reaches the caller
+            self.last = time.perf_counter()
+            self.busy_s += self.last - t1
+            return _Failed(self.index, seq, _portable(exc))
+        out = keep(dict(env), produced, self.carry)
+        self.last = time.perf_counter()
+        self.busy_s += self.last - t1
+        if seq >= 0:
+            self.items += 1
+        return out
+
+    def stats(self) -> tuple[int, float, float]:
+        """(items, busy seconds, idle seconds between calls)."""
+        return self.items, self.busy_s, self.wait_s
+
+    def reset(self) -> None:
+        """Count from now on."""
+        self.items, self.busy_s, self.wait_s, self.last = 0, 0.0, 0.0, None
+
+
+class RayPipeline:
+    """Run segments as a pipeline of Ray actors (see the module docstring).
+
+    Args:
+        segments: the segments' TFLite bytes, in pipeline order.
+        backend: how each actor loads its segment: a :class:`Backend` (pickled to the actor)
+            or ``(device name, options)`` for :func:`~tpusplit.pipeline.registry.make_backend`
+            on the actor; one for every stage or one per stage. Default: LiteRT on CPU.
+        placements: where each stage's actor runs (default: anywhere).
+        outputs: tensor names returned for each input (default: see
+            :func:`~tpusplit.pipeline.runner.wire`).
+        max_in_flight: inputs pushed and not yet through the last stage, at most.
+        stage_cpus: logical CPUs each actor reserves on its node.
+        devices: the device number each stage's backend loads on (default: the stage's rank
+            among the stages of the same placement, so two TPU stages on one host use its
+            TPUs 0 and 1).
+
+    The process must be connected to a cluster (:func:`connect`). Use ``push``/``pop`` or
+    ``run`` as with :class:`~tpusplit.pipeline.runner.Pipeline`; close it (or use it as a
+    context manager) to kill the actors.
+    """
+
+    def __init__(self, segments: Sequence[bytes], backend: BackendSpec | Sequence[BackendSpec]
+                 | None = None, placements: Sequence[Placement] | None = None,
+                 outputs: Sequence[str] | None = None, max_in_flight: int = 8,
+                 stage_cpus: float = 1.0, devices: Sequence[int] | None = None,
+                 start_timeout: float = START_TIMEOUT_S) -> None:
+        ray = import_ray()
+        if not ray.is_initialized():
+            raise PipelineError("not connected to a Ray cluster (connect() first)")
+        if not segments:
+            raise PipelineError("a pipeline needs at least one stage")
+        if max_in_flight < 1:
+            raise PipelineError(f"max_in_flight must be >= 1, not {max_in_flight}")
+        n = len(segments)
+        places = list(placements) if placements is not None else [Placement()] * n
+        if len(places) != n:
+            raise PipelineError(f"{len(places)} placement(s) given for {n} stages")
+        if backend is None:
+            backend = ("cpu", {})
+        if isinstance(backend, Backend | tuple):
+            backends: list[BackendSpec] = [backend] * n
+        else:
+            backends = list(backend)
+            if len(backends) != n:
+                raise PipelineError(f"{len(backends)} backend(s) given for {n} stages")
+        if devices is None:
+            devices = [sum(p == places[i] for p in places[:i]) for i in range(n)]
+        self._check_feasible(places)
+        self._ray = ray
+        self.placements = places
+        self.max_in_flight = max_in_flight
+        self._lock = threading.Condition()
+        self._closed = False
+        self._ended = False
+        self._finished = False
+        self._failure: StageError | None = None
+        self._delivered_error = False
+        self._pushed = 0
+        self._popped = 0
+        self._pusher: int | None = None
+        self._done = 0  # inputs known to be through the last stage
+        self._flight: collections.deque[list[Any]] = collections.deque()
+        remote = ray.remote(StageActor)
+        self.actors: list[Any] = []
+        for i, (seg, be, place) in enumerate(zip(segments, backends, places, strict=True)):
+            opts: dict[str, Any] = {"num_cpus": stage_cpus, "max_restarts": 0}
+            if place.resources:
+                opts["resources"] = dict(place.resources)
+            if place.node_id:
+                from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+                opts["scheduling_strategy"] = NodeAffinitySchedulingStrategy(place.node_id,
+                                                                             soft=False)
+            self.actors.append(remote.options(**opts).remote(i, bytes(seg), be, devices[i]))
+        try:  # a stage that cannot start or be wired: no actor is left behind
+            infos = self._start(start_timeout)
+            names = [_Interface(i["inputs"], i["outputs"]) for i in infos]
+            self.wiring: Wiring = wire(cast(list[Stage], names), outputs)
+            ray.get([a.configure.remote(r, c) for a, r, c in
+                     zip(self.actors, self.wiring.reads, self.wiring.carry, strict=True)])
+        except BaseException:
+            self.close()
+            raise
+        self.nodes = [info["node"] for info in infos]
+        self.input_specs = {n: s for info in infos for n, s in info["specs"].items()}
+        self.started = time.perf_counter()
+
+    def _check_feasible(self, places: Sequence[Placement]) -> None:
+        """One line when no live node has a placement's node id or resources (Ray would
+        leave the actor pending forever)."""
+        nodes = [n for n in self._nodes() if n.get("Alive")]
+        for i, p in enumerate(places):
+            if p.node_id and not any(n.get("NodeID") == p.node_id for n in nodes):
+                raise PipelineError(f"stage {i}: no live Ray node has id {p.node_id}")
+            for name, amount in p.resources.items():
+                if not any(n.get("Resources", {}).get(name, 0) >= amount for n in nodes):
+                    raise PipelineError(f"stage {i}: no Ray node offers resource {name!r} "
+                                        f"(>= {amount:g}); start the node with "
+                                        f"`ray start ... --resources '{{\"{name}\": 1}}'`")
+
+    @staticmethod
+    def _nodes() -> list[dict[str, Any]]:
+        import ray
+
+        nodes: list[dict[str, Any]] = ray.nodes()
+        return nodes
+
+    def _start(self, timeout: float) -> list[dict[str, Any]]:
+        ray = import_ray()
+        refs = [a.info.remote() for a in self.actors]
+        try:
+            infos: list[dict[str, Any]] = ray.get(refs, timeout=timeout)
+        except ray.exceptions.GetTimeoutError:
+            waiting = [i for i, r in enumerate(refs) if not ray.wait([r], timeout=0)[0]]
+            raise PipelineError(f"stage {waiting[0] if waiting else 0}: its Ray actor did not "
+                                f"start within {timeout:g} s (not enough CPUs or resources "
+                                "on its node?)") from None
+        except ray.exceptions.RayError as exc:
+            raise PipelineError(f"a stage's Ray actor failed to start: {_clean(exc)}") \
+                from None
+        for i, info in enumerate(infos):
+            if "error" in info:
+                raise PipelineError(f"stage {i} on {self.placements[i].describe()}: "
+                                    f"{info['error']}")
+        return infos
+
+    # -- public API (as Pipeline) -----------------------------------------------------------
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        """Names the caller must give to :meth:`push`."""
+        return self.wiring.inputs
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        """Names of each result of :meth:`pop`."""
+        return self.wiring.outputs
+
+    @property
+    def pending(self) -> int:
+        """Inputs pushed whose result has not been popped yet."""
+        return self._pushed - self._popped
+
+    @property
+    def stats(self) -> list[StageStats]:
+        """Per-stage counters, fetched from the actors (after the calls queued so far)."""
+        got = self._ray.get([a.stats.remote() for a in self.actors])
+        return [StageStats(items, busy, wait, 0.0) for items, busy, wait in got]
+
+    def reset_stats(self) -> None:
+        """Count from now on (statistics of warm-up runs are dropped)."""
+        self._ray.get([a.reset.remote() for a in self.actors])
+
+    def warmup(self, feeds: Mapping[str, np.ndarray]) -> None:
+        """Run one input through every actor, outside the count (first invokes allocate);
+        :class:`StageError` (input 0) if a stage fails."""
+        refs = self._chain(-1, pick_inputs(self.wiring, feeds))
+        try:
+            got = self._ray.get(refs[-1])
+        except self._ray.exceptions.RayError as exc:
+            raise self._actor_error(refs, 0, exc) from None
+        if isinstance(got, _Failed):
+            raise StageError(got.stage, 0, got.cause)
+
+    def push(self, feeds: Mapping[str, np.ndarray] | None) -> None:
+        """Send one input into the pipeline (every name of :attr:`input_names`); ``None``
+        ends the input.
+
+        Waits while ``max_in_flight`` inputs are not through the last stage yet. Raises
+        :class:`StageError` once a failure has been delivered, :class:`PipelineError` after
+        ``close()``, after the end of input, or when an input tensor is missing.
+        """
+        if self._failure is not None:
+            raise self._failure
+        if self._closed:
+            raise PipelineError("push on a closed pipeline")
+        if self._ended:
+            raise PipelineError("push after the end of input (push(None))")
+        self._pusher = threading.get_ident()
+        if feeds is None:
+            with self._lock:
+                self._ended = True
+                self._lock.notify_all()
+            return
+        env = pick_inputs(self.wiring, feeds)
+        self._wait_room()
+        with self._lock:
+            if self._failure is not None:
+                raise self._failure
+            if self._closed:
+                raise PipelineError("push on a closed pipeline")
+            self._flight.append(self._chain(self._pushed, env))
+            self._pushed += 1
+            self._lock.notify_all()
+
+    def _chain(self, seq: int, env: dict[str, np.ndarray]) -> list[Any]:
+        refs: list[Any] = []
+        arg: Any = env
+        for actor in self.actors:
+            arg = actor.run.remote(seq, arg)
+            refs.append(arg)
+        return refs
+
+    def _wait_room(self) -> None:
+        """Block until fewer than ``max_in_flight`` inputs are inside the pipeline."""
+        ray = self._ray
+        while True:
+            with self._lock:
+                if self._failure is not None:  # found by pop meanwhile (another thread)
+                    raise self._failure
+                if self._closed:
+                    raise PipelineError("push on a closed pipeline")
+                self._done = max(self._done, self._popped)
+                if self._pushed - self._done < self.max_in_flight:
+                    return
+                oldest = self._flight[self._done - self._popped][-1]
+            ready, _ = ray.wait([oldest], timeout=POLL_S, fetch_local=False)
+            if ready:
+                with self._lock:
+                    self._done += 1
+
+    def pop(self, timeout: float | None = None) -> dict[str, np.ndarray] | None:
+        """The next result in input order; ``None`` after the last one (input ended).
+
+        Raises :class:`StageError` when the next result is the one a stage failed on (all
+        earlier results have been returned), :class:`PipelineError` when the pipeline is
+        closed or ``timeout`` seconds pass, or when nothing is pending and the input is
+        not ended (it would wait forever).
+        """
+        if self._delivered_error and self._failure is not None:
+            raise self._failure
+        if self._finished:
+            return None
+        if self._closed:
+            raise PipelineError("pop on a closed pipeline")
+        deadline = None if timeout is None else time.perf_counter() + timeout
+        with self._lock:
+            if not self._ended and not self._flight and self._pusher == threading.get_ident():
+                raise PipelineError("pop with nothing pending: push an input or push(None) "
+                                    "first")
+            while not self._flight:
+                if self._closed:
+                    raise PipelineError("pop on a closed pipeline")
+                if self._ended:
+                    self._finished = True
+                    return None
+                if deadline is not None and time.perf_counter() >= deadline:
+                    raise PipelineError(f"no result within {timeout} s")
+                self._lock.wait(POLL_S)
+            refs = self._flight[0]
+            seq = self._popped
+        ray = self._ray
+        while True:
+            if self._closed:
+                raise PipelineError("pop on a closed pipeline")
+            ready, _ = ray.wait([refs[-1]], timeout=POLL_S)
+            if ready:
+                break
+            if deadline is not None and time.perf_counter() >= deadline:
+                raise PipelineError(f"no result within {timeout} s")
+        try:
+            got = ray.get(refs[-1])
+        except ray.exceptions.RayError as exc:
+            got = _Failed(-1, seq, exc)
+            self._failure = self._actor_error(refs, seq, exc)
+        with self._lock:
+            if self._closed:
+                raise PipelineError("pop on a closed pipeline")
+            self._flight.popleft()
+            self._popped += 1
+        if isinstance(got, _Failed):
+            if self._failure is None:
+                self._failure = StageError(got.stage, seq, got.cause)
+            self._delivered_error = True
+            self._drop()
+            raise self._failure
+        return {n: got[n] for n in self.wiring.outputs}
+
+    def _actor_error(self, refs: Sequence[Any], seq: int, exc: BaseException) -> StageError:
+        """The :class:`StageError` for a call that failed in Ray (an actor or node died):
+        the first stage whose call failed."""
+        ray = self._ray
+        stage = len(refs) - 1
+        for i, ref in enumerate(refs):
+            try:
+                ray.get(ref, timeout=30)
+            except ray.exceptions.RayError as first:
+                stage, exc = i, first
+                break
+        place = self.placements[stage].describe()
+        return StageError(stage, seq, ActorLost(f"the Ray actor of stage {stage} on {place} "
+                                                f"is gone ({_clean(exc)})"))
+
+    def _drop(self) -> None:
+        """After a failure: forget the inputs after it (their calls fail or are dropped)."""
+        with self._lock:
+            self._flight.clear()
+            self._finished = True
+
+    def run(self, inputs: Iterable[Mapping[str, np.ndarray]]) -> Iterator[dict[str, np.ndarray]]:
+        """Push every input (ending the input) and yield every result in order.
+
+        Keeps at most ``max_in_flight`` inputs inside the pipeline; on a stage failure,
+        yields every result before the failing input, then raises its :class:`StageError`.
+        """
+        for feeds in inputs:
+            while self.pending >= self.max_in_flight:
+                result = self.pop()
+                assert result is not None
+                yield result
+            self.push(feeds)
+        self.push(None)
+        while True:
+            result = self.pop()
+            if result is None:
+                return
+            yield result
+
+    def close(self, timeout: float | None = None) -> None:
+        """Kill every actor and drop pending work; idempotent (``timeout`` is accepted for
+        the threaded runner's signature)."""
+        with self._lock:
+            self._closed = True
+            self._flight.clear()
+            self._lock.notify_all()
+        for actor in getattr(self, "actors", []):
+            with contextlib.suppress(Exception):  # already dead, or the cluster is gone
+                self._ray.kill(actor, no_restart=True)
+
+    def __enter__(self) -> RayPipeline:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def wall_s(self) -> float:
+        """Seconds since the pipeline started."""
+        return time.perf_counter() - self.started
+
+
+class ActorLost(TpusplitError):
+    """A stage's Ray actor (or its node) died."""
+
+
+@dataclass(frozen=True)
+class _Interface:
+    """A stage's tensor names, for :func:`~tpusplit.pipeline.runner.wire`."""
+
+    input_names: tuple[str, ...]
+    output_names: tuple[str, ...]
