@@ -138,6 +138,9 @@ def ray_cluster() -> Iterator[Any]:
     assert not ray_constants.ENABLE_RAY_CLUSTER, "Ray was imported before its loopback mode"
 
     store = 80 * 1024 * 1024
+    # The head's Ray Client server waits this long for a client's server process; its first
+    # one here often dies at once (then the wait is for nothing and the test retries).
+    os.environ.setdefault("RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S", "10")
     client_port = _free_port()  # the head's Ray Client server (ray://127.0.0.1:PORT)
     cluster = Cluster(initialize_head=True, head_node_args={
         "num_cpus": 2, "resources": {RAY_HOSTS[0]: 4}, "object_store_memory": store,

@@ -100,7 +100,7 @@ def test_run_through_ray_client(ray_cluster: Any, model: Path) -> None:
     port = ray_cluster.client_port
     env = dict(os.environ)
     env.pop("RAY_ADDRESS")
-    for _ in range(2):  # the client server starts a server process per client: on a loaded
+    for _ in range(3):  # the client server starts a server process per client: on a loaded
         done = subprocess.run([*TPUSPLIT, "run", str(model), "--cuts", "3", "--cluster",
                                f"ray://127.0.0.1:{port}", "--hosts", "hostA,hostB",
                                "--random", "4", "--check", "--json"], capture_output=True,

@@ -48,8 +48,7 @@ def probe(
 
     connected = connect(address)
     try:
-        nodes = live_nodes()
-        links = probe_links(nodes, byte_sizes, repeats)
+        nodes, links = probe_links(live_nodes(), byte_sizes, repeats)
     finally:
         if connected:
             disconnect()

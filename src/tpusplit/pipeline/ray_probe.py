@@ -10,7 +10,9 @@ per-call cost, which the runner pays at every hop too.
 
 from __future__ import annotations
 
+import contextlib
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -81,37 +83,58 @@ def fit(samples: Sequence[tuple[int, float]]) -> tuple[float, float]:
 
 
 def probe_links(nodes: Sequence[ProbedNode], sizes: Sequence[int], repeats: int = 5
-                ) -> list[ProbedLink]:
-    """Measure every ordered pair of ``nodes`` (module docstring)."""
+                ) -> tuple[list[ProbedNode], list[ProbedLink]]:
+    """Measure every ordered pair of ``nodes`` (module docstring).
+
+    Returns the nodes that answered and their links. A node whose probe actor cannot start
+    (a node that just died may still be listed as alive for a while) is left out with a
+    warning; a node lost during the measurement stops it with a one-line
+    :class:`PipelineError`.
+    """
     ray = import_ray()
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-    if len(nodes) < 2:
-        raise PipelineError(f"the Ray cluster has {len(nodes)} live node(s): a link needs two")
     remote = ray.remote(_Probe)
     actors: dict[str, Any] = {
         n.node_id: remote.options(num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(
             n.node_id, soft=False)).remote() for n in nodes}
     try:
-        ray.get([a.take.remote(np.zeros(1, np.uint8)) for a in actors.values()], timeout=120)
-        links = []
-        for a in nodes:
-            for b in nodes:
-                if a.node_id == b.node_id:
-                    continue
-                samples = []
-                for size in sizes:
-                    times = []
-                    for _ in range(repeats + 1):  # the first one warms up
-                        ref = actors[a.node_id].make.remote(int(size))
-                        ray.wait([ref], fetch_local=False)
-                        t0 = time.perf_counter()
-                        ray.get(actors[b.node_id].take.remote(ref))
-                        times.append(1e3 * (time.perf_counter() - t0))
-                    samples.append((int(size), float(np.median(times[1:]))))
-                bw, lat = fit(samples)
-                links.append(ProbedLink(a.name, b.name, bw, lat, tuple(samples)))
-        return links
+        ready = {n.node_id: actors[n.node_id].take.remote(np.zeros(1, np.uint8)) for n in nodes}
+        answered = []
+        for n in nodes:
+            try:
+                ray.get(ready[n.node_id], timeout=120)
+                answered.append(n)
+            except (ray.exceptions.RayError, TimeoutError) as exc:
+                warnings.warn(f"node {n.name} ({n.node_id[:12]}) left out: its probe actor "
+                              f"did not start ({type(exc).__name__})", stacklevel=2)
+        if len(answered) < 2:
+            raise PipelineError(f"the Ray cluster has {len(answered)} live node(s): a link "
+                                "needs two")
+        try:
+            return answered, [_link(ray, actors, a, b, sizes, repeats)
+                              for a in answered for b in answered if a.node_id != b.node_id]
+        except ray.exceptions.RayError as exc:
+            raise PipelineError(f"a node was lost during the probe ({type(exc).__name__}); "
+                                "probe again") from None
     finally:
         for actor in actors.values():
-            ray.kill(actor)
+            with contextlib.suppress(Exception):  # already dead, or the cluster is gone
+                ray.kill(actor)
+
+
+def _link(ray: Any, actors: dict[str, Any], a: ProbedNode, b: ProbedNode,
+          sizes: Sequence[int], repeats: int) -> ProbedLink:
+    """Time buffers of every size from ``a`` to ``b`` and fit the link."""
+    samples = []
+    for size in sizes:
+        times = []
+        for _ in range(repeats + 1):  # the first one warms up
+            ref = actors[a.node_id].make.remote(int(size))
+            ray.wait([ref], fetch_local=False)
+            t0 = time.perf_counter()
+            ray.get(actors[b.node_id].take.remote(ref))
+            times.append(1e3 * (time.perf_counter() - t0))
+        samples.append((int(size), float(np.median(times[1:]))))
+    bw, lat = fit(samples)
+    return ProbedLink(a.name, b.name, bw, lat, tuple(samples))

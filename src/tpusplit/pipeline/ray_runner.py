@@ -51,7 +51,6 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any, cast
 
 import numpy as np
@@ -60,6 +59,7 @@ from tpusplit.errors import TpusplitError, first_line
 from tpusplit.pipeline.backend import Backend, Stage
 from tpusplit.pipeline.runner import (
     POLL_S,
+    PipelineBase,
     PipelineError,
     StageError,
     StageStats,
@@ -258,7 +258,7 @@ class StageActor:
         self.items, self.busy_s, self.wait_s, self.last = 0, 0.0, 0.0, None
 
 
-class RayPipeline:
+class RayPipeline(PipelineBase):
     """Run segments as a pipeline of Ray actors (see the module docstring).
 
     Args:
@@ -386,21 +386,6 @@ class RayPipeline:
         return infos
 
     # -- public API (as Pipeline) -----------------------------------------------------------
-
-    @property
-    def input_names(self) -> tuple[str, ...]:
-        """Names the caller must give to :meth:`push`."""
-        return self.wiring.inputs
-
-    @property
-    def output_names(self) -> tuple[str, ...]:
-        """Names of each result of :meth:`pop`."""
-        return self.wiring.outputs
-
-    @property
-    def pending(self) -> int:
-        """Inputs pushed whose result has not been popped yet."""
-        return self._pushed - self._popped
 
     @property
     def stats(self) -> list[StageStats]:
@@ -588,16 +573,6 @@ class RayPipeline:
             with contextlib.suppress(Exception):  # already dead, or the cluster is gone
                 self._ray.kill(actor, no_restart=True)
 
-    def __enter__(self) -> RayPipeline:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
-
-    def wall_s(self) -> float:
-        """Seconds since the pipeline started."""
-        return time.perf_counter() - self.started
 
 
 class ActorLost(TpusplitError):

@@ -27,7 +27,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -155,7 +155,48 @@ def keep(env: dict[str, np.ndarray], produced: Mapping[str, np.ndarray],
     return {n: v for n, v in env.items() if n in carry}
 
 
-class Pipeline:
+class PipelineBase:
+    """What every pipeline runner shares: tensor names, the pending count, the wall clock and
+    closing as a context manager. Subclasses set ``wiring``, ``_pushed``, ``_popped`` and
+    ``started`` and define ``close``."""
+
+    wiring: Wiring
+    _pushed: int
+    _popped: int
+    started: float
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        """Names the caller must give to :meth:`push`."""
+        return self.wiring.inputs
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        """Names of each result of :meth:`pop`."""
+        return self.wiring.outputs
+
+    @property
+    def pending(self) -> int:
+        """Inputs pushed whose result has not been popped yet."""
+        return self._pushed - self._popped
+
+    def wall_s(self) -> float:
+        """Seconds since the pipeline started."""
+        return time.perf_counter() - self.started
+
+    def close(self, timeout: float | None = None) -> None:
+        """Stop the pipeline and release its workers; idempotent."""
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+class Pipeline(PipelineBase):
     """Run ``stages`` as a pipeline: one worker thread per stage, bounded queues between them.
 
     Args:
@@ -200,21 +241,6 @@ class Pipeline:
             w.start()
 
     # -- public API -------------------------------------------------------------------------
-
-    @property
-    def input_names(self) -> tuple[str, ...]:
-        """Names the caller must give to :meth:`push`."""
-        return self.wiring.inputs
-
-    @property
-    def output_names(self) -> tuple[str, ...]:
-        """Names of each result of :meth:`pop`."""
-        return self.wiring.outputs
-
-    @property
-    def pending(self) -> int:
-        """Inputs pushed whose result has not been popped yet."""
-        return self._pushed - self._popped
 
     def push(self, feeds: Mapping[str, np.ndarray] | None) -> None:
         """Queue one input (every name of :attr:`input_names`); ``None`` ends the input.
@@ -314,13 +340,6 @@ class Pipeline:
             if w is not threading.current_thread():
                 w.join(timeout)
 
-    def __enter__(self) -> Pipeline:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
-
     def reset_stats(self) -> None:
         """Count from now on (statistics of warm-up runs are dropped)."""
         for s in self.stats:
@@ -330,10 +349,6 @@ class Pipeline:
     def alive(self) -> int:
         """Number of worker threads still running."""
         return sum(w.is_alive() for w in self._workers)
-
-    def wall_s(self) -> float:
-        """Seconds since the pipeline started."""
-        return time.perf_counter() - self.started
 
     # -- workers ----------------------------------------------------------------------------
 
