@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tpusplit.partition.hetero import OBJECTIVES, Costs
+from tpusplit.partition.hetero import OBJECTIVES, Costs, brute_force_min
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,20 +174,8 @@ def cluster_brute_force(costs: Costs, counts: Sequence[int], hosts: Sequence[int
     Minimises the value, then the number of stages, then the total.
     O(sum over k of C(n - 1, k - 1) * T^k) evaluations.
     """
-    kinds, n = _check(costs, counts, hosts, links, objective)
-    best: tuple[tuple[float, int, float], tuple[int, ...], tuple[int, ...]] | None = None
-    for k in range(1, min(n, sum(counts)) + 1):
-        for cuts in itertools.combinations(range(1, n), k - 1):
-            for assign in itertools.product(range(kinds), repeat=k):
-                if any(assign.count(t) > counts[t] for t in range(kinds)):
-                    continue
-                v, s, _ = evaluate(costs, hosts, links, cuts, assign, objective)
-                key = (v, k, s)
-                if best is None or key < best[0]:
-                    best = (key, cuts, assign)
-    assert best is not None
-    (v, _, s), cuts, assign = best
-    if not np.isfinite(v):
-        raise ValueError("no finite partition: every assignment has an impossible segment")
-    return ClusterPartition(tuple(cuts), tuple(assign), v, s,
+    _, n = _check(costs, counts, hosts, links, objective)
+    cuts, assign, v, total = brute_force_min(
+        n, counts, lambda c, a: evaluate(costs, hosts, links, c, a, objective)[:2])
+    return ClusterPartition(tuple(cuts), tuple(assign), v, total,
                             evaluate(costs, hosts, links, cuts, assign, objective)[2])

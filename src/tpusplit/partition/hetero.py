@@ -28,7 +28,7 @@ the ``T * n * (n + 1) / 2`` segment costs are the caller's (:data:`Costs`).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -134,6 +134,32 @@ def hetero_partition(costs: Costs, counts: Sequence[int], objective: str = "max"
                            float(value[index[best], n]), float(total[index[best], n]))
 
 
+def brute_force_min(n: int, counts: Sequence[int],
+                    score: Callable[[tuple[int, ...], tuple[int, ...]], tuple[float, float]]
+                    ) -> tuple[tuple[int, ...], tuple[int, ...], float, float]:
+    """Every number of stages, cut set and assignment of kinds (at most ``counts[t]`` of kind
+    ``t``); the ``(cuts, kinds, value, total)`` with the smallest value, then fewest stages,
+    then smallest total, where ``score(cuts, kinds) = (value, total)``. The oracles' loop.
+
+    Raises ValueError when every assignment has an infinite value.
+    """
+    best: tuple[tuple[float, int, float], tuple[int, ...], tuple[int, ...]] | None = None
+    for k in range(1, min(n, sum(counts)) + 1):
+        for cuts in itertools.combinations(range(1, n), k - 1):
+            for assign in itertools.product(range(len(counts)), repeat=k):
+                if any(assign.count(t) > counts[t] for t in range(len(counts))):
+                    continue
+                v, total = score(cuts, assign)
+                key = (v, k, total)
+                if best is None or key < best[0]:
+                    best = (key, cuts, assign)
+    assert best is not None
+    (v, _, total), cuts, assign = best
+    if not np.isfinite(v):
+        raise ValueError("no finite partition: every assignment has an impossible segment")
+    return cuts, assign, v, total
+
+
 def hetero_brute_force(costs: Costs, counts: Sequence[int], objective: str = "max"
                        ) -> HeteroPartition:
     """Every number of stages, every cut set and every assignment of kinds: the oracle.
@@ -141,22 +167,12 @@ def hetero_brute_force(costs: Costs, counts: Sequence[int], objective: str = "ma
     Minimises the value, then the number of stages (then the total, which
     :func:`hetero_partition` does not promise). O(sum over k of C(n - 1, k - 1) * T^k) lookups.
     """
-    kinds, n = _check(costs, counts, objective)
-    best: tuple[tuple[float, int, float], tuple[int, ...], tuple[int, ...]] | None = None
-    for k in range(1, min(n, sum(counts)) + 1):
-        for cuts in itertools.combinations(range(1, n), k - 1):
-            edges = (0, *cuts, n)
-            for assign in itertools.product(range(kinds), repeat=k):
-                if any(assign.count(t) > counts[t] for t in range(kinds)):
-                    continue
-                stage = [float(costs[t, a, b]) for t, a, b in
-                         zip(assign, edges, edges[1:], strict=False)]
-                v = max(stage) if objective == "max" else sum(stage)
-                key = (v, k, sum(stage))
-                if best is None or key < best[0]:
-                    best = (key, cuts, assign)
-    assert best is not None
-    (v, _, s), cuts, assign = best
-    if not np.isfinite(v):
-        raise ValueError("no finite partition: every assignment has an impossible segment")
-    return HeteroPartition(tuple(cuts), tuple(assign), v, s)
+    _, n = _check(costs, counts, objective)
+
+    def score(cuts: tuple[int, ...], assign: tuple[int, ...]) -> tuple[float, float]:
+        edges = (0, *cuts, n)
+        stage = [float(costs[t, a, b]) for t, a, b in zip(assign, edges, edges[1:], strict=False)]
+        return (max(stage) if objective == "max" else sum(stage)), sum(stage)
+
+    cuts, assign, v, total = brute_force_min(n, counts, score)
+    return HeteroPartition(tuple(cuts), tuple(assign), v, total)

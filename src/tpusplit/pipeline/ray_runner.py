@@ -556,11 +556,7 @@ class RayPipeline(PipelineBase):
                 yield result
             self.push(feeds)
         self.push(None)
-        while True:
-            result = self.pop()
-            if result is None:
-                return
-            yield result
+        yield from self._remaining()
 
     def close(self, timeout: float | None = None) -> None:
         """Kill every actor and drop pending work; idempotent (``timeout`` is accepted for

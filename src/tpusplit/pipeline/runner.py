@@ -184,9 +184,18 @@ class PipelineBase:
         """Seconds since the pipeline started."""
         return time.perf_counter() - self.started
 
+    def pop(self, timeout: float | None = None) -> dict[str, np.ndarray] | None:
+        """The next result in input order; ``None`` after the last one."""
+        raise NotImplementedError
+
     def close(self, timeout: float | None = None) -> None:
         """Stop the pipeline and release its workers; idempotent."""
         raise NotImplementedError
+
+    def _remaining(self) -> Iterator[dict[str, np.ndarray]]:
+        """Pop and yield every result up to the last one (the input has ended)."""
+        while (result := self.pop()) is not None:
+            yield result
 
     def __enter__(self) -> Self:
         return self
@@ -324,11 +333,7 @@ class Pipeline(PipelineBase):
                 break
         if self._failure is None:
             self.push(None)
-        while True:
-            result = self.pop()
-            if result is None:
-                return
-            yield result
+        yield from self._remaining()
 
     def close(self, timeout: float | None = None) -> None:
         """Stop every worker and drop pending work; idempotent.
