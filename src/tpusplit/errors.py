@@ -1,5 +1,10 @@
 """The one exception type users see: a clear, one-line message, never a traceback."""
 
+from __future__ import annotations
+
+import json
+from typing import Any
+
 
 class TpusplitError(Exception):
     """A user-facing error. ``str(err)`` is one line that names the file and the problem."""
@@ -28,6 +33,15 @@ def read_text(path: object, what: str, error: type[TpusplitError] = TpusplitErro
         return data.decode()
     except UnicodeDecodeError:
         raise error(f"{path}: not a text {what}") from None
+
+
+def read_json(path: object, what: str, error: type[TpusplitError] = TpusplitError) -> Any:
+    """:func:`read_text` parsed as JSON (one-line ``error`` naming the line if it is not)."""
+    text = read_text(path, what, error)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise error(f"{path}: not JSON (line {exc.lineno}: {exc.msg})") from None
 
 
 def first_line(exc: BaseException | str, default: str | None = None) -> str:

@@ -102,7 +102,7 @@ def test_profile_roundtrip(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("content, words", [
-    ("{not json", "malformed JSON"),
+    ("{not json", r"not JSON \(line 1"),
     ("[]", "JSON object"),
     ('{"name": "x"}', "lacks"),
     ('{"name": "x", "compute_ms_per_gmac": {}}', "tpusplit 0.1 profile"),

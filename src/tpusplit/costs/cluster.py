@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from tpusplit.costs.device_set import DeviceKind, parse_devices
-from tpusplit.errors import TpusplitError, read_text
+from tpusplit.errors import TpusplitError, read_json
 from tpusplit.files import write_file
 
 
@@ -216,9 +216,4 @@ def parse_cluster(data: Any, source: str = "<cluster>") -> Cluster:
 
 def load_cluster(path: str | Path) -> Cluster:
     """Read a cluster description file (module docstring); one-line errors naming it."""
-    text = read_text(path, "cluster description (JSON)")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise TpusplitError(f"{path}: not JSON (line {exc.lineno}: {exc.msg})") from None
-    return parse_cluster(data, str(path))
+    return parse_cluster(read_json(path, "cluster description (JSON)"), str(path))

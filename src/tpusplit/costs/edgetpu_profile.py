@@ -29,7 +29,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from tpusplit.errors import TpusplitError, read_text
+from tpusplit.errors import TpusplitError, read_json
 from tpusplit.files import write_files
 
 #: Version of the profile format written by :func:`save_profile`.
@@ -188,12 +188,7 @@ def load_profile(profile: str | Path | DeviceProfile) -> DeviceProfile:
         if not path.suffix and not path.exists():
             raise TpusplitError(f"{text}: unknown device; use one of {', '.join(DEVICES)} "
                                 f"or a profile .json file")
-    raw = read_text(path, "device profile (JSON)")
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise TpusplitError(f"{path}: malformed JSON at line {exc.lineno}: {exc.msg}") from None
-    return profile_from_dict(data, str(path))
+    return profile_from_dict(read_json(path, "device profile (JSON)"), str(path))
 
 
 def save_profile(profile: DeviceProfile, path: str | Path) -> None:

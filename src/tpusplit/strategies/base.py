@@ -12,7 +12,7 @@ from typing import Any
 
 from tpusplit.costs.base import CostSource, SegmentCost
 from tpusplit.costs.energy import pipeline_energy
-from tpusplit.errors import TpusplitError
+from tpusplit.errors import TpusplitError, read_json
 from tpusplit.files import write_file
 from tpusplit.graph import Graph, bounds
 from tpusplit.partition import spans
@@ -178,19 +178,7 @@ class Plan:
     @classmethod
     def load(cls, path: str | Path) -> Plan:
         """Read a plan file written by ``tpusplit plan -o``."""
-        p = Path(path)
-        try:
-            text = p.read_text()
-        except FileNotFoundError:
-            raise TpusplitError(f"{p}: no such file") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise TpusplitError(f"{p}: cannot read ({getattr(exc, 'strerror', None) or exc})"
-                                ) from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise TpusplitError(f"{p}: not JSON (line {exc.lineno}: {exc.msg})") from None
-        return cls.from_dict(data, str(p))
+        return cls.from_dict(read_json(path, "plan (JSON)"), str(path))
 
     def check_graph(self, graph: Graph, source: str) -> None:
         """Raise a one-line TpusplitError unless the plan was made for ``graph``: same op
