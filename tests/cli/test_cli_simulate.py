@@ -41,7 +41,7 @@ def test_simulate_errors(cli: Callable[..., tuple[int, str, str]], tmp_path: Pat
     bad = tmp_path / "p.json"
     bad.write_text("{")
     for args, words in (((m, "--cuts", "9"), "outside"), ((m, "--device", "nope"), "unknown"),
-                        ((m, "--device", bad), "malformed"), ((m, "--batch", "0"), "--batch"),
+                        ((m, "--device", bad), "not JSON"), ((m, "--batch", "0"), "--batch"),
                         ((m, "--plot", tmp_path / "out.txt"), "not supported"),
                         ((m, "--plot", tmp_path), "is a directory"),
                         ((m, "--cuts", "2", "--buses", "0"), "1 links for 2 TPUs"),
