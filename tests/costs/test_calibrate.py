@@ -93,6 +93,21 @@ def test_user_calibration_keeps_the_chip_and_fits_the_host(tmp_path: Path) -> No
     assert prof.conv_ms_per_mcycle == TRUTH.conv_ms_per_mcycle  # the chip is kept
 
 
+def test_one_small_model_moves_what_it_can_and_keeps_the_rest() -> None:
+    """A single measurement of a small model (dominated by the per-invoke cost) cannot tell
+    the fixed cost from the link rate: the fit matches it, and the link rate stays near the
+    base profile's instead of collapsing to 0 (streaming would then be free)."""
+    base = load_profile("edgetpu-usb3")
+    g = load(build_spec("MobileNetV1-slim"))
+    predicted = EdgeTPUCost(g, base).latency(0, len(g.ops))
+    obs = [Observation("MobileNetV1-slim", (), "pc", predicted + 1.2)]
+    prof, summary = calibrate(obs, base=base)
+    assert summary["mape"] < 2.0
+    assert prof.fixed_ms > base.fixed_ms + 0.5
+    assert 0.5 * base.link_ms_per_mib < prof.link_ms_per_mib < 2 * base.link_ms_per_mib
+    assert prof.cpu_factor == pytest.approx(base.cpu_factor)  # nothing said of the CPU
+
+
 def test_leave_one_model_out_predicts_unseen_models() -> None:
     obs = [replace(single(m, "a", TRUTH), group="coral") for m in MODELS]
     held = leave_one_model_out(obs, CACHE)

@@ -380,21 +380,46 @@ def _priors(design: _Design, observations: Sequence[Observation], weight: float)
     return np.array(rows).reshape(len(rows), len(design.columns))
 
 
+#: Weight of an anchor's pull on each host parameter, in observations: weak, so that the
+#: measurements win wherever they say something.
+ANCHOR_WEIGHT = 0.05
+#: Typical size of each host parameter: an anchor's pull is a deviation in these units.
+ANCHOR_SCALE = {"fixed_ms": 1.0, "link_ms_per_mib": 2.5, "cpu_factor": 20.0}
+
+
+def _anchors(design: _Design, anchor: DeviceProfile, weight: float
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Rows pulling every host's fixed cost, link rate and CPU factor towards ``anchor``'s
+    (rows, targets), each as strong as ``weight`` observations off by one typical size."""
+    rows, targets = [], []
+    for h in design.hosts:
+        for c in HOST_COLUMNS:
+            row = np.zeros(len(design.columns))
+            row[design.index[f"{h}:{c}"]] = weight / ANCHOR_SCALE[c]
+            rows.append(row)
+            targets.append(weight * float(getattr(anchor, c)) / ANCHOR_SCALE[c])
+    return np.array(rows), np.array(targets)
+
+
 def _solve(design: _Design, observations: Sequence[Observation],
            stages_of: Sequence[list[SegmentSummary]], reread: float, prior_weight: float,
-           rounds: int = 6) -> tuple[np.ndarray, float]:
+           rounds: int = 6, anchor: DeviceProfile | None = None) -> tuple[np.ndarray, float]:
     """NNLS with iterated pipeline bottlenecks; returns (theta, weighted squared error)."""
     y = np.array([o.ms for o in observations])
     w = _weights(observations) / y
     # the prior rows are relative deviations of a link rate from its type's: scale them like a
     # relative error of one observation (a typical link rate of 2.5 ms/MiB)
     prior = _priors(design, observations, prior_weight) / 2.5
+    targets = np.zeros(len(prior))
+    if anchor is not None:
+        rows, tgt = _anchors(design, anchor, ANCHOR_WEIGHT)
+        prior, targets = np.vstack([prior, rows]), np.concatenate([targets, tgt])
     theta = None
     err = float("inf")
     for _ in range(rounds):
         x, known = _rows(design, observations, stages_of, reread, theta)
         a = np.vstack([x * w[:, None], prior])
-        b = np.concatenate([(y - known) * w, np.zeros(len(prior))])
+        b = np.concatenate([(y - known) * w, targets])
         new = _nnls(a, b)
         err = float(np.sum((a @ new - b) ** 2))
         if theta is not None and np.allclose(new, theta, rtol=1e-6, atol=1e-9):
@@ -408,7 +433,8 @@ def _solve(design: _Design, observations: Sequence[Observation],
 def fit(observations: Sequence[Observation], cache: tuple[float, float, float],
         fixed_tpu: DeviceProfile | None = None, reread_grid: Sequence[float] = REREAD_GRID,
         prior_weight: float = 0.3,
-        stages_of: Sequence[list[SegmentSummary]] | None = None) -> Fit:
+        stages_of: Sequence[list[SegmentSummary]] | None = None,
+        anchor: DeviceProfile | None = None) -> Fit:
     """Fit hosts, chip and runner terms to ``observations`` (see the module docstring).
 
     Args:
@@ -419,6 +445,10 @@ def fit(observations: Sequence[Observation], cache: tuple[float, float, float],
         reread_grid: candidate ``reread_mib`` values (ignored with ``fixed_tpu``).
         prior_weight: weight of the link-rate priors, in observations.
         stages_of: precomputed :func:`summaries` of ``observations`` (to fit many subsets).
+        anchor: pull every host's fixed cost, link rate and CPU factor towards this
+            profile's, weakly (:data:`ANCHOR_WEIGHT`): what the measurements cannot tell apart (one
+            small model says nothing of the link rate) stays near the anchor instead of going
+            to 0.
 
     Raises:
         TpusplitError: no observations.
@@ -431,7 +461,7 @@ def fit(observations: Sequence[Observation], cache: tuple[float, float, float],
     grid = [fixed_tpu.reread_mib] if fixed_tpu is not None else list(reread_grid)
     best: tuple[float, float, np.ndarray] | None = None
     for r in grid:
-        theta, err = _solve(design, observations, stages_of, r, prior_weight)
+        theta, err = _solve(design, observations, stages_of, r, prior_weight, anchor=anchor)
         if best is None or err < best[0] - 1e-12:
             best = (err, r, theta)
     assert best is not None
@@ -495,8 +525,10 @@ def calibrate(observations: Sequence[Observation], base: str | Path | DeviceProf
     """Fit one host's profile to a user's observations (``tpusplit calibrate``).
 
     The Edge TPU terms and caching rule are kept from ``base`` unless ``refit_tpu`` (which
-    needs many models, single-TPU and pipelined, to be identified). Every observation must
-    come from one host.
+    needs many models, single-TPU and pipelined, to be identified), and the host's terms are
+    pulled towards ``base``'s (:func:`fit`'s ``anchor``), so a few measurements move what
+    they determine and leave the rest near the base. Every observation must come from one
+    host.
 
     Returns the profile and a summary: ``rows``, ``mape`` of the fit (percent).
     """
@@ -506,7 +538,8 @@ def calibrate(observations: Sequence[Observation], base: str | Path | DeviceProf
         raise TpusplitError(f"calibrate: measurements from {len(hosts)} hosts "
                             f"({', '.join(sorted(hosts))}); fit one host at a time")
     cache = (profile.cache_base_mib, profile.cache_in_coef, profile.cache_out_coef)
-    result = fit(observations, cache, fixed_tpu=None if refit_tpu else profile)
+    result = fit(observations, cache, fixed_tpu=None if refit_tpu else profile,
+                 anchor=None if refit_tpu else profile)
     host = hosts.pop()
     prof = result.profile(host, name, f"fitted by tpusplit calibrate on {len(observations)} "
                           f"measurements of host {host!r}", base=profile)
