@@ -88,7 +88,8 @@ def test_user_calibration_keeps_the_chip_and_fits_the_host(tmp_path: Path) -> No
     obs = read_observations(csv)
     assert obs[0].model == str(tmp_path / "conv-64.tflite") and obs[0].host == "pc"
     prof, summary = calibrate(obs, base=TRUTH, name="my-pc")
-    assert prof.name == "my-pc" and summary["mape"] < 0.5
+    # exact data, so only the weak pull towards the base profile leaves an error
+    assert prof.name == "my-pc" and summary["mape"] < 1.5
     assert prof.link_ms_per_mib == pytest.approx(6.0, rel=0.05)
     assert prof.conv_ms_per_mcycle == TRUTH.conv_ms_per_mcycle  # the chip is kept
 

@@ -384,7 +384,7 @@ def _priors(design: _Design, observations: Sequence[Observation], weight: float)
 #: measurements win wherever they say something.
 ANCHOR_WEIGHT = 0.05
 #: Typical size of each host parameter: an anchor's pull is a deviation in these units.
-ANCHOR_SCALE = {"fixed_ms": 1.0, "link_ms_per_mib": 2.5, "cpu_factor": 20.0}
+ANCHOR_SCALE = {"fixed_ms": 1.0, "link_ms_per_mib": 1.5, "cpu_factor": 20.0}
 
 
 def _anchors(design: _Design, anchor: DeviceProfile, weight: float
