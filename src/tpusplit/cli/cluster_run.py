@@ -5,12 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
 from tpusplit.cli.common import parse_cuts
-from tpusplit.cli.run_cmd import report
+from tpusplit.cli.run_cmd import plan_backends, report
 from tpusplit.costs.cluster import Cluster, load_cluster
-from tpusplit.costs.device_set import parse_devices
 from tpusplit.costs.devices import resolve
 from tpusplit.errors import TpusplitError, read_bytes
 from tpusplit.graph import check_cuts, load, split
@@ -18,16 +15,15 @@ from tpusplit.graph.coral import split_coral
 from tpusplit.pipeline.assemble import io_names, reference_stage, whole_model
 from tpusplit.pipeline.inputs import random_feeds, read_inputs
 from tpusplit.pipeline.measure import measure_runner, whole_model_ms
-from tpusplit.pipeline.paced import PacedBackend
 from tpusplit.pipeline.ray_runner import (
-    BackendSpec,
     Placement,
     RayPipeline,
     connect,
     disconnect,
     import_ray,
 )
-from tpusplit.report.console import console as make_console
+from tpusplit.pipeline.registry import BackendSpec
+from tpusplit.report.progress import counting
 from tpusplit.strategies import Plan
 
 
@@ -41,28 +37,6 @@ def placements(names: list[str], spec: Cluster | None) -> list[Placement]:
             out.append(Placement(node_id=h.node_id, resources=h.ray_resources, label=name))
         return out
     return [Placement(resources={n: 0.001}, label=n) for n in names]
-
-
-def plan_backends(plan: Plan, simulate_tpu: bool, threads: int, source: str
-                  ) -> list[BackendSpec] | None:
-    """One backend per segment of a plan naming device kinds (``plan --devices`` or
-    ``--cluster``), built on each actor; None for a plan of one kind."""
-    if not any(s.device for s in plan.segments):
-        return None
-    out: list[BackendSpec] = []
-    for i, seg in enumerate(plan.segments):
-        try:
-            kind = parse_devices(seg.device)[0]
-        except TpusplitError:
-            raise TpusplitError(f"{source}: segment {i} runs on {seg.device!r}, not a device "
-                                "kind") from None
-        if kind.backend == "cpu":
-            out.append(("cpu", {"num_threads": kind.threads}))
-        elif simulate_tpu:
-            out.append(PacedBackend([s.latency_ms for s in plan.segments], threads))
-        else:
-            out.append(("edgetpu", {"num_threads": threads}))
-    return out
 
 
 def run_on_cluster(paths: list[Path], *, plan: Path | None, cuts: str | None, device: str,
@@ -92,7 +66,7 @@ def run_on_cluster(paths: list[Path], *, plan: Path | None, cuts: str | None, de
             chosen = Plan.load(plan)
             chosen.check_graph(graph, str(plan))
             cut_list = list(chosen.cuts)
-            backends = plan_backends(chosen, simulate_tpu, threads, str(plan))
+            backends = plan_backends(chosen, simulate_tpu, str(plan), threads)
             if backends is not None:
                 context["device"] = chosen.device
             names = [s.host for s in chosen.segments] if all(s.host for s in
@@ -135,13 +109,8 @@ def run_on_cluster(paths: list[Path], *, plan: Path | None, cuts: str | None, de
             checker = reference_stage(whole, specs, source) if check and whole else None
             context["nodes"] = pipe.nodes
             pipe.warmup(feeds[0])
-            err = make_console(stderr=True)
-            with Progress(TextColumn("run"), BarColumn(), MofNCompleteColumn(),
-                          TimeRemainingColumn(), console=err, transient=True,
-                          disable=as_json) as bar:
-                task = bar.add_task("inputs", total=len(feeds))
-                m = measure_runner(pipe, feeds, keep_results=check,
-                                   progress=lambda k: bar.update(task, completed=k))
+            with counting("run", len(feeds), hidden=as_json) as update:
+                m = measure_runner(pipe, feeds, keep_results=check, progress=update)
     finally:
         if connected:
             disconnect()

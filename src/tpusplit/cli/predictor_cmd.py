@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from tpusplit.cli.app import app
 from tpusplit.costs.dataset import Dataset, collect, model_specs
@@ -16,6 +15,7 @@ from tpusplit.costs.predictor import evaluate, load_predictor, predictor_class
 from tpusplit.errors import TpusplitError
 from tpusplit.report.console import console as make_console
 from tpusplit.report.predictor import metrics_dict, metrics_table
+from tpusplit.report.progress import counting
 
 predictor_app = typer.Typer(no_args_is_help=True, help="Learned segment-latency predictor: "
                             "collect a dataset on a device, train, evaluate.")
@@ -53,11 +53,8 @@ def collect_command(
                                 "use .csv") from None
     make = cost_factory(device)
     specs = model_specs(models, first_seed=first_seed, synthetic_every=synthetic_every)
-    with Progress(TextColumn("collect"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=make_console(stderr=True)) as bar:
-        task = bar.add_task("models", total=len(specs))
-        data = collect(specs, make, segments_per_model=segments, seed=seed,
-                       progress=lambda k: bar.update(task, completed=k))
+    with counting("collect", len(specs), transient=False) as update:
+        data = collect(specs, make, segments_per_model=segments, seed=seed, progress=update)
     data.save(output)
     print(f"{output}: {len(data)} segments of {len(specs)} models on {data.devices[0]}")
 

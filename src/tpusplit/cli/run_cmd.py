@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from tpusplit.cli.app import app
 from tpusplit.cli.common import parse_cuts
@@ -23,8 +22,10 @@ from tpusplit.pipeline.backend import Backend, Stage
 from tpusplit.pipeline.inputs import random_feeds, read_inputs, read_segments, stage_specs
 from tpusplit.pipeline.measure import PipelineMeasurement, whole_model_ms
 from tpusplit.pipeline.paced import PacedBackend
+from tpusplit.pipeline.registry import BackendSpec, build_backend
 from tpusplit.pipeline.runner import StageError, wire
 from tpusplit.report.console import console as make_console
+from tpusplit.report.progress import counting
 from tpusplit.report.run import check_line, run_dict, stage_table, summary_table
 from tpusplit.strategies import Plan
 
@@ -112,8 +113,9 @@ def run_command(
             chosen = Plan.load(plan)
             chosen.check_graph(graph, str(plan))
             cut_list = list(chosen.cuts)
-            mixed = mixed_backends(chosen, simulate_tpu, str(plan))
-            if mixed is not None:
+            specs = plan_backends(chosen, simulate_tpu, str(plan))
+            if specs is not None:
+                mixed = [build_backend(spec) for spec in specs]
                 context["device"] = chosen.device
         else:
             cut_list = check_cuts(graph, parse_cuts(cuts, str(paths[0])))
@@ -155,15 +157,11 @@ def run_command(
              else random_feeds(specs, random or 100, seed))
     source = str(reference or paths[0])
     checker = reference_stage(whole, specs, source) if check and whole is not None else None
-    err = make_console(stderr=True)
-    with Progress(TextColumn("run"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=err, transient=True, disable=as_json) as bar:
-        task = bar.add_task("inputs", total=len(feeds))
+    with counting("run", len(feeds), hidden=as_json) as update:
         try:
             m = measure_pipeline(stages, feeds, outputs=outputs, queue_size=queue_size,
                                  cores=spread_cores(len(stages)) if pin else None,
-                                 keep_results=check,
-                                 progress=lambda k: bar.update(task, completed=k))
+                                 keep_results=check, progress=update)
         except StageError as exc:
             if dev.backend != "edgetpu":
                 raise
@@ -193,13 +191,17 @@ def report(m: PipelineMeasurement, feeds: list[dict[str, Any]], checker: Stage |
         raise typer.Exit(1)
 
 
-def mixed_backends(plan: Plan, simulate_tpu: bool, source: str) -> list[Backend] | None:
-    """One backend per segment of a plan for a mix of devices (None for an ordinary plan):
-    LiteRT with the stage's threads on CPU kinds; the Edge TPU delegate on TPU kinds, or with
-    ``simulate_tpu`` LiteRT paced at the plan's predicted latency."""
+def plan_backends(plan: Plan, simulate_tpu: bool, source: str, threads: int | None = None
+                  ) -> list[BackendSpec] | None:
+    """One backend per segment of a plan naming device kinds (``plan --devices`` or
+    ``--cluster``; None for an ordinary plan): LiteRT with the stage's threads on CPU kinds;
+    the Edge TPU delegate on TPU kinds (``threads`` CPU threads when given), or with
+    ``simulate_tpu`` LiteRT paced at the plan's predicted latency. TPU and CPU backends are
+    given by name, built where they run (:func:`~tpusplit.pipeline.registry.build_backend`)."""
     if not any(s.device for s in plan.segments):
         return None
-    out: list[Backend] = []
+    options = {} if threads is None else {"num_threads": threads}
+    out: list[BackendSpec] = []
     for i, seg in enumerate(plan.segments):
         try:  # each segment names its kind (a cluster plan's device lists hosts too)
             kind = parse_devices(seg.device)[0]
@@ -207,9 +209,9 @@ def mixed_backends(plan: Plan, simulate_tpu: bool, source: str) -> list[Backend]
             raise TpusplitError(f"{source}: segment {i} runs on {seg.device!r}, not a device "
                                 f"kind (the plan's devices: {plan.device})") from None
         if kind.backend == "cpu":
-            out.append(make_backend("cpu", num_threads=kind.threads))
+            out.append(("cpu", {"num_threads": kind.threads}))
         elif simulate_tpu:
-            out.append(PacedBackend([s.latency_ms for s in plan.segments]))
+            out.append(PacedBackend([s.latency_ms for s in plan.segments], threads or 1))
         else:
-            out.append(make_backend("edgetpu"))
+            out.append(("edgetpu", options))
     return out

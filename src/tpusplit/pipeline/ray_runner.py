@@ -57,6 +57,7 @@ import numpy as np
 
 from tpusplit.errors import TpusplitError, first_line
 from tpusplit.pipeline.backend import Backend, Stage
+from tpusplit.pipeline.registry import BackendSpec, build_backend
 from tpusplit.pipeline.runner import (
     POLL_S,
     PipelineBase,
@@ -73,9 +74,6 @@ from tpusplit.pipeline.runner import (
 RAY_MISSING = "ray is not installed: pip install 'tpusplit[cluster]'"
 #: Seconds to wait for every actor to start and load its segment.
 START_TIMEOUT_S = 120.0
-#: A backend given by name and options: built on the actor (an Edge TPU backend then finds
-#: the TPUs of the actor's own host).
-BackendSpec = Backend | tuple[str, Mapping[str, Any]]
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -205,11 +203,8 @@ class StageActor:
         self.reads: tuple[str, ...] = ()
         self.carry: frozenset[str] = frozenset()
         try:
-            if isinstance(backend, tuple):
-                from tpusplit.pipeline.registry import make_backend
-
-                backend = make_backend(backend[0], **dict(backend[1]))
-            self.stage = backend.load(backend.prepare(model), device)
+            built = build_backend(backend)
+            self.stage = built.load(built.prepare(model), device)
         except Exception as exc:  # reported by info(): the actor stays up to say why
             self.error = f"{type(exc).__name__}: {first_line(exc, default='')}"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib import import_module
 from typing import Any
 
@@ -24,3 +25,15 @@ def make_backend(device: str, **options: Any) -> Backend:
     module, _, cls = BACKENDS[device].partition(":")
     backend: Backend = getattr(import_module(module), cls)(**options)
     return backend
+
+
+#: A backend, or one given by device name and options: built where it runs (a Ray actor
+#: builds its own, so an Edge TPU backend finds the TPUs of the actor's host).
+BackendSpec = Backend | tuple[str, Mapping[str, Any]]
+
+
+def build_backend(spec: BackendSpec) -> Backend:
+    """The backend of ``spec`` (:func:`make_backend` for a ``(device, options)`` pair)."""
+    if isinstance(spec, tuple):
+        return make_backend(spec[0], **dict(spec[1]))
+    return spec

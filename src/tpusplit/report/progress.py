@@ -1,11 +1,20 @@
-"""A live line on stderr while a cost source evaluates: what is running, segments so far."""
+"""Live lines on stderr: what a cost source is evaluating, and how many items are done."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from rich.progress import Progress, ProgressColumn, SpinnerColumn, Task, TextColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    Task,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.text import Text
 
 from tpusplit.costs.base import CostSource
@@ -33,3 +42,14 @@ def evaluating(cost: CostSource, label: str) -> Iterator[Callable[[str], None]]:
                   console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task(label, total=None)
         yield lambda text: bar.update(task, description=text)
+
+
+@contextmanager
+def counting(label: str, total: int, hidden: bool = False, transient: bool = True
+             ) -> Iterator[Callable[[int], None]]:
+    """A bar on stderr: ``label``, items done of ``total`` and the time left (gone when done
+    unless not ``transient``; nothing when ``hidden``); yields ``update(done)``."""
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=console(stderr=True), transient=transient, disable=hidden) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda done: bar.update(task, completed=done)
