@@ -33,11 +33,16 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+import numpy as np
 
 from tpusplit.costs.device_set import DeviceKind, parse_devices
 from tpusplit.errors import TpusplitError, read_json
 from tpusplit.files import write_file
+
+#: A byte count, or an array of them.
+NBytes = TypeVar("NBytes", float, np.ndarray)
 
 
 @dataclass(frozen=True)
@@ -47,8 +52,9 @@ class Link:
     bandwidth_mb_s: float
     latency_ms: float
 
-    def transfer_ms(self, nbytes: float) -> float:
-        """Time to move ``nbytes`` over the link: latency + bytes / bandwidth."""
+    def transfer_ms(self, nbytes: NBytes) -> NBytes:
+        """Time to move ``nbytes`` over the link: latency + bytes / bandwidth (elementwise on
+        an array of byte counts)."""
         return self.latency_ms + nbytes / (self.bandwidth_mb_s * 1e3)
 
     def as_dict(self) -> dict[str, float]:

@@ -259,8 +259,9 @@ class RayPipeline(PipelineBase):
     Args:
         segments: the segments' TFLite bytes, in pipeline order.
         backend: how each actor loads its segment: a :class:`Backend` (pickled to the actor)
-            or ``(device name, options)`` for :func:`~tpusplit.pipeline.registry.make_backend`
-            on the actor; one for every stage or one per stage. Default: LiteRT on CPU.
+            or ``(device name, options)`` built on the actor
+            (:func:`~tpusplit.pipeline.registry.build_backend`); one for every stage or one
+            per stage. Default: LiteRT on CPU.
         placements: where each stage's actor runs (default: anywhere).
         outputs: tensor names returned for each input (default: see
             :func:`~tpusplit.pipeline.runner.wire`).
@@ -563,7 +564,6 @@ class RayPipeline(PipelineBase):
         for actor in getattr(self, "actors", []):
             with contextlib.suppress(Exception):  # already dead, or the cluster is gone
                 self._ray.kill(actor, no_restart=True)
-
 
 
 class ActorLost(TpusplitError):

@@ -50,8 +50,7 @@ def link_matrix(graph: Graph, cluster: Cluster) -> np.ndarray:
     for a, x in enumerate(names):
         for b, y in enumerate(names):
             if a != b:
-                link = cluster.link(x, y)
-                m[a, b] = link.latency_ms + crossing / (link.bandwidth_mb_s * 1e3)
+                m[a, b] = cluster.link(x, y).transfer_ms(crossing)
     return m
 
 
