@@ -100,12 +100,16 @@ def test_run_through_ray_client(ray_cluster: Any, model: Path) -> None:
     port = ray_cluster.client_port
     env = dict(os.environ)
     env.pop("RAY_ADDRESS")
-    for _ in range(3):  # the client server starts a server process per client: on a loaded
+    # The head's client server forks one server process per client (Ray 2.60); here the
+    # first one often dies or hangs at start ("Starting Ray client server failed", or the
+    # client's 30 s wait ends in "Initialization failure from server"), later ones start:
+    # the connection is retried, the run itself must succeed.
+    for _ in range(3):
         done = subprocess.run([*TPUSPLIT, "run", str(model), "--cuts", "3", "--cluster",
                                f"ray://127.0.0.1:{port}", "--hosts", "hostA,hostB",
                                "--random", "4", "--check", "--json"], capture_output=True,
                               text=True, env=env, timeout=180)
-        if "Starting Ray client server failed" not in done.stderr:  # machine it may time out
+        if "cannot connect to a Ray cluster" not in done.stderr:
             break
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["check"]["bit_exact"] is True
