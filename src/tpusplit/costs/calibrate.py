@@ -43,9 +43,16 @@ from typing import Any, cast
 import numpy as np
 
 from tpusplit.accuracy import mape
-from tpusplit.costs.edgetpu import COUNTS, PARAMETERS, EdgeTPUFeatures, _table
+from tpusplit.costs.edgetpu import (
+    COUNTS,
+    PARAMETERS,
+    EdgeTPUFeatures,
+    _table,
+    staged_mib,
+    stream_reads,
+)
 from tpusplit.costs.edgetpu_cache import _int8_bytes, boundary, segment_placement
-from tpusplit.costs.edgetpu_profile import DeviceProfile, load_profile
+from tpusplit.costs.edgetpu_profile import DeviceProfile, Reads, load_profile
 from tpusplit.costs.measurements import HOSTS, LINK_MBPS, Observation
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph, load
@@ -57,8 +64,14 @@ __all__ = ["CacheCheck", "Fit", "SegmentSummary", "check_caching", "compiler_cut
            "fit", "fit_capacity", "leave_one_model_out", "summarize"]
 
 TOLERANCE_MIB = 0.05
-#: Candidate values of ``reread_mib`` (0: streamed weights are read once, whatever the size).
-REREAD_GRID: tuple[float, ...] = (0.0, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0)
+#: Candidate read parameters (:class:`~tpusplit.costs.edgetpu_profile.Reads`), by name.
+ReadsGrid = dict[str, tuple[float, ...]]
+#: The grid the shipped profiles are searched on (0: no such term).
+READS_GRID: ReadsGrid = {
+    "reread_mib": (1.25, 0.0, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0),
+    "reread_max": (0.0, 1.5, 1.75, 2.0, 2.25, 2.5, 3.0),
+    "overflow_reads": (1.0, 1.5, 1.75, 2.0, 2.25, 2.5, 3.0),
+}
 HOST_COLUMNS = ("fixed_ms", "link_ms_per_mib", "cpu_factor")
 TPU_COLUMNS = PARAMETERS[2:]   # conv ... act_out, the chip's terms
 
@@ -68,9 +81,10 @@ TPU_COLUMNS = PARAMETERS[2:]   # conv ... act_out, the chip's terms
 class SegmentSummary:
     """A segment's counts, independent of the fitted parameters.
 
-    ``streamed`` lists ``(MiB, working set MiB)`` of every streamed layer so the re-read
-    factor can be applied for any ``reread_mib``; ``on_chip_mib``/``off_chip_mib`` are the
-    caching model's.
+    ``streamed`` lists ``(MiB, working set MiB)`` of every streamed layer and ``staged_mib``
+    is the segment's input and output on chip, so the reads
+    (:func:`tpusplit.costs.edgetpu.stream_reads`) can be applied for any read parameters;
+    ``on_chip_mib``/``off_chip_mib`` are the caching model's.
     """
 
     counts: tuple[float, ...]          # conv, dw, fc, element, ops (EdgeTPUFeatures order)
@@ -79,14 +93,14 @@ class SegmentSummary:
     streamed: tuple[tuple[float, float], ...]
     on_chip_mib: float
     off_chip_mib: float
+    staged_mib: float = 0.0
 
-    def features(self, reread_mib: float) -> EdgeTPUFeatures:
-        """The segment's :class:`EdgeTPUFeatures` for this re-read threshold."""
-        reads = sum(s * (max(1.0, ws / reread_mib) if reread_mib > 0 else 1.0)
-                    for s, ws in self.streamed)
+    def features(self, reads: Reads) -> EdgeTPUFeatures:
+        """The segment's :class:`EdgeTPUFeatures` under these read parameters."""
+        total = sum(s * stream_reads(ws, self.staged_mib, reads) for s, ws in self.streamed)
         return EdgeTPUFeatures.from_counts(
             self.counts, in_mib=self.in_mib, out_mib=self.out_mib,
-            streamed_mib=sum(s for s, _ in self.streamed), streamed_reads_mib=reads,
+            streamed_mib=sum(s for s, _ in self.streamed), streamed_reads_mib=total,
             on_chip_bytes=int(self.on_chip_mib * MiB), off_chip_bytes=int(self.off_chip_mib * MiB))
 
 
@@ -101,7 +115,8 @@ def summarize(graph: Graph, start: int, end: int, cache: tuple[float, float, flo
     counts = tuple(table.sum(k, start, end) for k in COUNTS)
     return SegmentSummary(counts, sum(_int8_bytes(graph, t) for t in ins) / MiB,
                           sum(_int8_bytes(graph, t) for t in outs) / MiB, streamed,
-                          pl.on_chip_bytes / MiB, pl.off_chip_bytes / MiB)
+                          pl.on_chip_bytes / MiB, pl.off_chip_bytes / MiB,
+                          staged_mib(graph, ins, outs))
 
 
 @lru_cache(maxsize=4)
@@ -267,8 +282,9 @@ class Fit:
 
     hosts: dict[str, dict[str, float]]          # host -> fixed_ms, link_ms_per_mib, cpu_factor
     tpu: dict[str, float]                       # TPU_COLUMNS -> value
-    reread_mib: float
+    reads: Reads
     python_stage_ms: float
+    coral_stage_ms: float
     link_efficiency: float
     cache: tuple[float, float, float]
     observations: list[Observation] = field(default_factory=list)
@@ -284,10 +300,12 @@ class Fit:
             p, name=name, description=description or p.description,
             host=info.description if info else host, link=info.link if info else p.link,
             fixed_ms=h["fixed_ms"], link_ms_per_mib=h["link_ms_per_mib"],
-            cpu_factor=h["cpu_factor"], reread_mib=self.reread_mib, cache_base_mib=self.cache[0],
-            cache_in_coef=self.cache[1], cache_out_coef=self.cache[2],
-            fit={"python_stage_ms": self.python_stage_ms,
-                 "link_efficiency_ms_per_mib_at_500MBps": self.link_efficiency})
+            cpu_factor=h["cpu_factor"], reread_mib=self.reads.reread_mib,
+            reread_max=self.reads.reread_max, overflow_reads=self.reads.overflow_reads,
+            python_stage_ms=self.python_stage_ms, coral_stage_ms=self.coral_stage_ms,
+            cache_base_mib=self.cache[0], cache_in_coef=self.cache[1],
+            cache_out_coef=self.cache[2],
+            fit={"link_efficiency_ms_per_mib_at_500MBps": self.link_efficiency})
         return replace(p, **cast(dict[str, Any], self.tpu))
 
 
@@ -301,7 +319,7 @@ class _Design:
         cols = [f"{h}:{c}" for h in self.hosts for c in HOST_COLUMNS]
         if fixed_tpu is None:
             cols += list(TPU_COLUMNS)
-        cols += ["python_stage_ms", "link_efficiency"]
+        cols += ["python_stage_ms", "coral_stage_ms", "link_efficiency"]
         self.columns = cols
         self.index = {c: k for k, c in enumerate(cols)}
 
@@ -321,18 +339,18 @@ class _Design:
 
 
 def _rows(design: _Design, observations: Sequence[Observation],
-          stages_of: Sequence[list[SegmentSummary]], reread: float, theta: np.ndarray | None
+          stages_of: Sequence[list[SegmentSummary]], reads: Reads, theta: np.ndarray | None
           ) -> tuple[np.ndarray, np.ndarray]:
     """Design matrix and known offsets; pipeline bottlenecks chosen with ``theta``."""
     x = np.zeros((len(observations), len(design.columns)))
     known = np.zeros(len(observations))
     for r, (o, segs) in enumerate(zip(observations, stages_of, strict=True)):
-        parts = [design.stage(s.features(reread), o.host) for s in segs]
+        parts = [design.stage(s.features(reads), o.host) for s in segs]
         vs = [v for v, _ in parts]
         ks = [k for _, k in parts]
-        if o.runner == "python":
+        if len(vs) > 1:  # a runner's host time per stage (one segment runs without one)
             for v in vs:
-                v[design.index["python_stage_ms"]] += 1
+                v[design.index[f"{o.runner}_stage_ms"]] += 1
         if len(vs) == 1:
             row, kn = vs[0], ks[0]
         else:
@@ -402,7 +420,7 @@ def _anchors(design: _Design, anchor: DeviceProfile, weight: float
 
 
 def _solve(design: _Design, observations: Sequence[Observation],
-           stages_of: Sequence[list[SegmentSummary]], reread: float, prior_weight: float,
+           stages_of: Sequence[list[SegmentSummary]], reads: Reads, prior_weight: float,
            rounds: int = 6, anchor: DeviceProfile | None = None) -> tuple[np.ndarray, float]:
     """NNLS with iterated pipeline bottlenecks; returns (theta, weighted squared error)."""
     y = np.array([o.ms for o in observations])
@@ -417,7 +435,7 @@ def _solve(design: _Design, observations: Sequence[Observation],
     theta = None
     err = float("inf")
     for _ in range(rounds):
-        x, known = _rows(design, observations, stages_of, reread, theta)
+        x, known = _rows(design, observations, stages_of, reads, theta)
         a = np.vstack([x * w[:, None], prior])
         b = np.concatenate([(y - known) * w, targets])
         new = _nnls(a, b)
@@ -431,7 +449,7 @@ def _solve(design: _Design, observations: Sequence[Observation],
 
 
 def fit(observations: Sequence[Observation], cache: tuple[float, float, float],
-        fixed_tpu: DeviceProfile | None = None, reread_grid: Sequence[float] = REREAD_GRID,
+        fixed_tpu: DeviceProfile | None = None, reads_grid: ReadsGrid | None = None,
         prior_weight: float = 0.3,
         stages_of: Sequence[list[SegmentSummary]] | None = None,
         anchor: DeviceProfile | None = None) -> Fit:
@@ -440,9 +458,10 @@ def fit(observations: Sequence[Observation], cache: tuple[float, float, float],
     Args:
         observations: measured latencies (any mix of hosts, single TPU and pipelines).
         cache: the caching rule ``(base_mib, in_coef, out_coef)`` (:func:`fit_capacity`).
-        fixed_tpu: keep this profile's Edge TPU terms and ``reread_mib`` and fit only the
+        fixed_tpu: keep this profile's Edge TPU terms and read parameters and fit only the
             hosts' (what a user with a few measurements of their own needs).
-        reread_grid: candidate ``reread_mib`` values (ignored with ``fixed_tpu``).
+        reads_grid: candidate read parameters (default :data:`READS_GRID`; ignored with
+            ``fixed_tpu``), searched one at a time (:func:`search_reads`).
         prior_weight: weight of the link-rate priors, in observations.
         stages_of: precomputed :func:`summaries` of ``observations`` (to fit many subsets).
         anchor: pull every host's fixed cost, link rate and CPU factor towards this
@@ -458,21 +477,47 @@ def fit(observations: Sequence[Observation], cache: tuple[float, float, float],
     stages_of = stages_of if stages_of is not None else summaries(observations, cache)
     tpu_fixed = None if fixed_tpu is None else {c: getattr(fixed_tpu, c) for c in TPU_COLUMNS}
     design = _Design(observations, tpu_fixed)
-    grid = [fixed_tpu.reread_mib] if fixed_tpu is not None else list(reread_grid)
-    best: tuple[float, float, np.ndarray] | None = None
-    for r in grid:
-        theta, err = _solve(design, observations, stages_of, r, prior_weight, anchor=anchor)
-        if best is None or err < best[0] - 1e-12:
-            best = (err, r, theta)
-    assert best is not None
-    _, reread, theta = best
+
+    def solve(reads: Reads) -> tuple[float, np.ndarray]:
+        theta, err = _solve(design, observations, stages_of, reads, prior_weight, anchor=anchor)
+        return err, theta
+
+    if fixed_tpu is not None:
+        reads = replace(fixed_tpu.reads, onchip_mib=cache[0])
+        _, theta = solve(reads)
+    else:
+        reads, theta = search_reads(solve, reads_grid or READS_GRID, cache[0])
     val = dict(zip(design.columns, (float(t) for t in theta), strict=True))
     hosts = {h: {c: val[f"{h}:{c}"] for c in HOST_COLUMNS} for h in design.hosts}
     tpu = dict(tpu_fixed) if tpu_fixed is not None else {c: val[c] for c in TPU_COLUMNS}
-    result = Fit(hosts, tpu, reread, val["python_stage_ms"], val["link_efficiency"],
-                 cache, list(observations))
+    result = Fit(hosts, tpu, reads, val["python_stage_ms"], val["coral_stage_ms"],
+                 val["link_efficiency"], cache, list(observations))
     result.predicted_ms = predict(result, observations, stages_of)
     return result
+
+
+def search_reads(solve: Callable[[Reads], tuple[float, np.ndarray]], grid: ReadsGrid,
+                 onchip_mib: float, sweeps: int = 2) -> tuple[Reads, np.ndarray]:
+    """The read parameters of ``grid`` with the least fit error, one parameter at a time.
+
+    Coordinate descent: starting from each parameter's first value, each parameter in turn
+    takes the grid value that minimises ``solve``'s error with the others held; ``sweeps``
+    rounds. O(sweeps x sum of grid sizes) solves instead of their product; it finds the
+    grid's minimum when the parameters act on the error separately, a local one otherwise.
+    """
+    current = {k: v[0] for k, v in grid.items()}
+    seen: dict[tuple[float, ...], tuple[float, np.ndarray]] = {}
+
+    def err_of(values: dict[str, float]) -> tuple[float, np.ndarray]:
+        key = tuple(values[k] for k in grid)
+        if key not in seen:
+            seen[key] = solve(Reads(onchip_mib=onchip_mib, **values))
+        return seen[key]
+
+    for _ in range(sweeps):
+        for name, values in grid.items():
+            current[name] = min(values, key=lambda v: err_of({**current, name: v})[0])
+    return Reads(onchip_mib=onchip_mib, **current), err_of(current)[1]
 
 
 def predict(result: Fit, observations: Sequence[Observation],
@@ -491,7 +536,8 @@ def predict(result: Fit, observations: Sequence[Observation],
     for c in TPU_COLUMNS:
         theta[design.index[c]] = result.tpu[c]
     theta[design.index["python_stage_ms"]] = result.python_stage_ms
-    x, known = _rows(design, observations, stages_of, result.reread_mib, theta)
+    theta[design.index["coral_stage_ms"]] = result.coral_stage_ms
+    x, known = _rows(design, observations, stages_of, result.reads, theta)
     return [float(v) for v in x @ theta + known]
 
 

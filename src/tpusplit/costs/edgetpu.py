@@ -15,12 +15,16 @@ depend on the host and which on the chip:
   link: the segment's input activations (host -> device), its outputs (device -> host), and
   the parameters the caching model (:mod:`tpusplit.costs.edgetpu_cache`) leaves off chip,
   which are read from host memory at every inference.
-- **reads**: a streamed layer's weights are fetched ``max(1, working set / reread_mib)`` times,
-  where the working set is the layer's input plus output activations. A layer whose
-  activations do not fit the on-chip memory left for them is computed in spatial tiles, and
-  streamed weights are fetched again for every tile: the synthetic 64x64xF convolutions
-  (several MiB of activations per layer) re-read their weights several times, the deep 7x7 or
-  8x8 layers of real CNNs (tens of KiB) once.
+- **reads**: a streamed layer is computed in spatial tiles and its weights cross the link again
+  for every tile. How many depends on its activations against the on-chip memory, with the
+  layer's working set (input plus output activations, channels padded to the 64-wide array):
+  ``min(reread_max, max(1, working set / reread_mib))`` tiles, times ``overflow_reads`` when
+  the working set plus the segment's own input and output tensors (staged on chip for the
+  whole invoke) exceed the on-chip memory (``cache.base_mib``). So the deep 7x7 or 8x8
+  layers of real CNNs (tens of KiB) and fully connected layers read their weights once, the
+  64x64xF layers of the synthetic family ``reread_max`` times on one TPU, and twice that in
+  a pipeline stage whose megabyte-sized input and output crowd the memory (plot:
+  ``benchmarks/results/edgetpu_model_reads.png``).
 - **act_in / act_out** (chip and runtime, ms per MiB): what a boundary activation costs on
   top of the link (re-layout to and from the chip's tiled format, staging). They are why a cut
   through a wide tensor is expensive even on a fast link.
@@ -65,8 +69,9 @@ from tpusplit.costs.edgetpu_cache import (
     layer_bytes,
     segment_placement,
 )
-from tpusplit.costs.edgetpu_profile import DEVICES, DeviceProfile, load_profile
+from tpusplit.costs.edgetpu_profile import DEVICES, DeviceProfile, Reads, load_profile
 from tpusplit.costs.energy import PowerModel, power_of
+from tpusplit.costs.runner import RunnerModel, check_runner
 from tpusplit.graph import Graph
 from tpusplit.units import MiB
 
@@ -92,6 +97,7 @@ class OpTerms:
     fc_ktiles: float = 0.0
     element_mib: float = 0.0
     ops: float = 0.0
+    #: Input plus output activations as they sit on chip (channels padded to 64), MiB.
     working_set_mib: float = 0.0
 
 
@@ -103,6 +109,16 @@ def _host_edge_op(graph: Graph, index: int) -> bool:
     return op.name == "QUANTIZE" and graph.tensors[op.inputs[0]].dtype == "float32"
 
 
+def padded_bytes(graph: Graph, t: int) -> int:
+    """Bytes of activation tensor ``t`` on chip: int8, innermost (channel) dimension padded to
+    a multiple of 64, the array's width."""
+    shape = graph.tensors[t].shape
+    n = _ceil(shape[-1], 64) if shape else 1
+    for d in shape[:-1]:
+        n *= d
+    return n
+
+
 def op_terms(graph: Graph, index: int) -> OpTerms:
     """The device-term counts of op ``index`` (see the module docstring)."""
     op = graph.ops[index]
@@ -110,8 +126,8 @@ def op_terms(graph: Graph, index: int) -> OpTerms:
         return OpTerms(tpu=False)
     ts = graph.tensors
     outs = sum(_int8_bytes(graph, t) for t in op.outputs)
-    ins = sum(_int8_bytes(graph, t) for t in op.inputs if not ts[t].constant)
-    ws = (ins + outs) / MiB
+    ws = (sum(padded_bytes(graph, t) for t in op.inputs if not ts[t].constant)
+          + sum(padded_bytes(graph, t) for t in op.outputs)) / MiB
     if op.name in FREE_OPS:
         return OpTerms(tpu=True, working_set_mib=ws)
     weights = next((ts[t] for t in op.inputs if ts[t].constant and len(ts[t].shape) >= 2), None)
@@ -239,6 +255,39 @@ def _table(graph: Graph) -> _OpTable:
     return table
 
 
+def staged_mib(graph: Graph, ins: Sequence[int], outs: Sequence[int]) -> float:
+    """MiB of a segment's input and output tensors as staged on chip (channels padded)."""
+    return sum(padded_bytes(graph, t) for t in (*ins, *outs)) / MiB
+
+
+def stream_reads(working_set_mib: float, staged: float, p: Reads) -> float:
+    """How many times a streamed layer's weights cross the link per inference (>= 1).
+
+    ``min(reread_max, max(1, working_set / reread_mib))`` spatial tiles, times
+    ``overflow_reads`` when the working set plus the segment's ``staged`` input and output
+    tensors exceed the on-chip memory ``onchip_mib`` (module docstring). A profile
+    without ``reread_mib`` reads once; without ``reread_max`` the tiles are not capped;
+    without ``overflow_reads`` there is no overflow term.
+    """
+    tiles = max(1.0, working_set_mib / p.reread_mib) if p.reread_mib > 0 else 1.0
+    if p.reread_max > 0:
+        tiles = min(tiles, max(1.0, p.reread_max))
+    if p.overflow_reads > 1 and working_set_mib + staged > p.onchip_mib:
+        tiles *= p.overflow_reads
+    return tiles
+
+
+def runner_of(profile: DeviceProfile, runner: str = "python", host_ms: float | None = None
+              ) -> RunnerModel:
+    """Pipeline runner ``runner`` on ``profile``'s host: its measured host time per stage
+    (``python_stage_ms``, ``coral_stage_ms``) unless ``host_ms`` overrides it."""
+    check_runner(runner)
+    measured = {"python": profile.python_stage_ms, "coral": profile.coral_stage_ms,
+                "none": 0.0}[runner]
+    return RunnerModel(runner, measured if host_ms is None else float(host_ms),
+                       serial=runner == "python")
+
+
 def segment_features(graph: Graph, start: int, end: int, profile: DeviceProfile,
                      memory: MemoryFn | None = None) -> EdgeTPUFeatures:
     """Features of ops ``[start, end)``; on/off-chip bytes from the caching model or ``memory``."""
@@ -251,15 +300,15 @@ def segment_features(graph: Graph, start: int, end: int, profile: DeviceProfile,
         if real is not None:
             on, off = int(real[0]), int(real[1])
             placement = _override(placement, on, off)
+    ins, outs = boundary(graph, start, end)
+    staged = staged_mib(graph, ins, outs)
     streamed = reads = 0.0
     for i in range(start, end):
         s = placement.off_chip_of(i)
         if s:
-            ws = table.terms[i].working_set_mib
             streamed += s / MiB
-            reads += s / MiB * (max(1.0, ws / profile.reread_mib) if profile.reread_mib > 0
-                                else 1.0)
-    ins, outs = boundary(graph, start, end)
+            reads += s / MiB * stream_reads(table.terms[i].working_set_mib, staged,
+                                            profile.reads)
     return EdgeTPUFeatures.from_counts(
         [table.sum(k, start, end) for k in COUNTS],
         in_mib=sum(_int8_bytes(graph, t) for t in ins) / MiB,
@@ -296,16 +345,21 @@ class EdgeTPUCost(CostSource):
             :class:`DeviceProfile`.
         memory: optional ``(start, end) -> (on_chip_bytes, off_chip_bytes) | None`` giving the
             compiler's real figures; None (or a None result) uses the caching model.
+        runner: the pipeline runner plans and simulations assume (``python``, ``coral``,
+            ``none``; :mod:`tpusplit.costs.runner`), with the profile's host time per stage.
+        host_ms: override that host time per stage (ms).
     """
 
     measured = False
 
     def __init__(self, graph: Graph, profile: str | Path | DeviceProfile = "edgetpu-usb3",
-                 memory: MemoryFn | None = None) -> None:
+                 memory: MemoryFn | None = None, runner: str = "python",
+                 host_ms: float | None = None) -> None:
         super().__init__(graph)
         self.profile = load_profile(profile)
         self.device = self.profile.name
         self.memory = memory
+        self.runner = runner_of(self.profile, runner, host_ms)
 
     def features(self, start: int, end: int) -> EdgeTPUFeatures:
         """The latency-model features of ops ``[start, end)``."""
