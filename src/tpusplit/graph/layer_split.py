@@ -65,7 +65,7 @@ SPLITTABLE: dict[str, int] = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNE
 EDGETPU_CHANNELS = 64
 
 _OP = schema.BuiltinOperator
-_QUANTIZED = {schema.TensorType.INT8: "int8", schema.TensorType.UINT8: "uint8"}
+_QUANTIZED = frozenset({schema.TensorType.INT8, schema.TensorType.UINT8})
 #: Operator versions the TFLite converter writes for 8-bit kernels (``op_version.cc``).
 _VERSIONS = {(_OP.CONCATENATION, schema.TensorType.INT8): 2,
              (_OP.CONCATENATION, schema.TensorType.UINT8): 1,
@@ -226,7 +226,7 @@ def _layer(graph: Graph, op: int) -> _Layer:
     tx, tw, to = graph.tensors[x], graph.tensors[w], graph.tensors[out]
     st = graph.model.subgraphs[0].tensors
     kinds = {st[x].type, st[w].type, st[out].type}
-    if len(kinds) != 1 or not kinds <= set(_QUANTIZED) or not (tx.quantized and tw.quantized
+    if len(kinds) != 1 or not kinds <= _QUANTIZED or not (tx.quantized and tw.quantized
                                                                and to.quantized):
         raise GraphError(f"{where}: input {tx.dtype}, weights {tw.dtype}, output {to.dtype}: "
                          "only fully int8 or uint8 quantized ops split (not float or hybrid)")
