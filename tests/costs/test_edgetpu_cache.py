@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tpusplit.costs.edgetpu_cache import layer_bytes, place, segment_placement
+from tpusplit.costs.edgetpu_cache import DEPTHWISE_BYTES, layer_bytes, place, segment_placement
 from tpusplit.graph import load
 from tpusplit.models.builder import ModelBuilder
 from tpusplit.models.synthetic import conv, fc
@@ -32,8 +32,22 @@ def test_depthwise_and_padding_of_odd_channels() -> None:
     b.output(x)
     g = load(b.build())
     by_name = {op.name: layer_bytes(g, op.index) for op in g.ops}
-    assert by_name["DEPTHWISE_CONV_2D"] == (9 + 8) * 64
+    assert by_name["DEPTHWISE_CONV_2D"] == (3 * 9 + 3) * 64
     assert by_name["CONV_2D"] == (1 * 8 + 8) * 128
+
+
+def test_depthwise_size_grows_with_the_kernel_and_pads_channels_to_64() -> None:
+    b = ModelBuilder(seed=0)
+    x = b.quantize(b.input((1, 16, 16, 72)))
+    x = b.depthwise_conv2d(x, kernel=5)
+    y = b.depthwise_conv2d(x, kernel=3)
+    b.output(y)
+    g = load(b.build())
+    dws = [op.index for op in g.ops if op.name == "DEPTHWISE_CONV_2D"]
+    assert [layer_bytes(g, i) for i in dws] == [(3 * 25 + 3) * 128, (3 * 9 + 3) * 128]
+    # the formula of before, (kh * kw + 8) * ceil64(ch), through the parameter
+    assert [layer_bytes(g, i, (1, 8)) for i in dws] == [(25 + 8) * 128, (9 + 8) * 128]
+    assert DEPTHWISE_BYTES == (3, 3)
 
 
 def test_place_keeps_caching_smaller_later_layers() -> None:

@@ -77,3 +77,18 @@ def test_zoo_builds_reference_models_without_tensorflow(tmp_path: object,
     assert zoo.build("coral-mobilenet_v1_0.25_128").read_bytes() == (
         CORAL / "mobilenet_v1_0.25_128_quant.tflite").read_bytes()
     assert set(zoo.available()) == {"MobileNetV1-slim", "coral-mobilenet_v1_0.25_128"}
+
+
+def test_dense_mobilenet_v2_equals_corals_inat_bird_file_op_for_op() -> None:
+    real = load(zoo.DATA_DIR / "edgetpu-community" / "models"
+                / "mobilenet_v2_1.0_224_inat_bird_quant.tflite")
+    mine = load(slim.mobilenet_v2_dense(224, classes=965))
+    # the rebuild flattens the pooled features with a RESHAPE (free; its shape is 8 bytes)
+    assert [s for s in signature(mine) if s[0] != "RESHAPE"] == signature(real)
+    assert (mine.macs, mine.param_bytes - 8) == (real.macs, real.param_bytes)
+
+
+def test_dense_mobilenet_v2_features_at_any_input() -> None:
+    g = load(slim.mobilenet_v2_dense(1024, 512, classes=None))
+    assert [g.tensors[t].shape for t in g.outputs] == [(1, 32, 16, 1280)]
+    assert g.ops[-1].name == "CONV_2D"

@@ -4,6 +4,14 @@ Layering: ``graph`` imports nothing of tpusplit but ``errors``.
 """
 
 from tpusplit.graph.graph import FloatModelWarning, Graph, Op, Tensor, load
+from tpusplit.graph.layer_split import (
+    EDGETPU_CHANNELS,
+    LayerSplit,
+    balanced_boundaries,
+    op_ranges,
+    propose,
+    split_layers,
+)
 from tpusplit.graph.slicing import (
     Segment,
     bounds,
@@ -18,19 +26,25 @@ from tpusplit.graph.slicing import (
 from tpusplit.graph.tflite import GraphError
 
 __all__ = [
+    "EDGETPU_CHANNELS",
     "FloatModelWarning",
     "Graph",
     "GraphError",
+    "LayerSplit",
     "Op",
     "Segment",
     "Tensor",
+    "balanced_boundaries",
     "bounds",
     "check_cuts",
     "extract",
     "load",
+    "op_ranges",
+    "propose",
     "segment_path",
     "segments",
     "split",
     "split_files",
+    "split_layers",
     "unique_names",
 ]

@@ -190,17 +190,19 @@ class ModelBuilder:
         return (h - kh) // stride + 1, (w - kw) // stride + 1
 
     def conv2d(self, x: int, filters: int, kernel: int | tuple[int, int] = 3, stride: int = 1,
-               padding: str = "SAME", activation: str | None = "RELU") -> int:
-        """CONV_2D with per-channel int8 weights, int32 bias and a fused activation.
+               padding: str = "SAME", activation: str | None = "RELU",
+               per_channel: bool = True) -> int:
+        """CONV_2D with per-channel (else per-tensor) int8 weights, int32 bias and a fused
+        activation.
 
         ``kernel`` is ``k`` (square) or ``(kh, kw)``, e.g. ``(1, 7)`` for Inception's 1x7.
         """
         a = self._acts[x]
         _, h, w, c = a.shape
         kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
-        wq, ws = self._weights([filters, kh, kw, c], kh * kw * c, 0)
+        wq, ws = self._weights([filters, kh, kw, c], kh * kw * c, 0 if per_channel else None)
         wt = self._tensor(wq.shape, schema.TensorType.INT8, self._name("conv/weights"), ws,
-                          [0] * filters, 0, wq)
+                          [0] * len(ws), 0, wq)
         bt = self._bias(filters, a.scale, ws)
         oh, ow = self._out_hw(h, w, (kh, kw), stride, padding)
         rms = a.rms * math.sqrt(2.0) * (0.7 if activation else 1.0)
@@ -212,14 +214,15 @@ class ModelBuilder:
         return y
 
     def depthwise_conv2d(self, x: int, kernel: int = 3, stride: int = 1, multiplier: int = 1,
-                         padding: str = "SAME", activation: str | None = "RELU") -> int:
-        """DEPTHWISE_CONV_2D with per-channel int8 weights."""
+                         padding: str = "SAME", activation: str | None = "RELU",
+                         per_channel: bool = True) -> int:
+        """DEPTHWISE_CONV_2D with per-channel (else per-tensor) int8 weights."""
         a = self._acts[x]
         _, h, w, c = a.shape
         oc = c * multiplier
-        wq, ws = self._weights([1, kernel, kernel, oc], kernel * kernel, 3)
+        wq, ws = self._weights([1, kernel, kernel, oc], kernel * kernel, 3 if per_channel else None)
         wt = self._tensor(wq.shape, schema.TensorType.INT8, self._name("dwconv/weights"), ws,
-                          [0] * oc, 3, wq)
+                          [0] * len(ws), 3, wq)
         bt = self._bias(oc, a.scale, ws)
         oh, ow = self._out_hw(h, w, kernel, stride, padding)
         rms = a.rms * math.sqrt(2.0) * (0.7 if activation else 1.0)
@@ -231,13 +234,14 @@ class ModelBuilder:
         self._op(_OP.DEPTHWISE_CONV_2D, [x, wt, bt], [y], _OPT.DepthwiseConv2DOptions, o)
         return y
 
-    def fully_connected(self, x: int, units: int, activation: str | None = None) -> int:
-        """FULLY_CONNECTED over the last dimension (per-tensor int8 weights)."""
+    def fully_connected(self, x: int, units: int, activation: str | None = None,
+                        per_channel: bool = False) -> int:
+        """FULLY_CONNECTED over the last dimension (per-tensor, else per-channel, int8 weights)."""
         a = self._acts[x]
         n_in = a.shape[-1]
-        wq, ws = self._weights([units, n_in], n_in, None)
-        wt = self._tensor(wq.shape, schema.TensorType.INT8, self._name("fc/weights"), ws, [0],
-                          0, wq)
+        wq, ws = self._weights([units, n_in], n_in, 0 if per_channel else None)
+        wt = self._tensor(wq.shape, schema.TensorType.INT8, self._name("fc/weights"), ws,
+                          [0] * len(ws), 0, wq)
         bt = self._bias(units, a.scale, ws)
         rms = a.rms * math.sqrt(2.0) * (0.7 if activation else 1.0)
         y = self._act((*a.shape[:-1], units), rms, activation is not None, "fc")

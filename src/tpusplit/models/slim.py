@@ -12,6 +12,9 @@ directly (no QUANTIZE op).
   checked op for op against Coral's ``mobilenet_v1_{0.25_128,0.5_160,0.75_192}_quant``.
 - :func:`mobilenet_v2`: ``slim/nets/mobilenet/mobilenet_v2.py`` (Sandler et al. 2018); checked
   against Coral's ``mobilenet_v2_1.0_224_quant``.
+- :func:`mobilenet_v2_dense`: the same layers with a dense classifier (Keras'
+  ``MobileNetV2``, Coral's iNaturalist models; checked against Coral's
+  ``mobilenet_v2_1.0_224_inat_bird_quant``), at any input size, or the features alone.
 - :func:`inception_v1`: ``slim/nets/inception_v1.py`` (Szegedy et al. 2015; slim's variant
   uses a 3x3, not 5x5, convolution in the third branch).
 - :func:`inception_v4`: ``slim/nets/inception_v4.py`` (Szegedy et al. 2017), 299x299.
@@ -120,6 +123,26 @@ def mobilenet_v2(multiplier: float = 1.0, size: int = 224, classes: int = NUM_CL
     x = b.input((1, size, size, 3), dtype="int8")
     x = _mobilenet_v2_base(b, x, multiplier)
     _classifier(b, x, classes, conv_logits=True)
+    return b.build()
+
+
+def mobilenet_v2_dense(height: int = 224, width: int | None = None, classes: int | None = 1000,
+                       seed: int = 0) -> bytes:
+    """MobileNet v2 (width 1.0) with a dense classifier, as Keras' ``MobileNetV2`` and Coral's
+    iNaturalist models have it: slim's layers, average pool, ``FULLY_CONNECTED``, softmax.
+
+    ``classes=None`` keeps the features only (Keras' ``include_top=False``: the last 1x1
+    convolution to 1280 channels at 1/32 of the input). ``width`` defaults to ``height``.
+    """
+    w = height if width is None else width
+    top = "features" if classes is None else f"{classes}"
+    b = ModelBuilder(seed=seed, name=f"mobilenet_v2_dense_{height}x{w}_{top}")
+    x = b.input((1, height, w, 3), dtype="int8")
+    x = _mobilenet_v2_base(b, x, 1.0)
+    if classes is None:
+        b.output(x)
+    else:
+        _classifier(b, x, classes, conv_logits=False)
     return b.build()
 
 
