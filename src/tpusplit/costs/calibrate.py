@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -44,6 +44,7 @@ import numpy as np
 
 from tpusplit.accuracy import mape
 from tpusplit.costs.edgetpu import (
+    CLOCK_TERMS,
     COUNTS,
     PARAMETERS,
     EdgeTPUFeatures,
@@ -65,14 +66,18 @@ __all__ = ["CacheCheck", "Fit", "SegmentSummary", "check_caching", "compiler_cut
 
 TOLERANCE_MIB = 0.05
 #: Candidate read parameters (:class:`~tpusplit.costs.edgetpu_profile.Reads`), by name.
-ReadsGrid = dict[str, tuple[float, ...]]
+ReadsGrid = Mapping[str, tuple[float, ...]]
 #: The grid the shipped profiles are searched on (0: no such term).
 READS_GRID: ReadsGrid = {
-    "reread_mib": (1.25, 0.0, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0),
-    "reread_max": (0.0, 1.5, 1.75, 2.0, 2.25, 2.5, 3.0),
-    "overflow_reads": (1.0, 1.5, 1.75, 2.0, 2.25, 2.5, 3.0),
+    "reread_mib": (1.0, 1.5, 2.0),
+    "reread_max": (0.0, 2.0, 2.5, 3.0),
+    "overflow_reads": (1.0, 1.5, 2.0, 2.5),
 }
 HOST_COLUMNS = ("fixed_ms", "link_ms_per_mib", "cpu_factor")
+#: Observation groups of real networks (the rest are the synthetic families).
+REAL_GROUPS = ("coral", "community")
+#: The Edge TPU clock the fitted chip terms describe (libedgetpu1-max), MHz.
+REFERENCE_CLOCK = 500.0
 TPU_COLUMNS = PARAMETERS[2:]   # conv ... act_out, the chip's terms
 
 
@@ -319,18 +324,41 @@ class _Design:
         cols = [f"{h}:{c}" for h in self.hosts for c in HOST_COLUMNS]
         if fixed_tpu is None:
             cols += list(TPU_COLUMNS)
-        cols += ["python_stage_ms", "coral_stage_ms", "link_efficiency"]
+        cols += ["python_stage_ms", "coral_stage_ms"]
+        cols += ["link_efficiency"]
+        # a host whose data hold no small model cannot tell its fixed cost from its compute:
+        # it takes the mean of its CPU class's hosts that have small models (when there are)
+        known = {h for h in self.hosts if any(o.host == h and small_model(o)
+                                              for o in observations)}
+        self.peers = {c: sorted(h for h in known if _cpu_class(h) == c)
+                      for c in {_cpu_class(h) for h in self.hosts}}
+        self.tied = {h for h in self.hosts if h not in known and self.peers[_cpu_class(h)]}
         self.columns = cols
         self.index = {c: k for k, c in enumerate(cols)}
 
-    def stage(self, f: EdgeTPUFeatures, host: str) -> tuple[np.ndarray, float]:
-        """Column vector of one stage on ``host`` and its known (fixed) part in ms."""
+    def class_fixed(self, host: str, theta: np.ndarray | None) -> float:
+        """The fixed cost a tied ``host`` takes: the mean of its class's hosts with small
+        models under ``theta`` (0 before the first solve)."""
+        if theta is None:
+            return 0.0
+        peers = self.peers[_cpu_class(host)]
+        return float(np.mean([theta[self.index[f"{h}:fixed_ms"]] for h in peers]))
+
+    def stage(self, f: EdgeTPUFeatures, host: str, clock_mhz: float = 500.0,
+              theta: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+        """Column vector of one stage on ``host`` at an Edge TPU clock, and its known (fixed)
+        part in ms. The chip's terms are fitted at 500 MHz and take ``500 / clock`` as long."""
         v = np.zeros(len(self.columns))
         x = f.vector()
-        v[self.index[f"{host}:fixed_ms"]] = x[0]
-        v[self.index[f"{host}:link_ms_per_mib"]] = x[1]
         known = 0.0
+        if host in self.tied:
+            known += x[0] * self.class_fixed(host, theta)
+        else:
+            v[self.index[f"{host}:fixed_ms"]] = x[0]
+        v[self.index[f"{host}:link_ms_per_mib"]] = x[1]
+        slow = REFERENCE_CLOCK / clock_mhz
         for name, value in zip(TPU_COLUMNS, x[2:], strict=True):
+            value *= slow if name in CLOCK_TERMS else 1.0
             if self.fixed_tpu is None:
                 v[self.index[name]] = value
             else:
@@ -345,7 +373,7 @@ def _rows(design: _Design, observations: Sequence[Observation],
     x = np.zeros((len(observations), len(design.columns)))
     known = np.zeros(len(observations))
     for r, (o, segs) in enumerate(zip(observations, stages_of, strict=True)):
-        parts = [design.stage(s.features(reads), o.host) for s in segs]
+        parts = [design.stage(s.features(reads), o.host, o.clock_mhz, theta) for s in segs]
         vs = [v for v, _ in parts]
         ks = [k for _, k in parts]
         if len(vs) > 1:  # a runner's host time per stage (one segment runs without one)
@@ -383,6 +411,22 @@ def _weights(observations: Sequence[Observation]) -> np.ndarray:
         if n:
             w[np.array(mask)] = math.sqrt(n_real / n) if any(real) else 1.0
     return w
+
+
+def _cpu_class(host: str) -> str:
+    """The CPU class of a host of the data (``x86`` for hosts the data does not know)."""
+    return HOSTS[host].cpu if host in HOSTS else "x86"
+
+
+#: A model is small enough to identify a host's fixed cost below this many MACs (MobileNets
+#: are 0.3-0.6 G; Inception v1 1.5 G), when nothing of it runs on the host CPU.
+SMALL_MACS = 1.0e9
+
+
+def small_model(o: Observation) -> bool:
+    """Whether ``o`` times a small model on one TPU (it identifies its host's fixed cost)."""
+    return (o.tpus == 1 and not o.segment_files and o.host_cpu_ms == 0
+            and _graph(o.model).macs < SMALL_MACS)
 
 
 def _priors(design: _Design, observations: Sequence[Observation], weight: float) -> np.ndarray:
@@ -461,7 +505,7 @@ def fit(observations: Sequence[Observation], cache: tuple[float, float, float],
         fixed_tpu: keep this profile's Edge TPU terms and read parameters and fit only the
             hosts' (what a user with a few measurements of their own needs).
         reads_grid: candidate read parameters (default :data:`READS_GRID`; ignored with
-            ``fixed_tpu``), searched one at a time (:func:`search_reads`).
+            ``fixed_tpu``), every combination tried (:func:`search_reads`).
         prior_weight: weight of the link-rate priors, in observations.
         stages_of: precomputed :func:`summaries` of ``observations`` (to fit many subsets).
         anchor: pull every host's fixed cost, link rate and CPU factor towards this
@@ -489,6 +533,8 @@ def fit(observations: Sequence[Observation], cache: tuple[float, float, float],
         reads, theta = search_reads(solve, reads_grid or READS_GRID, cache[0])
     val = dict(zip(design.columns, (float(t) for t in theta), strict=True))
     hosts = {h: {c: val[f"{h}:{c}"] for c in HOST_COLUMNS} for h in design.hosts}
+    for h in design.tied:
+        hosts[h]["fixed_ms"] = design.class_fixed(h, theta)
     tpu = dict(tpu_fixed) if tpu_fixed is not None else {c: val[c] for c in TPU_COLUMNS}
     result = Fit(hosts, tpu, reads, val["python_stage_ms"], val["coral_stage_ms"],
                  val["link_efficiency"], cache, list(observations))
@@ -497,27 +543,19 @@ def fit(observations: Sequence[Observation], cache: tuple[float, float, float],
 
 
 def search_reads(solve: Callable[[Reads], tuple[float, np.ndarray]], grid: ReadsGrid,
-                 onchip_mib: float, sweeps: int = 2) -> tuple[Reads, np.ndarray]:
-    """The read parameters of ``grid`` with the least fit error, one parameter at a time.
+                 onchip_mib: float) -> tuple[Reads, np.ndarray]:
+    """The read parameters of ``grid`` (every combination) with the least fit error.
 
-    Coordinate descent: starting from each parameter's first value, each parameter in turn
-    takes the grid value that minimises ``solve``'s error with the others held; ``sweeps``
-    rounds. O(sweeps x sum of grid sizes) solves instead of their product; it finds the
-    grid's minimum when the parameters act on the error separately, a local one otherwise.
+    O(product of the grid sizes) solves; the shipped grid is small (:data:`READS_GRID`).
     """
-    current = {k: v[0] for k, v in grid.items()}
-    seen: dict[tuple[float, ...], tuple[float, np.ndarray]] = {}
-
-    def err_of(values: dict[str, float]) -> tuple[float, np.ndarray]:
-        key = tuple(values[k] for k in grid)
-        if key not in seen:
-            seen[key] = solve(Reads(onchip_mib=onchip_mib, **values))
-        return seen[key]
-
-    for _ in range(sweeps):
-        for name, values in grid.items():
-            current[name] = min(values, key=lambda v: err_of({**current, name: v})[0])
-    return Reads(onchip_mib=onchip_mib, **current), err_of(current)[1]
+    best: tuple[float, Reads, np.ndarray] | None = None
+    for values in itertools.product(*grid.values()):
+        reads = Reads(onchip_mib=onchip_mib, **dict(zip(grid, values, strict=True)))
+        err, theta = solve(reads)
+        if best is None or err < best[0] - 1e-12:
+            best = (err, reads, theta)
+    assert best is not None
+    return best[1], best[2]
 
 
 def predict(result: Fit, observations: Sequence[Observation],
@@ -530,6 +568,7 @@ def predict(result: Fit, observations: Sequence[Observation],
     known_hosts = sorted(set(result.hosts) | {o.host for o in observations})
     design = _Design([*result.observations, *observations], None)
     theta = np.zeros(len(design.columns))
+    design.tied = set()
     for h in known_hosts:
         for c in HOST_COLUMNS:
             theta[design.index[f"{h}:{c}"]] = result.hosts.get(h, {}).get(c, 0.0)
@@ -543,15 +582,22 @@ def predict(result: Fit, observations: Sequence[Observation],
 
 def leave_one_model_out(observations: Sequence[Observation], cache: tuple[float, float, float],
                         models: Iterable[str] | None = None,
-                        progress: Callable[[str], None] | None = None) -> dict[int, float]:
+                        progress: Callable[[str], None] | None = None,
+                        reads: Reads | None = None) -> dict[int, float]:
     """Refit without each model in turn and predict its observations.
 
-    ``models`` defaults to every model of the ``coral`` group. Returns ``{index in
-    observations: predicted ms}`` for the held-out observations.
+    ``models`` defaults to every real network (groups ``coral`` and ``community``). The read
+    parameters stay those of the fit on every observation (``reads``, else searched once):
+    the synthetic sweeps, never held out, determine them. Returns ``{index in observations:
+    predicted ms}`` for the held-out observations.
     """
     stages_of = summaries(observations, cache)
+    if reads is None:
+        reads = fit(observations, cache, stages_of=stages_of).reads
+    grid = {"reread_mib": (reads.reread_mib,), "reread_max": (reads.reread_max,),
+            "overflow_reads": (reads.overflow_reads,)}
     names = sorted(set(models) if models is not None else
-                   {o.model for o in observations if o.group == "coral"})
+                   {o.model for o in observations if o.group in REAL_GROUPS})
     out: dict[int, float] = {}
     for name in names:
         if progress:
@@ -559,7 +605,7 @@ def leave_one_model_out(observations: Sequence[Observation], cache: tuple[float,
         keep = [i for i, o in enumerate(observations) if o.model != name]
         held = [i for i, o in enumerate(observations) if o.model == name]
         f = fit([observations[i] for i in keep], cache,
-                stages_of=[stages_of[i] for i in keep])
+                stages_of=[stages_of[i] for i in keep], reads_grid=grid)
         pred = predict(f, [observations[i] for i in held], [stages_of[i] for i in held])
         out.update(zip(held, pred, strict=True))
     return out

@@ -55,7 +55,7 @@ from __future__ import annotations
 import math
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +72,7 @@ from tpusplit.costs.edgetpu_cache import (
 from tpusplit.costs.edgetpu_profile import DEVICES, DeviceProfile, Reads, load_profile
 from tpusplit.costs.energy import PowerModel, power_of
 from tpusplit.costs.runner import RunnerModel, check_runner
+from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph
 from tpusplit.units import MiB
 
@@ -192,6 +193,31 @@ class EdgeTPUFeatures:
         """The counts in :data:`PARAMETERS` order (1 for the fixed cost)."""
         return [1.0, self.link_mib, self.conv_mcycles, self.dw_mcycles, self.fc_ktiles,
                 self.element_mib, self.ops, self.in_mib, self.out_mib]
+
+
+#: The chip's terms that scale with the Edge TPU clock (the rest are the host's and the link's;
+#: read off the Dev Board clock sweep, ``benchmarks/results/edgetpu_model.md``).
+CLOCK_TERMS: tuple[str, ...] = ("conv_ms_per_mcycle", "depthwise_ms_per_mcycle",
+                                "fc_ms_per_ktile", "element_ms_per_mib", "op_ms")
+#: Clocks of libedgetpu's two builds, MHz: ``max`` (libedgetpu1-max, Coral's published
+#: figures) and ``std`` (libedgetpu1-std, half the clock).
+CLOCKS: dict[str, float] = {"max": 500.0, "std": 250.0}
+
+
+def at_clock(p: DeviceProfile, clock: str | float) -> DeviceProfile:
+    """``p`` with its chip terms (:data:`CLOCK_TERMS`) scaled to ``clock`` (``max``, ``std``
+    or MHz): they take ``p.clock_mhz / clock`` times as long."""
+    if isinstance(clock, str):
+        if clock not in CLOCKS:
+            raise TpusplitError(f"--clock: expected {' or '.join(CLOCKS)}, got {clock!r}")
+        clock = CLOCKS[clock]
+    if not clock > 0 or clock == float("inf"):
+        raise TpusplitError(f"Edge TPU clock must be a positive number of MHz, got {clock}")
+    if clock == p.clock_mhz:
+        return p
+    f = p.clock_mhz / clock
+    return replace(p, clock_mhz=float(clock),
+                   **{k: getattr(p, k) * f for k in CLOCK_TERMS})
 
 
 def profile_vector(p: DeviceProfile) -> list[float]:

@@ -81,6 +81,10 @@ FIELDS_DOC: dict[str, str] = {
     "coral_stage_ms": "host time per pipeline stage and input of libcoral's C++ "
                       "PipelinedModelRunner; stages overlap",
     "clock_mhz": "Edge TPU clock the chip's terms describe (500: libedgetpu1-max, 250: -std)",
+    "expected_error_pct": "expected error of one TPU on a network the fit never saw (MAPE of "
+                          "leave-one-model-out on this host's measured networks; 0: unknown)",
+    "pipeline_error_pct": "expected error of a pipeline of several TPUs (MAPE on the measured "
+                          "conv and fc pipelines; 0: unknown)",
     "cache": "capacity = base_mib MiB - in_coef * input bytes - out_coef * output bytes",
 }
 
@@ -120,6 +124,8 @@ class DeviceProfile:
     python_stage_ms: float = 0.0
     coral_stage_ms: float = 0.0
     clock_mhz: float = 500.0
+    expected_error_pct: float = 0.0
+    pipeline_error_pct: float = 0.0
     cache_base_mib: float = 7.76
     cache_in_coef: float = 0.0
     cache_out_coef: float = 0.0
