@@ -140,6 +140,11 @@ class CostSource(ABC):
         """
         return None
 
+    def expected_error(self, stages: int) -> str | None:
+        """How far off this source's figures are expected to be, one line for reports (None:
+        unknown), for a pipeline of ``stages``."""
+        return None
+
     def power(self) -> PowerModel | None:
         """What one device of this source draws (:mod:`tpusplit.costs.energy`), or None when
         unknown (then plans report no energy)."""

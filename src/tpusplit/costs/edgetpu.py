@@ -18,9 +18,9 @@ depend on the host and which on the chip:
 - **reads**: a streamed layer is computed in spatial tiles and its weights cross the link again
   for every tile. How many depends on its activations against the on-chip memory, with the
   layer's working set (input plus output activations, channels padded to the 64-wide array):
-  ``min(reread_max, max(1, working set / reread_mib))`` tiles, times ``overflow_reads`` when
-  the working set plus the segment's own input and output tensors (staged on chip for the
-  whole invoke) exceed the on-chip memory (``cache.base_mib``). So the deep 7x7 or 8x8
+  ``min(reread_max, max(1, working set / reread_mib))`` tiles; when the working set plus the
+  segment's own input and output tensors (staged on chip for the whole invoke) exceed the
+  on-chip memory (``cache.base_mib``), times ``overflow_reads * demand / on-chip memory``. So the deep 7x7 or 8x8
   layers of real CNNs (tens of KiB) and fully connected layers read their weights once, the
   64x64xF layers of the synthetic family ``reread_max`` times on one TPU, and twice that in
   a pipeline stage whose megabyte-sized input and output crowd the memory (plot:
@@ -289,9 +289,10 @@ def staged_mib(graph: Graph, ins: Sequence[int], outs: Sequence[int]) -> float:
 def stream_reads(working_set_mib: float, staged: float, p: Reads) -> float:
     """How many times a streamed layer's weights cross the link per inference (>= 1).
 
-    ``min(reread_max, max(1, working_set / reread_mib))`` spatial tiles, times
-    ``overflow_reads`` when the working set plus the segment's ``staged`` input and output
-    tensors exceed the on-chip memory ``onchip_mib`` (module docstring). A profile
+    ``min(reread_max, max(1, working_set / reread_mib))`` spatial tiles; when the demand,
+    the working set plus the segment's ``staged`` input and output tensors, exceeds the
+    on-chip memory ``onchip_mib``, times ``overflow_reads * demand / onchip_mib`` (module
+    docstring). A profile
     without ``reread_mib`` reads once; without ``reread_max`` the tiles are not capped;
     without ``overflow_reads`` there is no overflow term.
     """
@@ -299,7 +300,7 @@ def stream_reads(working_set_mib: float, staged: float, p: Reads) -> float:
     if p.reread_max > 0:
         tiles = min(tiles, max(1.0, p.reread_max))
     if p.overflow_reads > 1 and working_set_mib + staged > p.onchip_mib:
-        tiles *= p.overflow_reads
+        tiles *= p.overflow_reads * (working_set_mib + staged) / p.onchip_mib
     return tiles
 
 
@@ -374,15 +375,19 @@ class EdgeTPUCost(CostSource):
         runner: the pipeline runner plans and simulations assume (``python``, ``coral``,
             ``none``; :mod:`tpusplit.costs.runner`), with the profile's host time per stage.
         host_ms: override that host time per stage (ms).
+        clock: the Edge TPU clock, ``max`` (500 MHz, the profiles' own) or ``std`` (250 MHz),
+            or MHz (:func:`at_clock`).
     """
 
     measured = False
 
     def __init__(self, graph: Graph, profile: str | Path | DeviceProfile = "edgetpu-usb3",
                  memory: MemoryFn | None = None, runner: str = "python",
-                 host_ms: float | None = None) -> None:
+                 host_ms: float | None = None, clock: str | float | None = None) -> None:
         super().__init__(graph)
         self.profile = load_profile(profile)
+        if clock is not None:
+            self.profile = at_clock(self.profile, clock)
         self.device = self.profile.name
         self.memory = memory
         self.runner = runner_of(self.profile, runner, host_ms)
@@ -393,6 +398,17 @@ class EdgeTPUCost(CostSource):
 
     def _evaluate(self, start: int, end: int) -> SegmentCost:
         return evaluate(self.features(start, end), self.profile, start, end)
+
+    def expected_error(self, stages: int) -> str | None:
+        """What the profile says of its own error, for reports: one TPU (leave one model out
+        on its host's real networks) or a pipeline (the measured pipelines)."""
+        p = self.profile
+        pct = p.pipeline_error_pct if stages > 1 else p.expected_error_pct
+        if not pct:
+            return None
+        what = ("on the measured Edge TPU pipelines" if stages > 1 else
+                "on real networks the fit never saw, this host")
+        return f"expect +-{pct:.0f}% ({p.name}: error {what})"
 
     def power(self) -> PowerModel:
         """An Edge TPU's power (:data:`tpusplit.costs.energy.POWER`)."""

@@ -74,8 +74,9 @@ FIELDS_DOC: dict[str, str] = {
     "reread_mib": "a streamed layer's weights are read once per reread_mib MiB of its input + "
                   "output activations (channels padded to 64; at least once)",
     "reread_max": "at most this many reads from the activations alone (0: no limit)",
-    "overflow_reads": "reads are multiplied by this when the layer's activations plus the "
-                      "segment's input and output exceed the on-chip memory cache.base_mib",
+    "overflow_reads": "when the layer's activations plus the segment's input and output "
+                      "(the demand) exceed the on-chip memory cache.base_mib, reads are "
+                      "multiplied by overflow_reads * demand / cache.base_mib",
     "python_stage_ms": "host time per pipeline stage and input of a Python thread-and-queue "
                        "runner (tpusplit run); serialised across stages by the GIL",
     "coral_stage_ms": "host time per pipeline stage and input of libcoral's C++ "

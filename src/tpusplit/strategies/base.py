@@ -88,6 +88,8 @@ class Plan:
     #: The pipeline runner the figures assume and its host time per stage and input
     #: (:mod:`tpusplit.costs.runner`); part of the bottleneck and the time per inference.
     runner: RunnerModel = field(default_factory=lambda: RunnerModel("none"))
+    #: How far off the figures are expected to be (the cost source's own words), or "".
+    expected_error: str = ""
 
     @property
     def num_segments(self) -> int:
@@ -141,6 +143,7 @@ class Plan:
             "energy_mj": self.energy_mj,
             "runner": {"name": self.runner.name, "stage_ms": self.runner.stage_ms,
                        "serial": self.runner.serial},
+            "expected_error": self.expected_error,
             **({"network_ms": list(self.network_ms)} if self.network_ms else {}),
         }
 
@@ -177,6 +180,7 @@ class Plan:
                 energy_mj=None if energy is None else float(energy),
                 network_ms=tuple(float(x) for x in data.get("network_ms", ())),
                 runner=_runner(data.get("runner")),
+                expected_error=str(data.get("expected_error", "")),
             )
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             what = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
@@ -309,4 +313,5 @@ def make_plan(strategy: str, graph: Graph, cost: CostSource, cuts: Sequence[int]
                 segments=figures, batch=batch, time_per_inference_ms=tpi,
                 cost_evaluations=evaluations, solve_seconds=seconds,
                 lower_bound_ms=lower_bound_ms, notes=tuple(notes),
-                model_fingerprint=graph.fingerprint, energy_mj=energy, runner=cost.runner)
+                model_fingerprint=graph.fingerprint, energy_mj=energy, runner=cost.runner,
+                expected_error=cost.expected_error(len(seg_costs)) or "")
