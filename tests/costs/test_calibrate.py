@@ -12,6 +12,7 @@ from tpusplit.costs.calibrate import (
     calibrate,
     compiler_cuts,
     fit,
+    grid_of,
     leave_one_model_out,
     predict,
 )
@@ -51,7 +52,7 @@ def test_fit_recovers_the_profile_that_made_the_data() -> None:
     slow = replace(TRUTH, fixed_ms=2.0, link_ms_per_mib=25.0)
     obs = [single(m, "a", TRUTH) for m in MODELS] + [single(m, "b", slow, "usb2")
                                                      for m in MODELS]
-    result = fit(obs, CACHE, reread_grid=(TRUTH.reread_mib,), prior_weight=0.0)
+    result = fit(obs, CACHE, reads_grid=grid_of(TRUTH.reads), prior_weight=0.0)
     assert mape(result.predicted_ms, [o.ms for o in obs]) < 0.001
     assert result.hosts["a"]["fixed_ms"] == pytest.approx(0.3, abs=0.02)
     assert result.hosts["a"]["link_ms_per_mib"] == pytest.approx(2.5, rel=0.03)
@@ -72,7 +73,7 @@ def test_pipelines_are_fitted_by_their_bottleneck() -> None:
     obs = Observation("conv-300", tuple(cuts), "a", (sum(stages) + (batch - 1) * max(stages))
                       / batch, batch=batch)
     pred = predict(fit([*(single(m, "a", TRUTH) for m in MODELS)], CACHE,
-                       reread_grid=(TRUTH.reread_mib,), prior_weight=0.0), [obs])
+                       reads_grid=grid_of(TRUTH.reads), prior_weight=0.0), [obs])
     assert pred[0] == pytest.approx(obs.ms, rel=0.02)
 
 

@@ -542,6 +542,12 @@ def fit(observations: Sequence[Observation], cache: tuple[float, float, float],
     return result
 
 
+def grid_of(reads: Reads) -> ReadsGrid:
+    """The grid holding just ``reads`` (to fit with known read parameters)."""
+    return {"reread_mib": (reads.reread_mib,), "reread_max": (reads.reread_max,),
+            "overflow_reads": (reads.overflow_reads,)}
+
+
 def search_reads(solve: Callable[[Reads], tuple[float, np.ndarray]], grid: ReadsGrid,
                  onchip_mib: float) -> tuple[Reads, np.ndarray]:
     """The read parameters of ``grid`` (every combination) with the least fit error.
@@ -594,8 +600,7 @@ def leave_one_model_out(observations: Sequence[Observation], cache: tuple[float,
     stages_of = summaries(observations, cache)
     if reads is None:
         reads = fit(observations, cache, stages_of=stages_of).reads
-    grid = {"reread_mib": (reads.reread_mib,), "reread_max": (reads.reread_max,),
-            "overflow_reads": (reads.overflow_reads,)}
+    grid = grid_of(reads)
     names = sorted(set(models) if models is not None else
                    {o.model for o in observations if o.group in REAL_GROUPS})
     out: dict[int, float] = {}

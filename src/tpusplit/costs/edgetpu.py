@@ -20,11 +20,11 @@ depend on the host and which on the chip:
   layer's working set (input plus output activations, channels padded to the 64-wide array):
   ``min(reread_max, max(1, working set / reread_mib))`` tiles; when the working set plus the
   segment's own input and output tensors (staged on chip for the whole invoke) exceed the
-  on-chip memory (``cache.base_mib``), times ``overflow_reads * demand / on-chip memory``. So the deep 7x7 or 8x8
-  layers of real CNNs (tens of KiB) and fully connected layers read their weights once, the
-  64x64xF layers of the synthetic family ``reread_max`` times on one TPU, and twice that in
-  a pipeline stage whose megabyte-sized input and output crowd the memory (plot:
-  ``benchmarks/results/edgetpu_model_reads.png``).
+  on-chip memory (``cache.base_mib``), times ``overflow_reads * demand / on-chip memory``.
+  So the deep 7x7 or 8x8 layers of real CNNs (tens of KiB) and fully connected layers read
+  their weights once, the 64x64xF layers of the synthetic family up to ``reread_max`` times
+  on one TPU, and about twice that in a pipeline stage whose megabyte-sized input and output
+  crowd the memory (plot: ``benchmarks/results/edgetpu_model_reads.png``).
 - **act_in / act_out** (chip and runtime, ms per MiB): what a boundary activation costs on
   top of the link (re-layout to and from the chip's tiled format, staging). They are why a cut
   through a wide tensor is expensive even on a fast link.
