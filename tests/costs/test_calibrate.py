@@ -149,3 +149,28 @@ def test_calibrate_needs_one_host() -> None:
         calibrate(obs, base=TRUTH)
     with pytest.raises(TpusplitError, match="no measurements"):
         fit([], CACHE)
+
+
+def test_user_csv_clock_column(tmp_path: Path) -> None:
+    csv = tmp_path / "m.csv"
+    csv.write_text("model,cuts,host,ms,clock\nconv-64,,pc,3.0,std\nconv-64,,pc,2.0,\n"
+                   "conv-64,,pc,9.0,125\n")
+    assert [o.clock_mhz for o in read_observations(csv)] == [250.0, 500.0, 125.0]
+    csv.write_text("model,cuts,host,ms,clock\nconv-64,,pc,3.0,turbo\n")
+    with pytest.raises(TpusplitError, match="line 2: clock must be max, std or MHz"):
+        read_observations(csv)
+
+
+def test_a_host_without_small_models_takes_its_class_fixed_cost() -> None:
+    """Coral's x86 file has no model under 3 ms: its fixed cost comes from the x86 hosts that
+    have small models, not from its own large ones (which cannot tell it from compute)."""
+    small = ("MobileNetV1-slim", "coral-mobilenet_v1_0.5_160", "conv-40", "fc-300")
+    large = ("conv-300", "conv-472", "fc-1900")
+    obs = [single(m, h, replace(TRUTH, fixed_ms=f)) for h, f in (("a", 0.4), ("b", 0.8))
+           for m in small + large]
+    obs += [single(m, "big-only", replace(TRUTH, fixed_ms=0.0)) for m in large]
+    result = fit(obs, CACHE, reads_grid=grid_of(TRUTH.reads), prior_weight=0.0)
+    a, b = result.hosts["a"]["fixed_ms"], result.hosts["b"]["fixed_ms"]
+    assert a == pytest.approx(0.4, abs=0.1) and b == pytest.approx(0.8, abs=0.1)
+    # its own data say 0 (it was made so), but they cannot know: it takes the class mean
+    assert result.hosts["big-only"]["fixed_ms"] == pytest.approx((a + b) / 2, rel=1e-3)

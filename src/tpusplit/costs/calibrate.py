@@ -1,27 +1,31 @@
 """Fit Edge TPU device profiles to measured latencies (caching rule, host, link and chip terms).
 
-The latency model (:mod:`tpusplit.costs.edgetpu`) is linear in its parameters once
-``reread_mib`` is fixed, so it is fitted by non-negative least squares on relative error
-(each observation divided by its measured time, so a 0.1 ms and a 1 s model weigh alike):
+The latency model (:mod:`tpusplit.costs.edgetpu`) is linear in its parameters once the read
+parameters (``reread_mib``, ``reread_max``, ``overflow_reads``) are fixed, so it is fitted by
+non-negative least squares on relative error (each observation divided by its measured
+time, so a 0.1 ms and a 1 s model weigh alike):
 
 - **columns**: per host ``fixed_ms``, ``link_ms_per_mib`` and ``cpu_factor`` (the host CPU's
   time for host-side ops such as SSD post-processing, relative to the reference CPU they were
-  timed on); shared by every host (the same chip) the Edge TPU terms; the host time of a
-  Python thread-and-queue pipeline stage; and one link-efficiency parameter of the priors
-  below.
+  timed on); shared by every host (the same chip) the Edge TPU terms, at 500 MHz (an
+  observation at another clock scales them, :data:`~tpusplit.costs.edgetpu.CLOCK_TERMS`); the
+  host time per stage of the two pipeline runners (:mod:`tpusplit.costs.runner`); and one
+  link-efficiency parameter of the priors below.
 - **pipelines**: a pipeline of stages ``s_k`` timed over a batch ``B`` takes
   ``(sum_k s_k + (B - 1) * max_k s_k) / B`` per inference (the fill, then one input per
-  bottleneck period); a Python pipeline's host work also serialises, so its period is at
-  least ``N * stage_ms``. The bottleneck is found with the current parameters and the fit
-  repeated until it no longer changes (a few rounds).
+  bottleneck period); each stage also takes its runner's host time, and a Python pipeline's
+  host work serialises, so its period is at least ``N * stage_ms``. The bottleneck is found
+  with the current parameters and the fit repeated until it no longer changes.
 - **link priors**: every host's link rate is pulled, with the weight of one observation,
   towards ``efficiency * 500 / nominal MB/s`` of its link (USB 3, USB 2, PCIe Gen2 x1), with a
   single ``efficiency`` fitted on all hosts. A host whose data say how fast its link streams
   (a model that spills, or inputs large enough to matter) overrules the prior; a host whose
-  data cannot (say Coral's x86 rows without Inception v4) falls back on what the other hosts
-  measured for the same link type instead of on nothing.
-- **reread_mib** (how often streamed weights are re-read) is chosen on a grid by the fit's
-  weighted error.
+  data cannot falls back on what the other hosts measured.
+- **fixed cost per invoke**: identified by a host's small models (:func:`small_model`); a
+  host without any takes the mean of its CPU class's hosts that have one (recomputed at each
+  round), since its large models cannot tell the fixed cost from the compute.
+- **read parameters**: every combination of :data:`READS_GRID` is fitted; the least weighted
+  error wins.
 - :func:`fit_capacity` fits the caching rule on the compiler's on/off-chip figures alone.
 
 Observations come from :mod:`tpusplit.costs.measurements`. :func:`leave_one_model_out` refits
@@ -419,14 +423,18 @@ def _cpu_class(host: str) -> str:
 
 
 #: A model is small enough to identify a host's fixed cost below this many MACs (MobileNets
-#: are 0.3-0.6 G; Inception v1 1.5 G), when nothing of it runs on the host CPU.
+#: are 0.3-0.6 G; Inception v1 1.5 G) and parameter bytes (it must not stream: MobileNets
+#: have 3-4 MiB), when nothing of it runs on the host CPU.
 SMALL_MACS = 1.0e9
+SMALL_PARAMS = 6 * 2**20
 
 
 def small_model(o: Observation) -> bool:
     """Whether ``o`` times a small model on one TPU (it identifies its host's fixed cost)."""
-    return (o.tpus == 1 and not o.segment_files and o.host_cpu_ms == 0
-            and _graph(o.model).macs < SMALL_MACS)
+    if o.tpus != 1 or o.segment_files or o.host_cpu_ms:
+        return False
+    g = _graph(o.model)
+    return g.macs < SMALL_MACS and sum(op.param_bytes for op in g.ops) < SMALL_PARAMS
 
 
 def _priors(design: _Design, observations: Sequence[Observation], weight: float) -> np.ndarray:

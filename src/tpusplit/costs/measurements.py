@@ -9,7 +9,7 @@ one way, on one host):
   (:func:`coral_observations`), one file per host;
 - a user's own CSV (:func:`read_observations`), documented in the README::
 
-      model,cuts,host,ms[,batch][,runner][,link]
+      model,cuts,host,ms[,batch][,runner][,link][,clock]
       my_model.tflite,,my-pc,12.5
       my_model.tflite,41;77,my-pc,6.1,100
       seg0_edgetpu.tflite;seg1_edgetpu.tflite,,my-pc,6.3,100
@@ -19,7 +19,8 @@ one way, on one host):
   are op indices separated by ``;`` or spaces (empty: one TPU); ``ms`` is the time per
   inference; ``batch`` the number of inputs timed together (default 1); ``runner``
   ``coral`` (PipelinedModelRunner, default) or ``python`` (a thread-and-queue pipeline whose
-  host work serialises); ``link`` ``usb3``, ``usb2`` or ``pcie`` (default ``usb3``).
+  host work serialises); ``link`` ``usb3``, ``usb2`` or ``pcie`` (default ``usb3``);
+  ``clock`` the Edge TPU clock, ``max`` (default), ``std`` or MHz.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from tpusplit.costs.edgetpu import CLOCKS
 from tpusplit.errors import TpusplitError, read_text
 from tpusplit.graph import Graph, load
 from tpusplit.graph.compiler_rule import compiler_cuts
@@ -555,6 +557,7 @@ def read_observations(path: str | Path) -> list[Observation]:
         if link not in LINK_MBPS:
             raise TpusplitError(f"{p}: line {line}: link must be one of "
                                 f"{', '.join(LINK_MBPS)}, got {link!r}")
+        clock = _clock(get("clock", "max") or "max", p, line)
         host = get("host") or "custom"
         files: tuple[str, ...] = ()
         if ";" in model:
@@ -565,10 +568,21 @@ def read_observations(path: str | Path) -> list[Observation]:
         else:
             model = str(_resolve(model, p.parent))
         out.append(Observation(model, cuts, host, ms, batch, runner, link, files,
-                               source=f"{p.name}:{line}", group=host))
+                               source=f"{p.name}:{line}", group=host, clock_mhz=clock))
     if not out:
         raise TpusplitError(f"{p}: no measurement rows")
     return out
+
+
+def _clock(text: str, p: Path, line: int) -> float:
+    """An Edge TPU clock column: ``max``, ``std`` or MHz."""
+    try:
+        mhz = CLOCKS[text] if text in CLOCKS else float(text)
+    except ValueError:
+        mhz = -1.0
+    if not 0 < mhz < float("inf"):
+        raise TpusplitError(f"{p}: line {line}: clock must be max, std or MHz, got {text!r}")
+    return mhz
 
 
 def _resolve(model: str, base: Path) -> str | Path:
