@@ -1,19 +1,22 @@
-"""Edge TPU model benchmark: every measured row of data/, fitted and held out, old model beside.
+"""Edge TPU model benchmark: every measured row of data/, fitted and held out, old models beside.
 
 Usage: python benchmarks/edgetpu_model/run.py [--quick]   (or ``tpusplit bench edgetpu_model``)
 
 1. caching: the compiler's on/off-chip figures of every synthetic file reproduced by the caching
-   rule (and the rule re-fitted from scratch); the rule's figures for the real CNNs;
+   rule (the real compiled graphs: ``benchmarks/edgetpu_model/compiled_graphs.py``);
 2. the fit (:func:`tpusplit.costs.calibrate.fit`) on every observation: synthetic sweeps
-   (single TPU, conv and fc pipelines, batch sweeps) and Coral's real CNNs on four hosts;
+   (single TPU, conv and fc pipelines, batch sweeps), Coral's real CNNs on four hosts and the
+   community's single-TPU latencies (several hosts, Edge TPU clocks from 62.5 to 500 MHz);
 3. leave one model out: each real CNN predicted by a fit that never saw it, on every host;
 4. every row through the public API with the shipped profiles (pipelines through the
-   discrete-event simulator), next to tpusplit 0.1's figures (``v1_predictions.json``);
-5. a host without small models (as Coral's x86 file, whose MobileNet rows are kept apart):
-   each other host's MobileNet rows withheld together, its fixed cost refitted without them
-   and the MobileNets predicted: how well a host's per-invoke cost is known without them;
-6. plots: real CNNs measured vs predicted, per-term breakdowns, the synthetic families, the
-   batch sweeps and a Gantt chart.
+   discrete-event simulator with the measured runner: PyCoral's for the conv files, a Python
+   thread pipeline for the fc files), next to tpusplit 0.2's figures (the model v2,
+   ``v2_predictions.json``, this benchmark's committed results before the v3 change) and
+   tpusplit 0.1's (``v1_predictions.json``);
+5. pipelines by TPU count, before and after; what the runner's host time does to the fc
+   pipelines; the streaming reads against the on-chip memory; the clock sweep; each host's
+   fixed cost per invoke;
+6. plots.
 
 Writes benchmarks/results/edgetpu_model.{md,json} and edgetpu_model_*.png.
 """
@@ -33,26 +36,28 @@ import numpy as np
 
 from tpusplit.accuracy import mape
 from tpusplit.costs.calibrate import (
+    REAL_GROUPS,
+    Fit,
     SegmentSummary,
     check_caching,
     fit,
-    fit_capacity,
     leave_one_model_out,
-    predict,
+    small_model,
     summaries,
 )
-from tpusplit.costs.edgetpu import EdgeTPUCost, EdgeTPUSegmentCost
-from tpusplit.costs.edgetpu_profile import DeviceProfile, load_profile
+from tpusplit.costs.edgetpu import CLOCK_TERMS, EdgeTPUCost, EdgeTPUSegmentCost, stream_reads
+from tpusplit.costs.edgetpu_profile import DEVICES, DeviceProfile, load_profile
 from tpusplit.costs.measurements import (
     HOSTS,
     Observation,
+    community_observations,
     coral_observations,
     data_dir,
     sweep_observations,
 )
 from tpusplit.graph import Graph, load
 from tpusplit.models.specs import build_spec
-from tpusplit.report.sim import family_plot, gantt_plot
+from tpusplit.report.sim import family_plot, gantt_bars
 from tpusplit.sim import simulate
 
 HERE = Path(__file__).resolve().parent
@@ -62,10 +67,12 @@ PROFILE = {"usb3-x86": "edgetpu-usb3", "devboard": "edgetpu-devboard",
            "usb3-sweeps": "edgetpu-usb3-sweeps"}
 REAL_HOSTS = ("usb3-x86", "devboard", "rpi4-usb3", "rpi3-usb2")
 TERMS = ("fixed", "input", "compute", "stream", "output", "host CPU")
+PIPELINE_FILES = ("conv_2tpu", "conv_3tpu", "conv_4tpu", "fc_2tpu", "fc_3tpu", "fc_4tpu",
+                  "sweep_2tpu", "sweep_3tpu")
 
 
-def v1_key(o: Observation) -> str:
-    """Key of an observation in v1_predictions.json."""
+def key(o: Observation) -> str:
+    """Key of an observation in v1_predictions.json and v2_predictions.json."""
     return f"{o.host}|{o.model}|{','.join(map(str, o.cuts))}|{o.batch}"
 
 
@@ -83,10 +90,18 @@ class Models:
         return self.graphs[spec]
 
 
-def shipped(o: Observation, graph: Graph, profile: DeviceProfile) -> tuple[float, Any]:
-    """Time per inference the shipped profile predicts through the public API; for one TPU
-    also the breakdown."""
-    cost = EdgeTPUCost(graph, profile)
+def profile_of(o: Observation, result: Fit) -> DeviceProfile:
+    """The shipped profile of the observation's host, else the fit's profile of that host."""
+    if o.host in PROFILE:
+        return load_profile(PROFILE[o.host])
+    return result.profile(o.host, o.host)
+
+
+def shipped(o: Observation, graph: Graph, profile: DeviceProfile, runner: str | None = None
+            ) -> tuple[float, Any]:
+    """Time per inference the profile predicts through the public API, with the runner the
+    measurement used (or ``runner``); for one TPU also the breakdown."""
+    cost = EdgeTPUCost(graph, profile, runner=runner or o.runner, clock=o.clock_mhz)
     if not o.cuts:
         seg = cost.segment(0, len(graph.ops))
         assert isinstance(seg, EdgeTPUSegmentCost)
@@ -94,9 +109,7 @@ def shipped(o: Observation, graph: Graph, profile: DeviceProfile) -> tuple[float
         return seg.latency_ms + host, dict(zip(TERMS, (seg.fixed_ms, seg.in_ms, seg.compute_ms,
                                                        seg.stream_ms, seg.out_ms, host),
                                                strict=True))
-    kw: dict[str, Any] = ({"host_ms": profile.fit["python_stage_ms"], "host_workers": 1}
-                          if o.runner == "python" else {})
-    return simulate(cost, list(o.cuts), batch=o.batch, **kw).time_per_inference_ms, None
+    return simulate(cost, list(o.cuts), batch=o.batch).time_per_inference_ms, None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,56 +120,60 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     every = 3 if args.quick else 1
     sweeps = sweep_observations(every=every)
-    coral = coral_observations()
-    obs = sweeps + coral
+    obs = sweeps + coral_observations() + community_observations()
     v1 = json.loads((HERE / "v1_predictions.json").read_text())
+    v2 = json.loads((HERE / "v2_predictions.json").read_text())
     out: dict[str, Any] = {"data": str(data_dir()), "quick": args.quick}
 
     # 1. caching
     usb3 = load_profile("edgetpu-usb3")
     cache = (usb3.cache_base_mib, usb3.cache_in_coef, usb3.cache_out_coef)
     chk = check_caching(sweeps, *cache)
-    b, i, o_, refit = fit_capacity(sweeps)
     out["caching"] = {"figures": chk.figures, "matched": chk.matched, "worst_mib": chk.worst_mib,
-                      "worst_where": chk.worst_where,
-                      "refit": {"base_mib": b, "in_coef": i, "out_coef": o_,
-                                "matched": refit.matched}}
+                      "worst_where": chk.worst_where}
+    real_file = args.out / "edgetpu_caching_real.json"
+    if real_file.is_file():
+        out["caching_real"] = json.loads(real_file.read_text()).get("summary")
     print(f"caching: {chk.matched}/{chk.figures}", flush=True)
 
     # 2. the fit, 3. leave one model out
     stages_of = summaries(obs, cache)
     result = fit(obs, cache, stages_of=stages_of)
-    held = leave_one_model_out(obs, cache, progress=lambda m: print(f"held out: {m}",
-                                                                    flush=True))
-    real_caching = {}
-    for k, ob in enumerate(obs):
-        if ob.group == "coral" and ob.model not in real_caching:
-            s = stages_of[k][0]
-            real_caching[ob.model] = {"on_chip_mib": s.on_chip_mib, "off_chip_mib": s.off_chip_mib}
-    out["real_caching"] = real_caching
-    out["fit"] = {"hosts": result.hosts, "tpu": result.tpu, "reread_mib": result.reread_mib,
+    held = leave_one_model_out(obs, cache, reads=result.reads,
+                               progress=lambda m: print(f"held out: {m}", flush=True))
+    out["fit"] = {"hosts": result.hosts, "tpu": result.tpu, "reads": vars(result.reads),
                   "python_stage_ms": result.python_stage_ms,
-                  "link_efficiency": result.link_efficiency}
-
-    # 5. a host without small models
-    out["without_small"] = without_small_models(obs, cache, stages_of, result.hosts)
+                  "coral_stage_ms": result.coral_stage_ms,
+                  "link_efficiency": result.link_efficiency,
+                  "tied_hosts": sorted(h for h in result.hosts
+                                       if not any(o.host == h and small_model(o) for o in obs))}
 
     # 4. every row through the public API
     models = Models()
     rows: list[dict[str, Any]] = []
     for k, ob in enumerate(obs):
         graph = models(ob.model)
-        ms, parts = shipped(ob, graph, load_profile(PROFILE[ob.host]))
-        rows.append({"group": ob.group, "host": ob.host, "model": ob.model,
-                     "cuts": list(ob.cuts), "batch": ob.batch, "measured_ms": ob.ms,
-                     "fit_ms": result.predicted_ms[k], "shipped_ms": ms,
-                     "lomo_ms": held.get(k), "v1_ms": v1.get(v1_key(ob)), "terms": parts,
-                     "family": ob.model.split("-")[0], "size": _size(ob.model),
-                     "tpus": ob.tpus})
+        prof = profile_of(ob, result)
+        ms, parts = shipped(ob, graph, prof)
+        row = {"group": ob.group, "host": ob.host, "model": ob.model, "cuts": list(ob.cuts),
+               "batch": ob.batch, "clock_mhz": ob.clock_mhz, "measured_ms": ob.ms,
+               "fit_ms": result.predicted_ms[k], "shipped_ms": ms, "lomo_ms": held.get(k),
+               "v1_ms": v1.get(key(ob)), "v2_ms": (v2.get(key(ob)) or {}).get("shipped_ms"),
+               "v2_lomo_ms": (v2.get(key(ob)) or {}).get("lomo_ms"), "terms": parts,
+               "family": ob.model.split("-")[0], "size": _size(ob.model), "tpus": ob.tpus}
+        if ob.tpus > 1 and ob.runner == "python":
+            row["no_runner_ms"] = shipped(ob, graph, prof, runner="none")[0]
+        rows.append(row)
     out["rows"] = rows
     out["summary"] = summary(rows)
+    out["reads"] = reads_rows(obs, stages_of, result)
+    out["profiles"] = {n: {"expected_error_pct": load_profile(n).expected_error_pct,
+                           "pipeline_error_pct": load_profile(n).pipeline_error_pct,
+                           "fixed_ms": load_profile(n).fixed_ms,
+                           "python_stage_ms": load_profile(n).python_stage_ms}
+                       for n in DEVICES}
     args.out.mkdir(parents=True, exist_ok=True)
-    plots(rows, args.out, models)
+    plots(rows, out["reads"], result, args.out, models)
     out["seconds"] = time.time() - t0
     out["machine"] = platform.platform()
     (args.out / "edgetpu_model.json").write_text(json.dumps(out, indent=1))
@@ -165,29 +182,33 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def small_model(o: Observation) -> bool:
-    """A MobileNet classifier (the real CNNs under about 5 ms on a USB 3 host)."""
-    return o.group == "coral" and "obile" in o.model and "SSD" not in o.model
-
-
-def without_small_models(obs: list[Observation], cache: tuple[float, float, float],
-                         stages_of: list[list[SegmentSummary]],
-                         full: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
-    """Per host with MobileNet rows: refit without them, predict them (section 5)."""
-    rows = []
-    for host in REAL_HOSTS:
-        held = [k for k, o in enumerate(obs) if o.host == host and small_model(o)]
-        if not held:
+def reads_rows(obs: list[Observation], stages_of: list[list[SegmentSummary]], result: Fit
+               ) -> list[dict[str, Any]]:
+    """For every synthetic conv row whose bottleneck stage streams weights: the reads the
+    measurement implies (what the stage's streaming must cost, given the fit's other terms,
+    over the link rate) and the demand on the on-chip memory of its streamed layers."""
+    p = result.profile("usb3-sweeps", "sweeps")
+    out = []
+    for o, segs in zip(obs, stages_of, strict=True):
+        if not o.group.startswith("conv") or o.batch not in (1, 100):
             continue
-        keep = [k for k in range(len(obs)) if k not in set(held)]
-        f = fit([obs[k] for k in keep], cache, stages_of=[stages_of[k] for k in keep])
-        pred = predict(f, [obs[k] for k in held], [stages_of[k] for k in held])
-        rows.append({"host": host, "fixed_ms_full": full[host]["fixed_ms"],
-                     "fixed_ms_without": f.hosts[host]["fixed_ms"],
-                     "rows": [{"model": obs[k].model, "measured_ms": obs[k].ms,
-                               "predicted_ms": p} for k, p in zip(held, pred, strict=True)],
-                     "mape": 100 * mape(pred, [obs[k].ms for k in held])})
-    return rows
+        k = max(range(len(segs)), key=lambda i: segs[i].off_chip_mib)
+        s = segs[k]
+        if not s.streamed:
+            continue
+        f = s.features(result.reads)
+        rest = (p.fixed_ms + f.in_mib * (p.link_ms_per_mib + p.act_in_ms_per_mib)
+                + f.out_mib * (p.link_ms_per_mib + p.act_out_ms_per_mib)
+                + f.conv_mcycles * p.conv_ms_per_mcycle + f.element_mib * p.element_ms_per_mib
+                + f.ops * p.op_ms + (p.python_stage_ms if o.tpus > 1 and o.runner == "python"
+                                     else p.coral_stage_ms if o.tpus > 1 else 0.0))
+        streamed = sum(m for m, _ in s.streamed)
+        ws = max(w for _, w in s.streamed)
+        out.append({"group": o.group, "model": o.model, "stage": k, "streamed_mib": streamed,
+                    "working_set_mib": ws, "demand_mib": ws + s.staged_mib,
+                    "implied_reads": (o.ms - rest) / streamed / p.link_ms_per_mib,
+                    "model_reads": stream_reads(ws, s.staged_mib, result.reads)})
+    return out
 
 
 def _size(model: str) -> int:
@@ -195,35 +216,49 @@ def _size(model: str) -> int:
     return int(tail) if tail.isdigit() else 0
 
 
-def _err(rows: list[dict[str, Any]], key: str) -> float:
-    keep = [r for r in rows if r.get(key) is not None]
+def _err(rows: list[dict[str, Any]], key_: str) -> float:
+    keep = [r for r in rows if r.get(key_) is not None]
     if not keep:
         return float("nan")
-    return 100 * mape([r[key] for r in keep], [r["measured_ms"] for r in keep])
+    return 100 * mape([r[key_] for r in keep], [r["measured_ms"] for r in keep])
+
+
+KINDS = ("fit_ms", "lomo_ms", "shipped_ms", "v2_ms", "v2_lomo_ms", "v1_ms", "no_runner_ms")
 
 
 def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """MAPE per group (synthetic files) and per host (real CNNs), for each prediction kind."""
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
-        groups[r["host"] if r["group"] == "coral" else r["group"]].append(r)
+        groups[r["host"] if r["group"] in REAL_GROUPS else r["group"]].append(r)
     synthetic_single = groups["conv_1tpu"] + groups["fc_1tpu"]
-    real = [r for r in rows if r["group"] == "coral"]
-    out = {g: {k: _err(rs, k) for k in ("fit_ms", "lomo_ms", "shipped_ms", "v1_ms")}
-           for g, rs in groups.items()}
-    out["synthetic single TPU"] = {k: _err(synthetic_single, k)
-                                   for k in ("fit_ms", "shipped_ms", "v1_ms")}
-    out["real CNNs, all hosts"] = {k: _err(real, k)
-                                   for k in ("fit_ms", "lomo_ms", "shipped_ms", "v1_ms")}
+    real = [r for r in rows if r["group"] in REAL_GROUPS]
+    out = {g: {k: _err(rs, k) for k in KINDS} for g, rs in groups.items()}
+    out["synthetic single TPU"] = {k: _err(synthetic_single, k) for k in KINDS}
+    out["real CNNs, Coral's hosts"] = {k: _err([r for r in real if r["host"] in REAL_HOSTS], k)
+                                       for k in KINDS}
+    out["real CNNs, community hosts"] = {
+        k: _err([r for r in real if r["host"] not in REAL_HOSTS and r["lomo_ms"] is not None
+                 and _host_keeps_data(rows, r)], k) for k in KINDS}
+    for tpus in (2, 3, 4):
+        sel = [r for r in rows if r["tpus"] == tpus and r["group"].startswith(("conv", "fc"))]
+        out[f"pipelines on {tpus} TPUs"] = {k: _err(sel, k) for k in KINDS}
     return out
 
 
-def plots(rows: list[dict[str, Any]], out: Path, models: Models) -> None:
+def _host_keeps_data(rows: list[dict[str, Any]], r: dict[str, Any]) -> bool:
+    """Whether ``r``'s host has another model left when ``r``'s model is held out (a host
+    measured on one model only cannot be tested by leaving it out)."""
+    return any(x["host"] == r["host"] and x["model"] != r["model"] for x in rows)
+
+
+def plots(rows: list[dict[str, Any]], reads: list[dict[str, Any]], result: Fit, out: Path,
+          models: Models) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    real = [r for r in rows if r["group"] == "coral"]
+    real = [r for r in rows if r["group"] in REAL_GROUPS]
     fig, ax = plt.subplots(figsize=(6.5, 5.5))
     for k, host in enumerate(REAL_HOSTS):
         rs = [r for r in real if r["host"] == host]
@@ -231,33 +266,29 @@ def plots(rows: list[dict[str, Any]], out: Path, models: Models) -> None:
                    label=f"{host} (fit)")
         ax.scatter([r["measured_ms"] for r in rs], [r["lomo_ms"] for r in rs], color=f"C{k}",
                    marker="x", label=f"{host} (model held out)")
-        ax.scatter([r["measured_ms"] for r in rs], [r["v1_ms"] for r in rs], color=f"C{k}",
-                   marker=".", alpha=0.5)
-    lim = [1, 5000]
+    rs = [r for r in real if r["host"] not in REAL_HOSTS and r["lomo_ms"] is not None]
+    ax.scatter([r["measured_ms"] for r in rs], [r["lomo_ms"] for r in rs], color="grey",
+               marker="x", s=12, label="community hosts (held out)")
+    lim = [0.5, 5000]
     ax.plot(lim, lim, "k-", lw=0.8)
     for f in (0.85, 1.15):
         ax.plot(lim, [v * f for v in lim], "k:", lw=0.6)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("measured ms (Coral's reference)")
+    ax.set_xlabel("measured ms")
     ax.set_ylabel("predicted ms")
-    ax.set_title("Real CNNs on one Edge TPU (dots: tpusplit 0.1)", fontsize=9)
+    ax.set_title("Real CNNs on one Edge TPU", fontsize=9)
     ax.legend(fontsize=6, ncol=2)
     fig.tight_layout()
     fig.savefig(out / "edgetpu_model_real.png", dpi=110)
     plt.close(fig)
 
-    # per-term breakdown of a few real models on every host
     picks = ("InceptionV1-slim", "coral-mobilenet_v2_1.0_224", "SSDMobileNetV1",
              "InceptionV4-slim")
     fig, axes = plt.subplots(1, len(picks), figsize=(13, 3.8))
     for ax, model in zip(axes, picks, strict=True):
-        rs = [r for h in REAL_HOSTS for r in real if r["model"] == model and r["host"] == h]
-        seen: list[str] = []
-        for r in rs:
-            if r["host"] not in seen:
-                seen.append(r["host"])
-        rs = [next(r for r in rs if r["host"] == h) for h in seen]
+        rs = [next(r for r in real if r["model"] == model and r["host"] == h)
+              for h in REAL_HOSTS if any(r["model"] == model and r["host"] == h for r in real)]
         bottom = np.zeros(len(rs))
         for k, term in enumerate(TERMS):
             vals = np.array([r["terms"][term] for r in rs])
@@ -285,7 +316,9 @@ def plots(rows: list[dict[str, Any]], out: Path, models: Models) -> None:
         ax.plot([r["batch"] for r in rs], [r["measured_ms"] for r in rs], "-o", ms=3,
                 color=f"C{k}", label=f"F=672, {tpus} TPUs, measured")
         ax.plot([r["batch"] for r in rs], [r["shipped_ms"] for r in rs], "--", color=f"C{k}",
-                label="predicted")
+                label="predicted (v3)")
+        ax.plot([r["batch"] for r in rs], [r["v2_ms"] for r in rs], ":", color=f"C{k}",
+                label="predicted (v2)")
     ax.set_xlabel("batch size")
     ax.set_ylabel("time per inference (ms)")
     ax.legend(fontsize=7)
@@ -293,11 +326,84 @@ def plots(rows: list[dict[str, Any]], out: Path, models: Models) -> None:
     fig.tight_layout()
     fig.savefig(out / "edgetpu_model_sweep.png", dpi=110)
     plt.close(fig)
-    g = models("conv-672")
-    from tpusplit.graph.compiler_rule import compiler_cuts
-    gantt_plot(simulate(EdgeTPUCost(g, "edgetpu-usb3-sweeps"), compiler_cuts(g, 3), batch=15),
-               out / "edgetpu_model_gantt.png",
-               "conv F=672, compiler split, 3 TPUs, batch 15 (simulated)")
+
+    # the physical quantity that separates the streaming stages: demand on the on-chip memory
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for k, group in enumerate(sorted({r["group"] for r in reads})):
+        rs = [r for r in reads if r["group"] == group]
+        ax.scatter([r["demand_mib"] for r in rs], [r["implied_reads"] for r in rs], s=14,
+                   color=f"C{k}", label=f"{group}: implied by the measurement")
+        ax.scatter([r["demand_mib"] for r in rs], [r["model_reads"] for r in rs], s=30,
+                   color=f"C{k}", marker="_")
+    ax.axvline(result.reads.onchip_mib, color="k", lw=0.8, ls=":")
+    ax.text(result.reads.onchip_mib, ax.get_ylim()[1] * 0.95, " on-chip memory", fontsize=7,
+            va="top")
+    ax.set_xlabel("demand: streamed layer's activations + the stage's input and output "
+                  "(MiB, channels padded to 64)", fontsize=8)
+    ax.set_ylabel("reads of the streamed weights per inference")
+    ax.set_title("Streaming stages of the conv family (dashes: the model's reads)", fontsize=9)
+    ax.legend(fontsize=6)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out / "edgetpu_model_reads.png", dpi=110)
+    plt.close(fig)
+
+    # the clock sweep
+    sweep = [r for r in rows if r["host"] == "devboard-p95"]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for k, model in enumerate(sorted({r["model"] for r in sweep})):
+        rs = sorted((r for r in sweep if r["model"] == model), key=lambda r: r["clock_mhz"])
+        ax.plot([r["clock_mhz"] for r in rs], [r["measured_ms"] for r in rs], "-o", ms=3,
+                color=f"C{k}", label=f"{model}, measured (p95)")
+        ax.plot([r["clock_mhz"] for r in rs], [r["fit_ms"] for r in rs], "--", color=f"C{k}",
+                label="model")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("Edge TPU clock (MHz)")
+    ax.set_ylabel("ms")
+    ax.set_title("Dev Board at four Edge TPU clocks", fontsize=9)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out / "edgetpu_model_clock.png", dpi=110)
+    plt.close(fig)
+
+    gantt_pair(rows, out, models)
+
+
+def gantt_pair(rows: list[dict[str, Any]], out: Path, models: Models) -> None:
+    """Predicted Gantt charts of a conv and an fc pipeline, the measured rate marked: where
+    the k-th result would leave if the pipeline ran at the measured time per inference."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    picks = [("conv_4tpu", "conv-682"), ("fc_3tpu", "fc-2020")]
+    fig, axes = plt.subplots(2, 1, figsize=(10, 6.5))
+    colours = {"host": "#bbbbbb", "in": "C0", "compute": "C2", "stream": "C3", "out": "C1"}
+    for ax, (group, model) in zip(axes, picks, strict=True):
+        r = next(x for x in rows if x["group"] == group and x["model"] == model)
+        prof = load_profile("edgetpu-usb3-sweeps")
+        runner = "coral" if group.startswith("conv") else "python"
+        res = simulate(EdgeTPUCost(models(model), prof, runner=runner), r["cuts"], batch=8)
+        chart = gantt_bars(res)
+        n = len(chart.labels)
+        for row, start, length, phase in chart.bars:
+            ax.barh(n - 1 - row, length, left=start, height=0.7, color=colours[phase])
+        first = res.completion_ms[0]
+        for k in range(8):
+            t = first + k * r["measured_ms"]
+            ax.axvline(t, color="k", lw=0.7, ls=":")
+        ax.set_yticks(range(n), chart.labels[::-1], fontsize=7)
+        ax.set_title(f"{model}, {len(r['cuts']) + 1} TPUs ({group} file), {runner} runner: "
+                     f"predicted {r['shipped_ms']:.2f} ms per inference, measured "
+                     f"{r['measured_ms']:.2f} (dotted: results at the measured rate)",
+                     fontsize=8)
+        ax.set_xlabel("ms")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours.values()]
+    fig.legend(handles, list(colours), loc="lower center", ncol=5, fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    fig.savefig(out / "edgetpu_model_gantt.png", dpi=110)
+    plt.close(fig)
 
 
 def _f(v: float | None, fmt: str = ".1f") -> str:
@@ -308,94 +414,149 @@ def markdown(r: dict[str, Any]) -> str:
     c = r["caching"]
     s = r["summary"]
     f = r["fit"]
+    rows = r["rows"]
     lines = [
-        "# Edge TPU performance model vs real measurements",
+        "# Edge TPU performance model vs real measurements (model v3)",
         "",
         "Data: `data/` of the repository. "
         f"{'QUICK run (every third synthetic row). ' if r['quick'] else ''}"
         f"Reproduce: `python benchmarks/edgetpu_model/run.py` ({r['seconds']:.0f} s); the shipped "
-        f"profiles: `python benchmarks/edgetpu_model/make_profiles.py`; the old model's "
-        f"figures: `python benchmarks/edgetpu_model/v1_predictions.py`.",
+        f"profiles: `python benchmarks/edgetpu_model/make_profiles.py`.",
         "",
         "Columns: **fit** = the joint fit on every row; **held out** = predicted by a fit that "
         "never saw that model (leave one model out: the error on networks the model was not "
-        "fitted on); **shipped** = the shipped profile through `EdgeTPUCost` (pipelines through "
-        "the simulator); **v1** = tpusplit 0.1's model with its profiles (usb3 for USB 3 hosts, "
-        "pcie for the Dev Board, usb2 for the Raspberry Pi 3). All MAPE in %.",
+        "fitted on); **shipped** = the shipped profile through `EdgeTPUCost` and the simulator "
+        "(the measured runner, the measured clock); **v2** = tpusplit 0.2's model (this "
+        "benchmark's results before the v3 change: its pipelines charged the Python runner's "
+        "host time, which tpusplit 0.2's commands did not); **v1** = tpusplit 0.1. MAPE in %.",
         "",
-        "## 1. Real CNNs (Coral's reference latencies, one TPU)",
+        "## 1. Real CNNs on one TPU",
         "",
-        "| host | rows | fit | held out | shipped | v1 |",
-        "|---|---|---|---|---|---|",
+        "| host | rows | fit | held out | shipped | v2 | v2 held out | v1 |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for h in REAL_HOSTS:
         v = s[h]
-        n = sum(1 for x in r["rows"] if x["host"] == h)
+        n = sum(1 for x in rows if x["host"] == h)
         lines.append(f"| {h} | {n} | {_f(v['fit_ms'])} | {_f(v['lomo_ms'])} | "
-                     f"{_f(v['shipped_ms'])} | {_f(v['v1_ms'])} |")
-    v = s["real CNNs, all hosts"]
-    lines += [f"| all | {sum(1 for x in r['rows'] if x['group'] == 'coral')} | {_f(v['fit_ms'])} | "
-              f"{_f(v['lomo_ms'])} | {_f(v['shipped_ms'])} | {_f(v['v1_ms'])} |", "",
-              "| host | model | measured ms | fit | held out | v1 |", "|---|---|---|---|---|---|"]
-    for x in r["rows"]:
-        if x["group"] == "coral":
-            fit_err = 100 * (x["fit_ms"] / x["measured_ms"] - 1)
-            held_err = 100 * (x["lomo_ms"] / x["measured_ms"] - 1)
-            lines.append(f"| {x['host']} | {x['model']} | {x['measured_ms']:.2f} | "
-                         f"{x['fit_ms']:.2f} ({fit_err:+.0f}%) | {x['lomo_ms']:.2f} "
-                         f"({held_err:+.0f}%) | {x['v1_ms']:.1f} |")
-    lines += ["", "## 2. Synthetic sweeps (host usb3-sweeps) and pipelines", "",
-              "| file | rows | fit | shipped | v1 |", "|---|---|---|---|---|"]
-    for g in ("conv_1tpu", "fc_1tpu", "conv_2tpu", "conv_3tpu", "conv_4tpu", "fc_2tpu", "fc_3tpu",
-              "fc_4tpu", "sweep_2tpu", "sweep_3tpu"):
-        v = s[g]
-        n = sum(1 for x in r["rows"] if x["group"] == g)
-        lines.append(f"| {g} | {n} | {_f(v['fit_ms'])} | {_f(v['shipped_ms'])} | "
+                     f"{_f(v['shipped_ms'])} | {_f(v['v2_ms'])} | {_f(v['v2_lomo_ms'])} | "
                      f"{_f(v['v1_ms'])} |")
+    for label in ("real CNNs, Coral's hosts", "real CNNs, community hosts"):
+        v = s[label]
+        lines.append(f"| {label} | | {_f(v['fit_ms'])} | {_f(v['lomo_ms'])} | "
+                     f"{_f(v['shipped_ms'])} | {_f(v['v2_ms'])} | {_f(v['v2_lomo_ms'])} | |")
+    lines += ["", "Community hosts (`data/edgetpu-community`, one host per machine, link and "
+              "method; hosts measured on one model only cannot be tested by leaving it out):",
+              "", "| host | rows | fit | held out |", "|---|---|---|---|"]
+    for h in sorted({x["host"] for x in rows if x["group"] == "community"}):
+        v = s[h]
+        n = sum(1 for x in rows if x["host"] == h)
+        lines.append(f"| {h} | {n} | {_f(v['fit_ms'])} | {_f(v['lomo_ms'])} |")
+    lines += ["", "| host | model | clock MHz | measured ms | fit | held out |",
+              "|---|---|---|---|---|---|"]
+    for x in rows:
+        if x["group"] in REAL_GROUPS:
+            held = (f"{x['lomo_ms']:.2f} ({100 * (x['lomo_ms'] / x['measured_ms'] - 1):+.0f}%)"
+                    if x["lomo_ms"] is not None else "")
+            lines.append(f"| {x['host']} | {x['model']} | {x['clock_mhz']:g} | "
+                         f"{x['measured_ms']:.2f} | {x['fit_ms']:.2f} "
+                         f"({100 * (x['fit_ms'] / x['measured_ms'] - 1):+.0f}%) | {held} |")
+    lines += ["", "## 2. Synthetic sweeps (host usb3-sweeps)", "",
+              "| file | rows | fit | shipped | v2 | v1 |", "|---|---|---|---|---|---|"]
+    for g in ("conv_1tpu", "fc_1tpu", *PIPELINE_FILES):
+        v = s[g]
+        n = sum(1 for x in rows if x["group"] == g)
+        lines.append(f"| {g} | {n} | {_f(v['fit_ms'])} | {_f(v['shipped_ms'])} | "
+                     f"{_f(v['v2_ms'])} | {_f(v['v1_ms'])} |")
     v = s["synthetic single TPU"]
     lines += [f"| single TPU, both families | | {_f(v['fit_ms'])} | {_f(v['shipped_ms'])} | "
-              f"{_f(v['v1_ms'])} |", "",
-              "The fit column of pipelines uses the calibration's closed form (fill + bottleneck);"
-              " the shipped column runs the discrete-event simulator.", "",
-              "## 3. Fitted terms", "",
-              "Edge TPU (every host): " + ", ".join(f"{k} {v:.4g}" for k, v in f["tpu"].items())
-              + f", reread_mib {f['reread_mib']}; Python pipeline stage {f['python_stage_ms']:.3f} "
-              f"ms; link efficiency {f['link_efficiency']:.3f} ms/MiB at 500 MB/s nominal.", "",
-              "| host | fixed ms | link ms/MiB | CPU factor |", "|---|---|---|---|"]
-    for h, v in f["hosts"].items():
-        lines.append(f"| {h} ({HOSTS[h].link}) | {v['fixed_ms']:.3f} | "
-                     f"{v['link_ms_per_mib']:.3f} | {v['cpu_factor']:.2f} |")
-    lines += ["", "## 4. Caching", "",
+              f"{_f(v['v2_ms'])} | {_f(v['v1_ms'])} |", "",
+              "## 3. Pipelines by TPU count", "",
+              "Every measured pipeline of the conv and fc families, before (v2) and after (v3); "
+              "**v2 as shipped** is what tpusplit 0.2's `simulate` and `plan` printed: no runner "
+              "host time (computed for the fc files, whose Python runner is where it shows).",
+              "", "| TPUs | rows | v3 shipped | v2 (runner charged) | v1 |",
+              "|---|---|---|---|---|"]
+    for tpus in (2, 3, 4):
+        v = s[f"pipelines on {tpus} TPUs"]
+        n = sum(1 for x in rows if x["tpus"] == tpus and x["group"].startswith(("conv", "fc")))
+        lines.append(f"| {tpus} | {n} | {_f(v['shipped_ms'])} | {_f(v['v2_ms'])} | "
+                     f"{_f(v['v1_ms'])} |")
+    lines += ["", "| fc file | v3 (Python runner, the default) | no runner host time (v2 as "
+              "shipped) |", "|---|---|---|"]
+    for g in ("fc_2tpu", "fc_3tpu", "fc_4tpu"):
+        v = s[g]
+        lines.append(f"| {g} | {_f(v['shipped_ms'])} | {_f(v['no_runner_ms'])} |")
+    reads = r["reads"]
+    lines += ["", "## 4. Streaming stages: reads against the on-chip memory", "",
+              f"Read parameters: reread_mib {f['reads']['reread_mib']}, reread_max "
+              f"{f['reads']['reread_max']}, overflow_reads {f['reads']['overflow_reads']} "
+              f"(on-chip memory {f['reads']['onchip_mib']} MiB). The quantity that separates "
+              "the stages is their *demand* on the on-chip memory: the streamed layer's input "
+              "and output activations plus the stage's own input and output (staged on chip "
+              "for the whole invoke), channels padded to 64. One TPU running the whole conv "
+              "model at F <= 632 demands less than the memory and reads each streamed weight "
+              "about 2.5 times; a pipeline stage at F >= 582, whose input and output are "
+              "64x64xF tensors, demands 10-11 MiB and reads them 5-7 times "
+              "(`edgetpu_model_reads.png`). Deep layers of real CNNs (7x7, 8x8) demand well "
+              "under 1 MiB and read once.", "",
+              "| group | rows | demand MiB | implied reads | model reads |",
+              "|---|---|---|---|---|"]
+    for g in sorted({x["group"] for x in reads}):
+        rs = [x for x in reads if x["group"] == g]
+        lines.append(f"| {g} | {len(rs)} | {min(x['demand_mib'] for x in rs):.1f}-"
+                     f"{max(x['demand_mib'] for x in rs):.1f} | "
+                     f"{min(x['implied_reads'] for x in rs):.1f}-"
+                     f"{max(x['implied_reads'] for x in rs):.1f} | "
+                     f"{min(x['model_reads'] for x in rs):.1f}-"
+                     f"{max(x['model_reads'] for x in rs):.1f} |")
+    sweep = [x for x in rows if x["host"] == "devboard-p95"]
+    lines += ["", "## 5. The Edge TPU clock", "",
+              f"The chip's terms ({', '.join(CLOCK_TERMS)}) take 500 / clock as long; the host "
+              "and link terms do not change. Fitted with every other row; the Dev Board's "
+              "four-clock sweep (95th-percentile latencies) is predicted as follows "
+              "(`edgetpu_model_clock.png`); `--clock std` halves the clock "
+              "(libedgetpu1-std), `max` is the default, as in Coral's published figures.", "",
+              "| model | clock MHz | measured ms | fit | held out |", "|---|---|---|---|---|"]
+    for x in sorted(sweep, key=lambda x: (x["model"], -x["clock_mhz"])):
+        lines.append(f"| {x['model']} | {x['clock_mhz']:g} | {x['measured_ms']:.2f} | "
+                     f"{x['fit_ms']:.2f} | {_f(x['lomo_ms'], '.2f')} |")
+    lines += ["", "## 6. Fixed cost per invoke, per host", "",
+              "A host whose data hold a small model (under 1 GMAC, nothing on the host CPU) "
+              "fits its own; one without takes the mean of its CPU class's hosts that have one "
+              f"(`calibrate.small_model`): {', '.join(f['tied_hosts'])}. Coral's x86 "
+              "reference host is one of them (its file has no model under 3 ms).", "",
+              "| host | CPU | link | fixed ms | link ms/MiB | CPU factor |",
+              "|---|---|---|---|---|---|"]
+    for h, v in sorted(f["hosts"].items()):
+        lines.append(f"| {h}{' (class)' if h in f['tied_hosts'] else ''} | {HOSTS[h].cpu} | "
+                     f"{HOSTS[h].link} | {v['fixed_ms']:.3f} | {v['link_ms_per_mib']:.3f} | "
+                     f"{v['cpu_factor']:.2f} |")
+    lines += ["", "## 7. Fitted chip and runner terms", "",
+              "Edge TPU (every host, at 500 MHz): " + ", ".join(
+                  f"{k} {v:.4g}" for k, v in f["tpu"].items())
+              + f"; runner host time per stage: Python {f['python_stage_ms']:.3f} ms "
+              f"(serialised across stages), PyCoral {f['coral_stage_ms']:.3f} ms (the conv "
+              "files' stages of milliseconds cannot tell it from 0); link efficiency "
+              f"{f['link_efficiency']:.3f} ms/MiB at 500 MB/s nominal.", "",
+              "## 8. What each profile expects of itself", "",
+              "Printed by `simulate` and `plan` next to their figures. One TPU: leave one model "
+              "out over its host's real networks. Pipelines: the measured conv pipelines "
+              "(only one host ran pipelines; every profile carries that figure).", "",
+              "| profile | one TPU +-% | pipelines +-% | fixed ms | Python runner ms/stage |",
+              "|---|---|---|---|---|"]
+    for n, v in r["profiles"].items():
+        lines.append(f"| {n} | {_f(v['expected_error_pct'])} | {_f(v['pipeline_error_pct'])} "
+                     f"| {v['fixed_ms']:.3f} | {v['python_stage_ms']:.3f} |")
+    lines += ["", "## 9. Caching", "",
               f"- {c['matched']} / {c['figures']} compiler on/off-chip figures of the synthetic "
               f"files within 0.05 MiB; worst {c['worst_mib']:.4f} MiB ({c['worst_where']}).",
-              f"- Re-fitted from scratch: base {c['refit']['base_mib']} MiB, in_coef "
-              f"{c['refit']['in_coef']}, out_coef {c['refit']['out_coef']} "
-              f"({c['refit']['matched']} matched).",
-              "- Real CNNs, the caching rule's figures (the rule against the compiler's own "
-              "figures for 32 real compiled files, Coral's MobileNet v2 among them: "
-              "`edgetpu_caching_real.md`):", "",
-              "| model | on chip MiB | streamed MiB |", "|---|---|---|"]
-    for m, v in r["real_caching"].items():
-        lines.append(f"| {m} | {v['on_chip_mib']:.2f} | {v['off_chip_mib']:.2f} |")
-    lines += ["", "## 5. A host without small models", "",
-              "Coral's x86 file has no model under 3 ms (its MobileNet rows are kept apart "
-              "upstream), so the x86 host's fixed per-invoke cost is not identified by the data "
-              "(fitted 0 ms). How much that matters, measured on the hosts that have MobileNet "
-              "rows: withhold all of a host's MobileNet rows, refit, predict them.", "",
-              "| host | fixed ms (all rows) | fixed ms (without MobileNets) | MobileNets: "
-              "measured -> predicted ms | MAPE |", "|---|---|---|---|---|"]
-    for w in r["without_small"]:
-        preds = ", ".join(f"{x['model']} {x['measured_ms']:.2f} -> {x['predicted_ms']:.2f}"
-                          for x in w["rows"])
-        lines.append(f"| {w['host']} | {w['fixed_ms_full']:.2f} | {w['fixed_ms_without']:.2f} "
-                     f"| {preds} | {w['mape']:.1f} |")
-    lines += ["", "So the x86 profile's figures for small models (a few ms, where the per-invoke "
-              "cost is a large share) are the least certain: expect errors of this size there, "
-              "in either direction. A user with an x86 host and a TPU fixes it with one "
-              "`tpusplit calibrate` of a small model (README).",
-              "", "Plots: `edgetpu_model_real.png` (measured vs predicted, all hosts), "
-              "`edgetpu_model_terms.png` (per-term breakdown), `edgetpu_model_conv.png`, "
-              "`edgetpu_model_fc.png`, `edgetpu_model_sweep.png`, `edgetpu_model_gantt.png`.", ""]
+              "- Real compiled graphs: `edgetpu_caching_real.md` "
+              "(`python benchmarks/edgetpu_model/compiled_graphs.py`).", "",
+              "Plots: `edgetpu_model_real.png`, `edgetpu_model_terms.png`, "
+              "`edgetpu_model_conv.png`, `edgetpu_model_fc.png`, `edgetpu_model_sweep.png`, "
+              "`edgetpu_model_reads.png`, `edgetpu_model_clock.png`, `edgetpu_model_gantt.png`.",
+              ""]
     return "\n".join(lines)
 
 

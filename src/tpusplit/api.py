@@ -58,25 +58,29 @@ def _cuts(graph: Graph, plan: Plan | Sequence[int]) -> list[int]:
 
 
 def plan(model: Model, tpus: int, *, device: str = "edgetpu-usb3", strategy: str = "optimal",
-         cost: CostSource | None = None, batch: int = DEFAULT_BATCH) -> Plan:
+         cost: CostSource | None = None, batch: int = DEFAULT_BATCH, runner: str = "python",
+         host_ms: float | None = None, clock: str | None = None) -> Plan:
     """Where to cut ``model`` into ``tpus`` segments for ``device`` (or on ``cost``, any cost
     source of that graph), with ``strategy``; its time per inference for ``batch`` inputs in
-    flight. Save it with :meth:`Plan.save`."""
+    flight, including the host time per stage of ``runner`` (``python``, ``coral``, ``none``;
+    ``host_ms`` overrides the profile's) at the Edge TPU ``clock`` (``max``, ``std``). Save it
+    with :meth:`Plan.save`."""
     graph = cost.graph if cost is not None else graph_of(model)
-    source = cost if cost is not None else make_cost(graph, device)
+    source = cost if cost is not None else make_cost(graph, device, runner, host_ms, clock)
     return rebatch(plan_with(graph, tpus, source, strategy), source, batch)
 
 
 def simulate(model: Model, plan: Plan | Sequence[int] = (), *, device: str = "edgetpu-usb3",
-             batch: int = DEFAULT_BATCH, shared_bus: bool = False) -> SimResult:
+             batch: int = DEFAULT_BATCH, shared_bus: bool = False, runner: str = "python",
+             host_ms: float | None = None, clock: str | None = None) -> SimResult:
     """What the segments of ``plan`` (a :class:`Plan` or cuts; none: one device) would do on
     ``device``: a discrete-event simulation of ``batch`` inputs (:func:`tpusplit.sim.
-    simulate`)."""
+    simulate`), with ``runner``, ``host_ms`` and ``clock`` as :func:`plan` takes them."""
     graph = graph_of(model)
     if batch < 1:
         raise TpusplitError(f"batch must be >= 1, got {batch}")
-    return simulate_pipeline(make_cost(graph, device), _cuts(graph, plan), batch=batch,
-                             shared_bus=shared_bus)
+    return simulate_pipeline(make_cost(graph, device, runner, host_ms, clock),
+                             _cuts(graph, plan), batch=batch, shared_bus=shared_bus)
 
 
 @dataclass

@@ -12,6 +12,7 @@ from tpusplit.costs.calibrate import (
     calibrate,
     compiler_cuts,
     fit,
+    grid_of,
     leave_one_model_out,
     predict,
 )
@@ -51,7 +52,7 @@ def test_fit_recovers_the_profile_that_made_the_data() -> None:
     slow = replace(TRUTH, fixed_ms=2.0, link_ms_per_mib=25.0)
     obs = [single(m, "a", TRUTH) for m in MODELS] + [single(m, "b", slow, "usb2")
                                                      for m in MODELS]
-    result = fit(obs, CACHE, reread_grid=(TRUTH.reread_mib,), prior_weight=0.0)
+    result = fit(obs, CACHE, reads_grid=grid_of(TRUTH.reads), prior_weight=0.0)
     assert mape(result.predicted_ms, [o.ms for o in obs]) < 0.001
     assert result.hosts["a"]["fixed_ms"] == pytest.approx(0.3, abs=0.02)
     assert result.hosts["a"]["link_ms_per_mib"] == pytest.approx(2.5, rel=0.03)
@@ -72,7 +73,7 @@ def test_pipelines_are_fitted_by_their_bottleneck() -> None:
     obs = Observation("conv-300", tuple(cuts), "a", (sum(stages) + (batch - 1) * max(stages))
                       / batch, batch=batch)
     pred = predict(fit([*(single(m, "a", TRUTH) for m in MODELS)], CACHE,
-                       reread_grid=(TRUTH.reread_mib,), prior_weight=0.0), [obs])
+                       reads_grid=grid_of(TRUTH.reads), prior_weight=0.0), [obs])
     assert pred[0] == pytest.approx(obs.ms, rel=0.02)
 
 
@@ -148,3 +149,28 @@ def test_calibrate_needs_one_host() -> None:
         calibrate(obs, base=TRUTH)
     with pytest.raises(TpusplitError, match="no measurements"):
         fit([], CACHE)
+
+
+def test_user_csv_clock_column(tmp_path: Path) -> None:
+    csv = tmp_path / "m.csv"
+    csv.write_text("model,cuts,host,ms,clock\nconv-64,,pc,3.0,std\nconv-64,,pc,2.0,\n"
+                   "conv-64,,pc,9.0,125\n")
+    assert [o.clock_mhz for o in read_observations(csv)] == [250.0, 500.0, 125.0]
+    csv.write_text("model,cuts,host,ms,clock\nconv-64,,pc,3.0,turbo\n")
+    with pytest.raises(TpusplitError, match="line 2: clock must be max, std or MHz"):
+        read_observations(csv)
+
+
+def test_a_host_without_small_models_takes_its_class_fixed_cost() -> None:
+    """Coral's x86 file has no model under 3 ms: its fixed cost comes from the x86 hosts that
+    have small models, not from its own large ones (which cannot tell it from compute)."""
+    small = ("MobileNetV1-slim", "coral-mobilenet_v1_0.5_160", "conv-40", "fc-300")
+    large = ("conv-300", "conv-472", "fc-1900")
+    obs = [single(m, h, replace(TRUTH, fixed_ms=f)) for h, f in (("a", 0.4), ("b", 0.8))
+           for m in small + large]
+    obs += [single(m, "big-only", replace(TRUTH, fixed_ms=0.0)) for m in large]
+    result = fit(obs, CACHE, reads_grid=grid_of(TRUTH.reads), prior_weight=0.0)
+    a, b = result.hosts["a"]["fixed_ms"], result.hosts["b"]["fixed_ms"]
+    assert a == pytest.approx(0.4, abs=0.1) and b == pytest.approx(0.8, abs=0.1)
+    # its own data say 0 (it was made so), but they cannot know: it takes the class mean
+    assert result.hosts["big-only"]["fixed_ms"] == pytest.approx((a + b) / 2, rel=1e-3)

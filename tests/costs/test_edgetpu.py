@@ -10,7 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tpusplit.costs.edgetpu import DEVICES, EdgeTPUCost, EdgeTPUSegmentCost, op_terms
+from tpusplit.costs.edgetpu import (
+    DEVICES,
+    EdgeTPUCost,
+    EdgeTPUSegmentCost,
+    at_clock,
+    op_terms,
+    stream_reads,
+)
 from tpusplit.costs.edgetpu_cache import layer_bytes
 from tpusplit.costs.edgetpu_profile import DeviceProfile, load_profile, save_profile
 from tpusplit.errors import TpusplitError
@@ -75,14 +82,45 @@ def test_streamed_weights_are_reread_with_the_working_set() -> None:
     g = load(conv(452))
     s = EdgeTPUCost(g, UNIT).features(0, len(g.ops))
     assert s.streamed_mib == pytest.approx(s.off_chip_bytes / MiB)
-    # the streamed 64x64x452 layer has ~3.5 MiB of activations: read ~3.5 times at 1 MiB
-    assert 3 < s.streamed_reads_mib / s.streamed_mib < 4
+    # the streamed 64x64x452 layer: 2 x 64x64x512 (channels padded to 64) = 4 MiB of
+    # activations, read 4 times at 1 MiB per read
+    assert s.streamed_reads_mib / s.streamed_mib == pytest.approx(4.0)
     once = EdgeTPUCost(g, replace(UNIT, reread_mib=0.0)).features(0, len(g.ops))
     assert once.streamed_reads_mib == pytest.approx(once.streamed_mib)
+    capped = EdgeTPUCost(g, replace(UNIT, reread_max=2.5)).features(0, len(g.ops))
+    assert capped.streamed_reads_mib / capped.streamed_mib == pytest.approx(2.5)
     # fc layers have tiny activations: read once
     g = load(fc(1700))
     f = EdgeTPUCost(g, UNIT).features(0, len(g.ops))
     assert f.streamed_mib > 0 and f.streamed_reads_mib == pytest.approx(f.streamed_mib)
+
+
+def test_overflowing_stages_reread_in_proportion_to_their_demand() -> None:
+    """A stage whose streamed layer's activations plus its own staged input and output exceed
+    the on-chip memory reads its weights ``overflow_reads * demand / memory`` times more."""
+    prof = replace(UNIT, reread_max=2.0, overflow_reads=1.5)
+    g = load(conv(560))
+    whole = EdgeTPUCost(g, prof).features(0, len(g.ops))  # tiny input: demand 7 < 7.76 MiB
+    assert whole.streamed_reads_mib / whole.streamed_mib == pytest.approx(2.0)
+    g = load(conv(682))
+    stage = EdgeTPUCost(g, prof).features(4, 6)  # 64x64x682 in and out, L4 streamed
+    demand = 4 * 64 * 64 * 704 / MiB  # L4's input + output + the stage's input + output
+    assert stage.streamed_reads_mib / stage.streamed_mib == pytest.approx(
+        2.0 * 1.5 * demand / 7.76)
+    for ws, staged, reads in [(0.1, 0.0, 1.0), (5.0, 0.0, 2.0), (5.0, 3.0, 2.0 * 1.5 * 8 / 7.76)]:
+        assert stream_reads(ws, staged, prof.reads) == pytest.approx(reads)
+
+
+def test_clock_scales_the_chip_terms_only() -> None:
+    g = load(slim.mobilenet_v1(0.5, 160))
+    fast, slow = EdgeTPUCost(g, UNIT), EdgeTPUCost(g, UNIT, clock="std")
+    a, b = fast.segment(0, len(g.ops)), slow.segment(0, len(g.ops))
+    assert isinstance(a, EdgeTPUSegmentCost) and isinstance(b, EdgeTPUSegmentCost)
+    assert b.compute_ms == pytest.approx(2 * a.compute_ms)
+    assert (b.fixed_ms, b.in_ms, b.out_ms) == pytest.approx((a.fixed_ms, a.in_ms, a.out_ms))
+    assert at_clock(UNIT, 125.0).conv_ms_per_mcycle == 4 * UNIT.conv_ms_per_mcycle
+    with pytest.raises(TpusplitError, match="--clock"):
+        at_clock(UNIT, "turbo")
 
 
 def test_memory_override_and_transfer() -> None:

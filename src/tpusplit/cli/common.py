@@ -15,3 +15,13 @@ def parse_cuts(text: str, source: str) -> list[int]:
     except ValueError:
         raise TpusplitError(f"{source}: --cuts {text!r} must be comma-separated op indices") \
             from None
+
+
+#: Help of the options that say what a pipeline of Edge TPUs runs under (simulate, plan, demo).
+RUNNER_HELP = ("The pipeline runner whose host time per stage the figures include: python (a "
+               "thread per stage under the GIL, as tpusplit run; default), coral (libcoral's "
+               "C++ PipelinedModelRunner) or none. Measured per host: the device profile's "
+               "python_stage_ms / coral_stage_ms.")
+HOST_MS_HELP = "Host time per pipeline stage and input in ms, instead of the profile's."
+CLOCK_HELP = ("Edge TPU clock: max (libedgetpu1-max, 500 MHz, as Coral's published figures; "
+              "default) or std (libedgetpu1-std, half the clock).")

@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 
 from tpusplit.cli.app import app
+from tpusplit.cli.common import CLOCK_HELP, RUNNER_HELP
+from tpusplit.costs.base import CostSource
 from tpusplit.costs.device_set import DeviceKind, describe, parse_devices
 from tpusplit.costs.devices import REGISTRY, make_cost, resolve
 from tpusplit.errors import TpusplitError
@@ -43,6 +45,8 @@ def demo(
                                "CPU pipeline."),
     output: Path = typer.Option(None, "-o", "--output", help="Write the model and its "
                                 "segments to this directory (default: nothing is written)."),
+    runner: str = typer.Option("python", "--runner", help=RUNNER_HELP),
+    clock: str = typer.Option(None, "--clock", help=CLOCK_HELP),
 ) -> None:
     """The tour: build conv F=682, plan it on simulated TPUs, split, run on CPU, check."""
     kinds = parse_devices(devices) if devices is not None else None
@@ -58,7 +62,8 @@ def demo(
                             f"most {len(graph.ops)} segments")
     out.rule(f"1. build: the conv family at F={filters} (5 x Conv2D 3x3, 64x64 input)")
     out.print(graph_summary(graph))
-    best = _plan_tpus(out, graph, tpus, device) if kinds is None else _plan_mix(out, graph, kinds)
+    best = (_plan_tpus(out, graph, tpus, make_cost(graph, device, runner, clock=clock))
+            if kinds is None else _plan_mix(out, graph, kinds))
 
     cuts = list(best.cuts)
     out.rule(f"3. split at {cuts}")
@@ -84,15 +89,15 @@ def demo(
         raise typer.Exit(1)
 
 
-def _plan_tpus(out: Console, graph: Graph, tpus: int, device: str) -> Plan:
+def _plan_tpus(out: Console, graph: Graph, tpus: int, cost: CostSource) -> Plan:
     """Step 2 with ``--tpus``: every strategy on N identical simulated TPUs; the best plan."""
-    cost = make_cost(graph, device)
     out.rule(f"2. plan: every strategy, {tpus} x {cost.device} (performance model)")
     found = compare(graph, tpus, cost)
     if found.skipped:
         why = next(iter(found.skipped.values()))
         if "no latency predictor" in why:
-            why = f"no trained latency predictor for {device} (see `tpusplit predictor -h`)"
+            why = (f"no trained latency predictor for {cost.device} (see `tpusplit predictor "
+                   "-h`)")
         print(f"note: {', '.join(found.skipped)} skipped: {why}", file=sys.stderr)
     out.print(compare_table(found.plans, found.single,
                             title=f"{graph.name} on {tpus} simulated TPUs"))
@@ -106,6 +111,8 @@ def _plan_tpus(out: Console, graph: Graph, tpus: int, device: str) -> Plan:
               f"inferences/s: the pipeline fills and drains), "
               f"{found.single.time_per_inference_ms / best.time_per_inference_ms:.2f}x one TPU"
               f"{vs_compiler}")
+    out.print(f"{best.runner.describe()}; {best.expected_error}" if best.expected_error
+              else best.runner.describe())
     return best
 
 

@@ -19,7 +19,8 @@ from pathlib import Path
 from tpusplit.costs.base import CostSource, SegmentCost
 from tpusplit.costs.coral import check_mode, check_plan, coral_note, for_coral
 from tpusplit.costs.devices import make_cost, resolve
-from tpusplit.costs.edgetpu import EdgeTPUCost
+from tpusplit.costs.edgetpu import EdgeTPUCost, runner_of
+from tpusplit.costs.edgetpu_profile import load_profile
 from tpusplit.costs.edgetpu_profiler import MODEL_PROFILE, EdgeTPUProfiler, Rejection, make_profiler
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph
@@ -135,8 +136,10 @@ def resolve_backend(device: str) -> str:
 
 
 def setup(graph: Graph, device: str, cost: str | None, strategy: str | None,
-          coral: str | None, cache: Path | None = None) -> PlanSetup:
-    """Build the cost source for ``plan`` (see the module docstring)."""
+          coral: str | None, cache: Path | None = None, runner: str = "python",
+          host_ms: float | None = None, clock: str | None = None) -> PlanSetup:
+    """Build the cost source for ``plan`` (see the module docstring); ``runner``, ``host_ms``
+    and ``clock`` as :func:`tpusplit.costs.devices.make_cost` takes them."""
     dev = resolve(device)
     kind = cost or ("profile" if dev.backend == "cpu" else "model")
     if kind not in COSTS:
@@ -156,9 +159,12 @@ def setup(graph: Graph, device: str, cost: str | None, strategy: str | None,
 
         profiler = make_profiler(graph, device, cache if cache is not None else "default",
                                  coral=mode, on_reject=warn, on_lost=lost)
+        profiler.runner = runner_of(load_profile(MODEL_PROFILE.get(profiler.kind,
+                                                                   "edgetpu-usb3")),
+                                    runner, host_ms)
         base: CostSource = profiler
         chosen = strategy or "profiled"
     else:
-        base = make_cost(graph, device)
+        base = make_cost(graph, device, runner, host_ms, clock)
         chosen = strategy or "optimal"
     return PlanSetup(graph, for_coral(base, mode), chosen, mode, profiler)

@@ -10,6 +10,7 @@ import typer
 
 from tpusplit.cli import edgetpu_plan
 from tpusplit.cli.app import app
+from tpusplit.cli.common import CLOCK_HELP, HOST_MS_HELP, RUNNER_HELP
 from tpusplit.costs.device_set import describe, parse_devices
 from tpusplit.costs.devices import device_help
 from tpusplit.errors import TpusplitError
@@ -74,6 +75,9 @@ def plan_command(
                                  "their devices, network links; tpusplit cluster probe): the "
                                  "exact best pipeline across its hosts, cuts between hosts "
                                  "paying the network transfer (instead of --tpus/--devices)."),
+    runner: str = typer.Option("python", "--runner", help=RUNNER_HELP),
+    host_ms: float = typer.Option(None, "--host-ms", min=0, help=HOST_MS_HELP),
+    clock: str = typer.Option(None, "--clock", help=CLOCK_HELP),
 ) -> None:
     """Choose where to cut MODEL for N devices; show segments, bottleneck and throughput."""
     check_objective(objective)
@@ -98,7 +102,8 @@ def plan_command(
     if output is not None and output.is_dir():
         raise TpusplitError(f"{output}: is a directory; give a file name like plan.json")
     graph = load(model)
-    setup = edgetpu_plan.setup(graph, device, cost_kind, strategy, coral, profile_cache)
+    setup = edgetpu_plan.setup(graph, device, cost_kind, strategy, coral, profile_cache,
+                               runner=runner, host_ms=host_ms, clock=clock)
     cost, strategy = setup.cost, setup.strategy
     setup.estimate(n or max_tpus, names() if compare_all else [strategy])
     res = None

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from tpusplit.cli.app import app
-from tpusplit.cli.common import parse_cuts
+from tpusplit.cli.common import CLOCK_HELP, HOST_MS_HELP, RUNNER_HELP, parse_cuts
 from tpusplit.costs.edgetpu import EdgeTPUCost
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import GraphError, check_cuts, load
@@ -32,6 +32,9 @@ def simulate_command(
                                    "queue (default unbounded, like Coral's runner)."),
     plot: Path = typer.Option(None, "--plot", help="Write a Gantt chart (PNG) here."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    runner: str = typer.Option("python", "--runner", help=RUNNER_HELP),
+    host_ms: float = typer.Option(None, "--host-ms", min=0, help=HOST_MS_HELP),
+    clock: str = typer.Option(None, "--clock", help=CLOCK_HELP),
 ) -> None:
     """Simulate a batch through the segments on N TPUs with the Edge TPU performance model."""
     if batch < 1:
@@ -55,7 +58,7 @@ def simulate_command(
                 from None
         if len(bus_list) != len(cut_list) + 1:
             raise TpusplitError(f"--buses: {len(bus_list)} links for {len(cut_list) + 1} TPUs")
-    cost = EdgeTPUCost(graph, device)
+    cost = EdgeTPUCost(graph, device, runner=runner, host_ms=host_ms, clock=clock)
     result = simulate(cost, cut_list, batch=batch, shared_bus=shared_bus, queue_size=queue_size,
                       buses=bus_list)
     written = None
@@ -72,6 +75,11 @@ def simulate_command(
     console.print(f"time per inference {result.time_per_inference_ms:.3f} ms, throughput "
                   f"{result.throughput_ips:.1f}/s, first result {result.first_result_ms:.3f} ms "
                   f"(batch {batch}, predicted by the {cost.device} model)")
+    if len(result.segments) > 1:
+        console.print(cost.runner.describe())
+    expected = cost.expected_error(len(result.segments))
+    if expected:
+        console.print(expected)
     energy = sim_energy(cost, result)
     if energy is not None:
         console.print(f"energy {energy.total_mj:.2f} mJ per inference ({energy.active_mj:.2f} "

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tpusplit.costs.energy import PowerModel
+from tpusplit.costs.runner import RunnerModel
 from tpusplit.graph import Graph
 
 #: ``bound(i, j)``: a lower bound on the latency of segments ``[i, j)``, for ints or,
@@ -64,6 +65,11 @@ class CostSource(ABC):
     Optional capabilities, declared here with their neutral defaults so that strategies use
     them without probing: :attr:`monotone`, :attr:`parallel`, :meth:`lower_bound`, :meth:`prefetch`,
     :meth:`transfer_ms`.
+
+    :attr:`runner` is the pipeline runner the plans and simulations of this source assume
+    (:mod:`tpusplit.costs.runner`): its host time per stage is part of every pipeline's time
+    per inference. Sources that know their host set it (an Edge TPU profile); the default is
+    the Python runner with no host time.
     """
 
     #: Short device name, e.g. ``edgetpu-usb3`` or ``cpu``.
@@ -83,6 +89,7 @@ class CostSource(ABC):
         self.seconds = 0.0
         self._cache: dict[tuple[int, int], SegmentCost] = {}
         self._trackers: list[set[tuple[int, int]]] = []
+        self.runner = RunnerModel("python", 0.0, serial=True)
 
     def track(self) -> set[tuple[int, int]]:
         """Start recording every distinct segment asked for (cached or not) in the returned
@@ -131,6 +138,11 @@ class CostSource(ABC):
         and works elementwise on integer numpy arrays (the exact search computes it for every
         segment at once and skips segments whose bound cannot beat the best plan known).
         """
+        return None
+
+    def expected_error(self, stages: int) -> str | None:
+        """How far off this source's figures are expected to be, one line for reports (None:
+        unknown), for a pipeline of ``stages``."""
         return None
 
     def power(self) -> PowerModel | None:

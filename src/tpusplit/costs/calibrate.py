@@ -1,27 +1,31 @@
 """Fit Edge TPU device profiles to measured latencies (caching rule, host, link and chip terms).
 
-The latency model (:mod:`tpusplit.costs.edgetpu`) is linear in its parameters once
-``reread_mib`` is fixed, so it is fitted by non-negative least squares on relative error
-(each observation divided by its measured time, so a 0.1 ms and a 1 s model weigh alike):
+The latency model (:mod:`tpusplit.costs.edgetpu`) is linear in its parameters once the read
+parameters (``reread_mib``, ``reread_max``, ``overflow_reads``) are fixed, so it is fitted by
+non-negative least squares on relative error (each observation divided by its measured
+time, so a 0.1 ms and a 1 s model weigh alike):
 
 - **columns**: per host ``fixed_ms``, ``link_ms_per_mib`` and ``cpu_factor`` (the host CPU's
   time for host-side ops such as SSD post-processing, relative to the reference CPU they were
-  timed on); shared by every host (the same chip) the Edge TPU terms; the host time of a
-  Python thread-and-queue pipeline stage; and one link-efficiency parameter of the priors
-  below.
+  timed on); shared by every host (the same chip) the Edge TPU terms, at 500 MHz (an
+  observation at another clock scales them, :data:`~tpusplit.costs.edgetpu.CLOCK_TERMS`); the
+  host time per stage of the two pipeline runners (:mod:`tpusplit.costs.runner`); and one
+  link-efficiency parameter of the priors below.
 - **pipelines**: a pipeline of stages ``s_k`` timed over a batch ``B`` takes
   ``(sum_k s_k + (B - 1) * max_k s_k) / B`` per inference (the fill, then one input per
-  bottleneck period); a Python pipeline's host work also serialises, so its period is at
-  least ``N * stage_ms``. The bottleneck is found with the current parameters and the fit
-  repeated until it no longer changes (a few rounds).
+  bottleneck period); each stage also takes its runner's host time, and a Python pipeline's
+  host work serialises, so its period is at least ``N * stage_ms``. The bottleneck is found
+  with the current parameters and the fit repeated until it no longer changes.
 - **link priors**: every host's link rate is pulled, with the weight of one observation,
   towards ``efficiency * 500 / nominal MB/s`` of its link (USB 3, USB 2, PCIe Gen2 x1), with a
   single ``efficiency`` fitted on all hosts. A host whose data say how fast its link streams
   (a model that spills, or inputs large enough to matter) overrules the prior; a host whose
-  data cannot (say Coral's x86 rows without Inception v4) falls back on what the other hosts
-  measured for the same link type instead of on nothing.
-- **reread_mib** (how often streamed weights are re-read) is chosen on a grid by the fit's
-  weighted error.
+  data cannot falls back on what the other hosts measured.
+- **fixed cost per invoke**: identified by a host's small models (:func:`small_model`); a
+  host without any takes the mean of its CPU class's hosts that have one (recomputed at each
+  round), since its large models cannot tell the fixed cost from the compute.
+- **read parameters**: every combination of :data:`READS_GRID` is fitted; the least weighted
+  error wins.
 - :func:`fit_capacity` fits the caching rule on the compiler's on/off-chip figures alone.
 
 Observations come from :mod:`tpusplit.costs.measurements`. :func:`leave_one_model_out` refits
@@ -34,7 +38,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -43,9 +47,17 @@ from typing import Any, cast
 import numpy as np
 
 from tpusplit.accuracy import mape
-from tpusplit.costs.edgetpu import COUNTS, PARAMETERS, EdgeTPUFeatures, _table
+from tpusplit.costs.edgetpu import (
+    CLOCK_TERMS,
+    COUNTS,
+    PARAMETERS,
+    EdgeTPUFeatures,
+    _table,
+    staged_mib,
+    stream_reads,
+)
 from tpusplit.costs.edgetpu_cache import _int8_bytes, boundary, segment_placement
-from tpusplit.costs.edgetpu_profile import DeviceProfile, load_profile
+from tpusplit.costs.edgetpu_profile import DeviceProfile, Reads, load_profile
 from tpusplit.costs.measurements import HOSTS, LINK_MBPS, Observation
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph, load
@@ -57,9 +69,19 @@ __all__ = ["CacheCheck", "Fit", "SegmentSummary", "check_caching", "compiler_cut
            "fit", "fit_capacity", "leave_one_model_out", "summarize"]
 
 TOLERANCE_MIB = 0.05
-#: Candidate values of ``reread_mib`` (0: streamed weights are read once, whatever the size).
-REREAD_GRID: tuple[float, ...] = (0.0, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0)
+#: Candidate read parameters (:class:`~tpusplit.costs.edgetpu_profile.Reads`), by name.
+ReadsGrid = Mapping[str, tuple[float, ...]]
+#: The grid the shipped profiles are searched on (0: no such term).
+READS_GRID: ReadsGrid = {
+    "reread_mib": (1.0, 1.5, 2.0),
+    "reread_max": (0.0, 2.0, 2.5, 3.0),
+    "overflow_reads": (1.0, 1.5, 2.0, 2.5),
+}
 HOST_COLUMNS = ("fixed_ms", "link_ms_per_mib", "cpu_factor")
+#: Observation groups of real networks (the rest are the synthetic families).
+REAL_GROUPS = ("coral", "community")
+#: The Edge TPU clock the fitted chip terms describe (libedgetpu1-max), MHz.
+REFERENCE_CLOCK = 500.0
 TPU_COLUMNS = PARAMETERS[2:]   # conv ... act_out, the chip's terms
 
 
@@ -68,9 +90,10 @@ TPU_COLUMNS = PARAMETERS[2:]   # conv ... act_out, the chip's terms
 class SegmentSummary:
     """A segment's counts, independent of the fitted parameters.
 
-    ``streamed`` lists ``(MiB, working set MiB)`` of every streamed layer so the re-read
-    factor can be applied for any ``reread_mib``; ``on_chip_mib``/``off_chip_mib`` are the
-    caching model's.
+    ``streamed`` lists ``(MiB, working set MiB)`` of every streamed layer and ``staged_mib``
+    is the segment's input and output on chip, so the reads
+    (:func:`tpusplit.costs.edgetpu.stream_reads`) can be applied for any read parameters;
+    ``on_chip_mib``/``off_chip_mib`` are the caching model's.
     """
 
     counts: tuple[float, ...]          # conv, dw, fc, element, ops (EdgeTPUFeatures order)
@@ -79,14 +102,14 @@ class SegmentSummary:
     streamed: tuple[tuple[float, float], ...]
     on_chip_mib: float
     off_chip_mib: float
+    staged_mib: float = 0.0
 
-    def features(self, reread_mib: float) -> EdgeTPUFeatures:
-        """The segment's :class:`EdgeTPUFeatures` for this re-read threshold."""
-        reads = sum(s * (max(1.0, ws / reread_mib) if reread_mib > 0 else 1.0)
-                    for s, ws in self.streamed)
+    def features(self, reads: Reads) -> EdgeTPUFeatures:
+        """The segment's :class:`EdgeTPUFeatures` under these read parameters."""
+        total = sum(s * stream_reads(ws, self.staged_mib, reads) for s, ws in self.streamed)
         return EdgeTPUFeatures.from_counts(
             self.counts, in_mib=self.in_mib, out_mib=self.out_mib,
-            streamed_mib=sum(s for s, _ in self.streamed), streamed_reads_mib=reads,
+            streamed_mib=sum(s for s, _ in self.streamed), streamed_reads_mib=total,
             on_chip_bytes=int(self.on_chip_mib * MiB), off_chip_bytes=int(self.off_chip_mib * MiB))
 
 
@@ -101,7 +124,8 @@ def summarize(graph: Graph, start: int, end: int, cache: tuple[float, float, flo
     counts = tuple(table.sum(k, start, end) for k in COUNTS)
     return SegmentSummary(counts, sum(_int8_bytes(graph, t) for t in ins) / MiB,
                           sum(_int8_bytes(graph, t) for t in outs) / MiB, streamed,
-                          pl.on_chip_bytes / MiB, pl.off_chip_bytes / MiB)
+                          pl.on_chip_bytes / MiB, pl.off_chip_bytes / MiB,
+                          staged_mib(graph, ins, outs))
 
 
 @lru_cache(maxsize=4)
@@ -267,8 +291,9 @@ class Fit:
 
     hosts: dict[str, dict[str, float]]          # host -> fixed_ms, link_ms_per_mib, cpu_factor
     tpu: dict[str, float]                       # TPU_COLUMNS -> value
-    reread_mib: float
+    reads: Reads
     python_stage_ms: float
+    coral_stage_ms: float
     link_efficiency: float
     cache: tuple[float, float, float]
     observations: list[Observation] = field(default_factory=list)
@@ -284,10 +309,12 @@ class Fit:
             p, name=name, description=description or p.description,
             host=info.description if info else host, link=info.link if info else p.link,
             fixed_ms=h["fixed_ms"], link_ms_per_mib=h["link_ms_per_mib"],
-            cpu_factor=h["cpu_factor"], reread_mib=self.reread_mib, cache_base_mib=self.cache[0],
-            cache_in_coef=self.cache[1], cache_out_coef=self.cache[2],
-            fit={"python_stage_ms": self.python_stage_ms,
-                 "link_efficiency_ms_per_mib_at_500MBps": self.link_efficiency})
+            cpu_factor=h["cpu_factor"], reread_mib=self.reads.reread_mib,
+            reread_max=self.reads.reread_max, overflow_reads=self.reads.overflow_reads,
+            python_stage_ms=self.python_stage_ms, coral_stage_ms=self.coral_stage_ms,
+            cache_base_mib=self.cache[0], cache_in_coef=self.cache[1],
+            cache_out_coef=self.cache[2],
+            fit={"link_efficiency_ms_per_mib_at_500MBps": self.link_efficiency})
         return replace(p, **cast(dict[str, Any], self.tpu))
 
 
@@ -301,18 +328,41 @@ class _Design:
         cols = [f"{h}:{c}" for h in self.hosts for c in HOST_COLUMNS]
         if fixed_tpu is None:
             cols += list(TPU_COLUMNS)
-        cols += ["python_stage_ms", "link_efficiency"]
+        cols += ["python_stage_ms", "coral_stage_ms"]
+        cols += ["link_efficiency"]
+        # a host whose data hold no small model cannot tell its fixed cost from its compute:
+        # it takes the mean of its CPU class's hosts that have small models (when there are)
+        known = {h for h in self.hosts if any(o.host == h and small_model(o)
+                                              for o in observations)}
+        self.peers = {c: sorted(h for h in known if _cpu_class(h) == c)
+                      for c in {_cpu_class(h) for h in self.hosts}}
+        self.tied = {h for h in self.hosts if h not in known and self.peers[_cpu_class(h)]}
         self.columns = cols
         self.index = {c: k for k, c in enumerate(cols)}
 
-    def stage(self, f: EdgeTPUFeatures, host: str) -> tuple[np.ndarray, float]:
-        """Column vector of one stage on ``host`` and its known (fixed) part in ms."""
+    def class_fixed(self, host: str, theta: np.ndarray | None) -> float:
+        """The fixed cost a tied ``host`` takes: the mean of its class's hosts with small
+        models under ``theta`` (0 before the first solve)."""
+        if theta is None:
+            return 0.0
+        peers = self.peers[_cpu_class(host)]
+        return float(np.mean([theta[self.index[f"{h}:fixed_ms"]] for h in peers]))
+
+    def stage(self, f: EdgeTPUFeatures, host: str, clock_mhz: float = 500.0,
+              theta: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+        """Column vector of one stage on ``host`` at an Edge TPU clock, and its known (fixed)
+        part in ms. The chip's terms are fitted at 500 MHz and take ``500 / clock`` as long."""
         v = np.zeros(len(self.columns))
         x = f.vector()
-        v[self.index[f"{host}:fixed_ms"]] = x[0]
-        v[self.index[f"{host}:link_ms_per_mib"]] = x[1]
         known = 0.0
+        if host in self.tied:
+            known += x[0] * self.class_fixed(host, theta)
+        else:
+            v[self.index[f"{host}:fixed_ms"]] = x[0]
+        v[self.index[f"{host}:link_ms_per_mib"]] = x[1]
+        slow = REFERENCE_CLOCK / clock_mhz
         for name, value in zip(TPU_COLUMNS, x[2:], strict=True):
+            value *= slow if name in CLOCK_TERMS else 1.0
             if self.fixed_tpu is None:
                 v[self.index[name]] = value
             else:
@@ -321,18 +371,18 @@ class _Design:
 
 
 def _rows(design: _Design, observations: Sequence[Observation],
-          stages_of: Sequence[list[SegmentSummary]], reread: float, theta: np.ndarray | None
+          stages_of: Sequence[list[SegmentSummary]], reads: Reads, theta: np.ndarray | None
           ) -> tuple[np.ndarray, np.ndarray]:
     """Design matrix and known offsets; pipeline bottlenecks chosen with ``theta``."""
     x = np.zeros((len(observations), len(design.columns)))
     known = np.zeros(len(observations))
     for r, (o, segs) in enumerate(zip(observations, stages_of, strict=True)):
-        parts = [design.stage(s.features(reread), o.host) for s in segs]
+        parts = [design.stage(s.features(reads), o.host, o.clock_mhz, theta) for s in segs]
         vs = [v for v, _ in parts]
         ks = [k for _, k in parts]
-        if o.runner == "python":
+        if len(vs) > 1:  # a runner's host time per stage (one segment runs without one)
             for v in vs:
-                v[design.index["python_stage_ms"]] += 1
+                v[design.index[f"{o.runner}_stage_ms"]] += 1
         if len(vs) == 1:
             row, kn = vs[0], ks[0]
         else:
@@ -365,6 +415,26 @@ def _weights(observations: Sequence[Observation]) -> np.ndarray:
         if n:
             w[np.array(mask)] = math.sqrt(n_real / n) if any(real) else 1.0
     return w
+
+
+def _cpu_class(host: str) -> str:
+    """The CPU class of a host of the data (``x86`` for hosts the data does not know)."""
+    return HOSTS[host].cpu if host in HOSTS else "x86"
+
+
+#: A model is small enough to identify a host's fixed cost below this many MACs (MobileNets
+#: are 0.3-0.6 G; Inception v1 1.5 G) and parameter bytes (it must not stream: MobileNets
+#: have 3-4 MiB), when nothing of it runs on the host CPU.
+SMALL_MACS = 1.0e9
+SMALL_PARAMS = 6 * 2**20
+
+
+def small_model(o: Observation) -> bool:
+    """Whether ``o`` times a small model on one TPU (it identifies its host's fixed cost)."""
+    if o.tpus != 1 or o.segment_files or o.host_cpu_ms:
+        return False
+    g = _graph(o.model)
+    return g.macs < SMALL_MACS and sum(op.param_bytes for op in g.ops) < SMALL_PARAMS
 
 
 def _priors(design: _Design, observations: Sequence[Observation], weight: float) -> np.ndarray:
@@ -402,7 +472,7 @@ def _anchors(design: _Design, anchor: DeviceProfile, weight: float
 
 
 def _solve(design: _Design, observations: Sequence[Observation],
-           stages_of: Sequence[list[SegmentSummary]], reread: float, prior_weight: float,
+           stages_of: Sequence[list[SegmentSummary]], reads: Reads, prior_weight: float,
            rounds: int = 6, anchor: DeviceProfile | None = None) -> tuple[np.ndarray, float]:
     """NNLS with iterated pipeline bottlenecks; returns (theta, weighted squared error)."""
     y = np.array([o.ms for o in observations])
@@ -417,7 +487,7 @@ def _solve(design: _Design, observations: Sequence[Observation],
     theta = None
     err = float("inf")
     for _ in range(rounds):
-        x, known = _rows(design, observations, stages_of, reread, theta)
+        x, known = _rows(design, observations, stages_of, reads, theta)
         a = np.vstack([x * w[:, None], prior])
         b = np.concatenate([(y - known) * w, targets])
         new = _nnls(a, b)
@@ -431,7 +501,7 @@ def _solve(design: _Design, observations: Sequence[Observation],
 
 
 def fit(observations: Sequence[Observation], cache: tuple[float, float, float],
-        fixed_tpu: DeviceProfile | None = None, reread_grid: Sequence[float] = REREAD_GRID,
+        fixed_tpu: DeviceProfile | None = None, reads_grid: ReadsGrid | None = None,
         prior_weight: float = 0.3,
         stages_of: Sequence[list[SegmentSummary]] | None = None,
         anchor: DeviceProfile | None = None) -> Fit:
@@ -440,9 +510,10 @@ def fit(observations: Sequence[Observation], cache: tuple[float, float, float],
     Args:
         observations: measured latencies (any mix of hosts, single TPU and pipelines).
         cache: the caching rule ``(base_mib, in_coef, out_coef)`` (:func:`fit_capacity`).
-        fixed_tpu: keep this profile's Edge TPU terms and ``reread_mib`` and fit only the
+        fixed_tpu: keep this profile's Edge TPU terms and read parameters and fit only the
             hosts' (what a user with a few measurements of their own needs).
-        reread_grid: candidate ``reread_mib`` values (ignored with ``fixed_tpu``).
+        reads_grid: candidate read parameters (default :data:`READS_GRID`; ignored with
+            ``fixed_tpu``), every combination tried (:func:`search_reads`).
         prior_weight: weight of the link-rate priors, in observations.
         stages_of: precomputed :func:`summaries` of ``observations`` (to fit many subsets).
         anchor: pull every host's fixed cost, link rate and CPU factor towards this
@@ -458,21 +529,47 @@ def fit(observations: Sequence[Observation], cache: tuple[float, float, float],
     stages_of = stages_of if stages_of is not None else summaries(observations, cache)
     tpu_fixed = None if fixed_tpu is None else {c: getattr(fixed_tpu, c) for c in TPU_COLUMNS}
     design = _Design(observations, tpu_fixed)
-    grid = [fixed_tpu.reread_mib] if fixed_tpu is not None else list(reread_grid)
-    best: tuple[float, float, np.ndarray] | None = None
-    for r in grid:
-        theta, err = _solve(design, observations, stages_of, r, prior_weight, anchor=anchor)
-        if best is None or err < best[0] - 1e-12:
-            best = (err, r, theta)
-    assert best is not None
-    _, reread, theta = best
+
+    def solve(reads: Reads) -> tuple[float, np.ndarray]:
+        theta, err = _solve(design, observations, stages_of, reads, prior_weight, anchor=anchor)
+        return err, theta
+
+    if fixed_tpu is not None:
+        reads = replace(fixed_tpu.reads, onchip_mib=cache[0])
+        _, theta = solve(reads)
+    else:
+        reads, theta = search_reads(solve, reads_grid or READS_GRID, cache[0])
     val = dict(zip(design.columns, (float(t) for t in theta), strict=True))
     hosts = {h: {c: val[f"{h}:{c}"] for c in HOST_COLUMNS} for h in design.hosts}
+    for h in design.tied:
+        hosts[h]["fixed_ms"] = design.class_fixed(h, theta)
     tpu = dict(tpu_fixed) if tpu_fixed is not None else {c: val[c] for c in TPU_COLUMNS}
-    result = Fit(hosts, tpu, reread, val["python_stage_ms"], val["link_efficiency"],
-                 cache, list(observations))
+    result = Fit(hosts, tpu, reads, val["python_stage_ms"], val["coral_stage_ms"],
+                 val["link_efficiency"], cache, list(observations))
     result.predicted_ms = predict(result, observations, stages_of)
     return result
+
+
+def grid_of(reads: Reads) -> ReadsGrid:
+    """The grid holding just ``reads`` (to fit with known read parameters)."""
+    return {"reread_mib": (reads.reread_mib,), "reread_max": (reads.reread_max,),
+            "overflow_reads": (reads.overflow_reads,)}
+
+
+def search_reads(solve: Callable[[Reads], tuple[float, np.ndarray]], grid: ReadsGrid,
+                 onchip_mib: float) -> tuple[Reads, np.ndarray]:
+    """The read parameters of ``grid`` (every combination) with the least fit error.
+
+    O(product of the grid sizes) solves; the shipped grid is small (:data:`READS_GRID`).
+    """
+    best: tuple[float, Reads, np.ndarray] | None = None
+    for values in itertools.product(*grid.values()):
+        reads = Reads(onchip_mib=onchip_mib, **dict(zip(grid, values, strict=True)))
+        err, theta = solve(reads)
+        if best is None or err < best[0] - 1e-12:
+            best = (err, reads, theta)
+    assert best is not None
+    return best[1], best[2]
 
 
 def predict(result: Fit, observations: Sequence[Observation],
@@ -485,27 +582,35 @@ def predict(result: Fit, observations: Sequence[Observation],
     known_hosts = sorted(set(result.hosts) | {o.host for o in observations})
     design = _Design([*result.observations, *observations], None)
     theta = np.zeros(len(design.columns))
+    design.tied = set()
     for h in known_hosts:
         for c in HOST_COLUMNS:
             theta[design.index[f"{h}:{c}"]] = result.hosts.get(h, {}).get(c, 0.0)
     for c in TPU_COLUMNS:
         theta[design.index[c]] = result.tpu[c]
     theta[design.index["python_stage_ms"]] = result.python_stage_ms
-    x, known = _rows(design, observations, stages_of, result.reread_mib, theta)
+    theta[design.index["coral_stage_ms"]] = result.coral_stage_ms
+    x, known = _rows(design, observations, stages_of, result.reads, theta)
     return [float(v) for v in x @ theta + known]
 
 
 def leave_one_model_out(observations: Sequence[Observation], cache: tuple[float, float, float],
                         models: Iterable[str] | None = None,
-                        progress: Callable[[str], None] | None = None) -> dict[int, float]:
+                        progress: Callable[[str], None] | None = None,
+                        reads: Reads | None = None) -> dict[int, float]:
     """Refit without each model in turn and predict its observations.
 
-    ``models`` defaults to every model of the ``coral`` group. Returns ``{index in
-    observations: predicted ms}`` for the held-out observations.
+    ``models`` defaults to every real network (groups ``coral`` and ``community``). The read
+    parameters stay those of the fit on every observation (``reads``, else searched once):
+    the synthetic sweeps, never held out, determine them. Returns ``{index in observations:
+    predicted ms}`` for the held-out observations.
     """
     stages_of = summaries(observations, cache)
+    if reads is None:
+        reads = fit(observations, cache, stages_of=stages_of).reads
+    grid = grid_of(reads)
     names = sorted(set(models) if models is not None else
-                   {o.model for o in observations if o.group == "coral"})
+                   {o.model for o in observations if o.group in REAL_GROUPS})
     out: dict[int, float] = {}
     for name in names:
         if progress:
@@ -513,7 +618,7 @@ def leave_one_model_out(observations: Sequence[Observation], cache: tuple[float,
         keep = [i for i, o in enumerate(observations) if o.model != name]
         held = [i for i, o in enumerate(observations) if o.model == name]
         f = fit([observations[i] for i in keep], cache,
-                stages_of=[stages_of[i] for i in keep])
+                stages_of=[stages_of[i] for i in keep], reads_grid=grid)
         pred = predict(f, [observations[i] for i in held], [stages_of[i] for i in held])
         out.update(zip(held, pred, strict=True))
     return out

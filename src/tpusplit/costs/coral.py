@@ -31,6 +31,7 @@ class CoralExclude(CostSource):
         super().__init__(inner.graph)
         self.inner = inner
         self.device = inner.device
+        self.runner = inner.runner
         self.measured = inner.measured
         self.monotone = False  # a longer segment can be allowed where a shorter one is not
         self.excluded = 0

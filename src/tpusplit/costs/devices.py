@@ -17,6 +17,7 @@ from pathlib import Path
 from tpusplit.costs.base import CostSource
 from tpusplit.costs.edgetpu_profile import ALIASES
 from tpusplit.costs.edgetpu_profile import DEVICES as PROFILES
+from tpusplit.costs.runner import RunnerModel, check_runner
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph
 
@@ -57,14 +58,24 @@ def resolve(device: str) -> Device:
                         "edgetpu, or a device-profile .json file")
 
 
-def cost_factory(device: str) -> Callable[[Graph], CostSource]:
-    """The constructor of ``device``'s cost source (for every model of a dataset)."""
+def cost_factory(device: str, runner: str = "python", host_ms: float | None = None,
+                 clock: str | None = None) -> Callable[[Graph], CostSource]:
+    """The constructor of ``device``'s cost source (for every model of a dataset).
+
+    ``runner``, ``host_ms``: the pipeline runner plans and simulations assume and its host
+    time per stage (:mod:`tpusplit.costs.runner`; default: the profile's measured Python
+    runner); ``clock``: an Edge TPU's clock, ``max`` (default) or ``std``.
+    """
     dev = resolve(device)
+    check_runner(runner)
+    if clock is not None and dev.backend != "edgetpu":
+        raise TpusplitError(f"--clock: {dev.name} is not an Edge TPU")
     if dev.backend == "edgetpu":
         from tpusplit.costs.edgetpu import EdgeTPUCost
 
         profile: str | Path = dev.name
-        return lambda graph: EdgeTPUCost(graph, profile)
+        return lambda graph: EdgeTPUCost(graph, profile, runner=runner, host_ms=host_ms,
+                                         clock=clock)
     if dev.backend == "cpu":
         from tpusplit.costs.profiler import ProfilerCost
 
@@ -73,6 +84,7 @@ def cost_factory(device: str) -> Callable[[Graph], CostSource]:
         def make(graph: Graph) -> CostSource:
             cost = ProfilerCost(graph, statistic=statistic)
             cost.device = dev.name
+            cost.runner = RunnerModel(runner, host_ms or 0.0, serial=runner == "python")
             return cost
 
         return make
@@ -80,6 +92,7 @@ def cost_factory(device: str) -> Callable[[Graph], CostSource]:
                         f"plan for one of {', '.join(n for n in REGISTRY if n != 'null')}")
 
 
-def make_cost(graph: Graph, device: str) -> CostSource:
+def make_cost(graph: Graph, device: str, runner: str = "python", host_ms: float | None = None,
+              clock: str | None = None) -> CostSource:
     """The cost source for ``device`` on ``graph`` (see :func:`cost_factory`)."""
-    return cost_factory(device)(graph)
+    return cost_factory(device, runner, host_ms, clock)(graph)

@@ -15,12 +15,16 @@ depend on the host and which on the chip:
   link: the segment's input activations (host -> device), its outputs (device -> host), and
   the parameters the caching model (:mod:`tpusplit.costs.edgetpu_cache`) leaves off chip,
   which are read from host memory at every inference.
-- **reads**: a streamed layer's weights are fetched ``max(1, working set / reread_mib)`` times,
-  where the working set is the layer's input plus output activations. A layer whose
-  activations do not fit the on-chip memory left for them is computed in spatial tiles, and
-  streamed weights are fetched again for every tile: the synthetic 64x64xF convolutions
-  (several MiB of activations per layer) re-read their weights several times, the deep 7x7 or
-  8x8 layers of real CNNs (tens of KiB) once.
+- **reads**: a streamed layer is computed in spatial tiles and its weights cross the link again
+  for every tile. How many depends on its activations against the on-chip memory, with the
+  layer's working set (input plus output activations, channels padded to the 64-wide array):
+  ``min(reread_max, max(1, working set / reread_mib))`` tiles; when the working set plus the
+  segment's own input and output tensors (staged on chip for the whole invoke) exceed the
+  on-chip memory (``cache.base_mib``), times ``overflow_reads * demand / on-chip memory``.
+  So the deep 7x7 or 8x8 layers of real CNNs (tens of KiB) and fully connected layers read
+  their weights once, the 64x64xF layers of the synthetic family up to ``reread_max`` times
+  on one TPU, and about twice that in a pipeline stage whose megabyte-sized input and output
+  crowd the memory (plot: ``benchmarks/results/edgetpu_model_reads.png``).
 - **act_in / act_out** (chip and runtime, ms per MiB): what a boundary activation costs on
   top of the link (re-layout to and from the chip's tiled format, staging). They are why a cut
   through a wide tensor is expensive even on a fast link.
@@ -51,7 +55,7 @@ from __future__ import annotations
 import math
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -65,8 +69,10 @@ from tpusplit.costs.edgetpu_cache import (
     layer_bytes,
     segment_placement,
 )
-from tpusplit.costs.edgetpu_profile import DEVICES, DeviceProfile, load_profile
+from tpusplit.costs.edgetpu_profile import DEVICES, DeviceProfile, Reads, load_profile
 from tpusplit.costs.energy import PowerModel, power_of
+from tpusplit.costs.runner import RunnerModel, check_runner
+from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph
 from tpusplit.units import MiB
 
@@ -92,6 +98,7 @@ class OpTerms:
     fc_ktiles: float = 0.0
     element_mib: float = 0.0
     ops: float = 0.0
+    #: Input plus output activations as they sit on chip (channels padded to 64), MiB.
     working_set_mib: float = 0.0
 
 
@@ -103,6 +110,16 @@ def _host_edge_op(graph: Graph, index: int) -> bool:
     return op.name == "QUANTIZE" and graph.tensors[op.inputs[0]].dtype == "float32"
 
 
+def padded_bytes(graph: Graph, t: int) -> int:
+    """Bytes of activation tensor ``t`` on chip: int8, innermost (channel) dimension padded to
+    a multiple of 64, the array's width."""
+    shape = graph.tensors[t].shape
+    n = _ceil(shape[-1], 64) if shape else 1
+    for d in shape[:-1]:
+        n *= d
+    return n
+
+
 def op_terms(graph: Graph, index: int) -> OpTerms:
     """The device-term counts of op ``index`` (see the module docstring)."""
     op = graph.ops[index]
@@ -110,8 +127,8 @@ def op_terms(graph: Graph, index: int) -> OpTerms:
         return OpTerms(tpu=False)
     ts = graph.tensors
     outs = sum(_int8_bytes(graph, t) for t in op.outputs)
-    ins = sum(_int8_bytes(graph, t) for t in op.inputs if not ts[t].constant)
-    ws = (ins + outs) / MiB
+    ws = (sum(padded_bytes(graph, t) for t in op.inputs if not ts[t].constant)
+          + sum(padded_bytes(graph, t) for t in op.outputs)) / MiB
     if op.name in FREE_OPS:
         return OpTerms(tpu=True, working_set_mib=ws)
     weights = next((ts[t] for t in op.inputs if ts[t].constant and len(ts[t].shape) >= 2), None)
@@ -178,6 +195,31 @@ class EdgeTPUFeatures:
                 self.element_mib, self.ops, self.in_mib, self.out_mib]
 
 
+#: The chip's terms that scale with the Edge TPU clock (the rest are the host's and the link's;
+#: read off the Dev Board clock sweep, ``benchmarks/results/edgetpu_model.md``).
+CLOCK_TERMS: tuple[str, ...] = ("conv_ms_per_mcycle", "depthwise_ms_per_mcycle",
+                                "fc_ms_per_ktile", "element_ms_per_mib", "op_ms")
+#: Clocks of libedgetpu's two builds, MHz: ``max`` (libedgetpu1-max, Coral's published
+#: figures) and ``std`` (libedgetpu1-std, half the clock).
+CLOCKS: dict[str, float] = {"max": 500.0, "std": 250.0}
+
+
+def at_clock(p: DeviceProfile, clock: str | float) -> DeviceProfile:
+    """``p`` with its chip terms (:data:`CLOCK_TERMS`) scaled to ``clock`` (``max``, ``std``
+    or MHz): they take ``p.clock_mhz / clock`` times as long."""
+    if isinstance(clock, str):
+        if clock not in CLOCKS:
+            raise TpusplitError(f"--clock: expected {' or '.join(CLOCKS)}, got {clock!r}")
+        clock = CLOCKS[clock]
+    if not clock > 0 or clock == float("inf"):
+        raise TpusplitError(f"Edge TPU clock must be a positive number of MHz, got {clock}")
+    if clock == p.clock_mhz:
+        return p
+    f = p.clock_mhz / clock
+    return replace(p, clock_mhz=float(clock),
+                   **{k: getattr(p, k) * f for k in CLOCK_TERMS})
+
+
 def profile_vector(p: DeviceProfile) -> list[float]:
     """The profile's parameters in :data:`PARAMETERS` order."""
     return [float(getattr(p, name)) for name in PARAMETERS]
@@ -239,6 +281,40 @@ def _table(graph: Graph) -> _OpTable:
     return table
 
 
+def staged_mib(graph: Graph, ins: Sequence[int], outs: Sequence[int]) -> float:
+    """MiB of a segment's input and output tensors as staged on chip (channels padded)."""
+    return sum(padded_bytes(graph, t) for t in (*ins, *outs)) / MiB
+
+
+def stream_reads(working_set_mib: float, staged: float, p: Reads) -> float:
+    """How many times a streamed layer's weights cross the link per inference (>= 1).
+
+    ``min(reread_max, max(1, working_set / reread_mib))`` spatial tiles; when the demand,
+    the working set plus the segment's ``staged`` input and output tensors, exceeds the
+    on-chip memory ``onchip_mib``, times ``overflow_reads * demand / onchip_mib`` (module
+    docstring). A profile
+    without ``reread_mib`` reads once; without ``reread_max`` the tiles are not capped;
+    without ``overflow_reads`` there is no overflow term.
+    """
+    tiles = max(1.0, working_set_mib / p.reread_mib) if p.reread_mib > 0 else 1.0
+    if p.reread_max > 0:
+        tiles = min(tiles, max(1.0, p.reread_max))
+    if p.overflow_reads > 1 and working_set_mib + staged > p.onchip_mib:
+        tiles *= p.overflow_reads * (working_set_mib + staged) / p.onchip_mib
+    return tiles
+
+
+def runner_of(profile: DeviceProfile, runner: str = "python", host_ms: float | None = None
+              ) -> RunnerModel:
+    """Pipeline runner ``runner`` on ``profile``'s host: its measured host time per stage
+    (``python_stage_ms``, ``coral_stage_ms``) unless ``host_ms`` overrides it."""
+    check_runner(runner)
+    measured = {"python": profile.python_stage_ms, "coral": profile.coral_stage_ms,
+                "none": 0.0}[runner]
+    return RunnerModel(runner, measured if host_ms is None else float(host_ms),
+                       serial=runner == "python")
+
+
 def segment_features(graph: Graph, start: int, end: int, profile: DeviceProfile,
                      memory: MemoryFn | None = None) -> EdgeTPUFeatures:
     """Features of ops ``[start, end)``; on/off-chip bytes from the caching model or ``memory``."""
@@ -251,15 +327,15 @@ def segment_features(graph: Graph, start: int, end: int, profile: DeviceProfile,
         if real is not None:
             on, off = int(real[0]), int(real[1])
             placement = _override(placement, on, off)
+    ins, outs = boundary(graph, start, end)
+    staged = staged_mib(graph, ins, outs)
     streamed = reads = 0.0
     for i in range(start, end):
         s = placement.off_chip_of(i)
         if s:
-            ws = table.terms[i].working_set_mib
             streamed += s / MiB
-            reads += s / MiB * (max(1.0, ws / profile.reread_mib) if profile.reread_mib > 0
-                                else 1.0)
-    ins, outs = boundary(graph, start, end)
+            reads += s / MiB * stream_reads(table.terms[i].working_set_mib, staged,
+                                            profile.reads)
     return EdgeTPUFeatures.from_counts(
         [table.sum(k, start, end) for k in COUNTS],
         in_mib=sum(_int8_bytes(graph, t) for t in ins) / MiB,
@@ -296,16 +372,25 @@ class EdgeTPUCost(CostSource):
             :class:`DeviceProfile`.
         memory: optional ``(start, end) -> (on_chip_bytes, off_chip_bytes) | None`` giving the
             compiler's real figures; None (or a None result) uses the caching model.
+        runner: the pipeline runner plans and simulations assume (``python``, ``coral``,
+            ``none``; :mod:`tpusplit.costs.runner`), with the profile's host time per stage.
+        host_ms: override that host time per stage (ms).
+        clock: the Edge TPU clock, ``max`` (500 MHz, the profiles' own) or ``std`` (250 MHz),
+            or MHz (:func:`at_clock`).
     """
 
     measured = False
 
     def __init__(self, graph: Graph, profile: str | Path | DeviceProfile = "edgetpu-usb3",
-                 memory: MemoryFn | None = None) -> None:
+                 memory: MemoryFn | None = None, runner: str = "python",
+                 host_ms: float | None = None, clock: str | float | None = None) -> None:
         super().__init__(graph)
         self.profile = load_profile(profile)
+        if clock is not None:
+            self.profile = at_clock(self.profile, clock)
         self.device = self.profile.name
         self.memory = memory
+        self.runner = runner_of(self.profile, runner, host_ms)
 
     def features(self, start: int, end: int) -> EdgeTPUFeatures:
         """The latency-model features of ops ``[start, end)``."""
@@ -313,6 +398,17 @@ class EdgeTPUCost(CostSource):
 
     def _evaluate(self, start: int, end: int) -> SegmentCost:
         return evaluate(self.features(start, end), self.profile, start, end)
+
+    def expected_error(self, stages: int) -> str | None:
+        """What the profile says of its own error, for reports: one TPU (leave one model out
+        on its host's real networks) or a pipeline (the measured pipelines)."""
+        p = self.profile
+        pct = p.pipeline_error_pct if stages > 1 else p.expected_error_pct
+        if not pct:
+            return None
+        what = ("on the measured Edge TPU pipelines" if stages > 1 else
+                "on real networks the fit never saw, this host")
+        return f"expect +-{pct:.0f}% ({p.name}: error {what})"
 
     def power(self) -> PowerModel:
         """An Edge TPU's power (:data:`tpusplit.costs.energy.POWER`)."""

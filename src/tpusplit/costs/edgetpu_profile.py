@@ -46,10 +46,15 @@ ALIASES: dict[str, str] = {"edgetpu": "edgetpu-usb3", "edgetpu-usb3-x86": "edget
 #: Per-host fields (the rest describe the Edge TPU itself and the compiler's caching rule).
 HOST_FIELDS: tuple[str, ...] = ("fixed_ms", "link_ms_per_mib", "cpu_factor")
 
+#: Per-host fields of a pipeline runner: host time per stage and input (see
+#: :mod:`tpusplit.costs.runner`).
+RUNNER_FIELDS: tuple[str, ...] = ("python_stage_ms", "coral_stage_ms")
+
 #: Edge TPU fields, the same in every profile fitted together.
 TPU_FIELDS: tuple[str, ...] = ("conv_ms_per_mcycle", "depthwise_ms_per_mcycle", "fc_ms_per_ktile",
                                "element_ms_per_mib", "op_ms", "act_in_ms_per_mib",
-                               "act_out_ms_per_mib", "reread_mib")
+                               "act_out_ms_per_mib", "reread_mib", "reread_max",
+                               "overflow_reads")
 
 FIELDS_DOC: dict[str, str] = {
     "fixed_ms": "fixed cost of one invoke on this host (driver call, link round trip), ms",
@@ -67,9 +72,33 @@ FIELDS_DOC: dict[str, str] = {
     "act_in_ms_per_mib": "ms per MiB of segment input on top of the link (host-side handling)",
     "act_out_ms_per_mib": "ms per MiB of segment output on top of the link (host-side handling)",
     "reread_mib": "a streamed layer's weights are read once per reread_mib MiB of its input + "
-                  "output activations (at least once)",
+                  "output activations (channels padded to 64; at least once)",
+    "reread_max": "at most this many reads from the activations alone (0: no limit)",
+    "overflow_reads": "when the layer's activations plus the segment's input and output "
+                      "(the demand) exceed the on-chip memory cache.base_mib, reads are "
+                      "multiplied by overflow_reads * demand / cache.base_mib",
+    "python_stage_ms": "host time per pipeline stage and input of a Python thread-and-queue "
+                       "runner (tpusplit run); serialised across stages by the GIL",
+    "coral_stage_ms": "host time per pipeline stage and input of libcoral's C++ "
+                      "PipelinedModelRunner; stages overlap",
+    "clock_mhz": "Edge TPU clock the chip's terms describe (500: libedgetpu1-max, 250: -std)",
+    "expected_error_pct": "expected error of one TPU on a network the fit never saw (MAPE of "
+                          "leave-one-model-out on this host's measured networks; 0: unknown)",
+    "pipeline_error_pct": "expected error of a pipeline of several TPUs (MAPE on the measured "
+                          "conv and fc pipelines; 0: unknown)",
     "cache": "capacity = base_mib MiB - in_coef * input bytes - out_coef * output bytes",
 }
+
+
+@dataclass(frozen=True)
+class Reads:
+    """How often streamed weights cross the link (:func:`tpusplit.costs.edgetpu.stream_reads`):
+    ``reread_mib``, ``reread_max``, ``overflow_reads`` and the on-chip memory (MiB)."""
+
+    reread_mib: float = 0.0
+    reread_max: float = 0.0
+    overflow_reads: float = 0.0
+    onchip_mib: float = 7.76
 
 
 @dataclass(frozen=True)
@@ -91,6 +120,13 @@ class DeviceProfile:
     act_in_ms_per_mib: float = 0.0
     act_out_ms_per_mib: float = 0.0
     reread_mib: float = 0.0
+    reread_max: float = 0.0
+    overflow_reads: float = 0.0
+    python_stage_ms: float = 0.0
+    coral_stage_ms: float = 0.0
+    clock_mhz: float = 500.0
+    expected_error_pct: float = 0.0
+    pipeline_error_pct: float = 0.0
     cache_base_mib: float = 7.76
     cache_in_coef: float = 0.0
     cache_out_coef: float = 0.0
@@ -104,6 +140,11 @@ class DeviceProfile:
         d["cache"] = {"base_mib": d.pop("cache_base_mib"), "in_coef": d.pop("cache_in_coef"),
                       "out_coef": d.pop("cache_out_coef")}
         return {"format": FORMAT, **d, "fields": FIELDS_DOC}
+
+    @property
+    def reads(self) -> Reads:
+        """The profile's read parameters, with its cache size as the on-chip memory."""
+        return Reads(self.reread_mib, self.reread_max, self.overflow_reads, self.cache_base_mib)
 
     def with_name(self, name: str, description: str | None = None) -> DeviceProfile:
         """A copy with another name (and description)."""
@@ -128,6 +169,8 @@ def _number(value: Any, where: str, source: str) -> float:
 
 _NUMBERS = tuple(f.name for f in fields(DeviceProfile)
                  if f.type == "float" and not f.name.startswith("cache_"))
+_DEFAULTS: dict[str, float] = {f.name: float(f.default) for f in fields(DeviceProfile)  # type: ignore[arg-type]
+                               if f.name in _NUMBERS}
 
 
 def profile_from_dict(data: Any, source: str) -> DeviceProfile:
@@ -153,7 +196,9 @@ def profile_from_dict(data: Any, source: str) -> DeviceProfile:
     base = _number(cache["base_mib"], "cache.base_mib", source)
     if not 0 < base <= 64:
         raise TpusplitError(f"{source}: cache.base_mib must be in (0, 64] MiB, got {base}")
-    numbers = {k: _number(data.get(k, 0.0), k, source) for k in _NUMBERS}
+    numbers = {k: _number(data.get(k, _DEFAULTS[k]), k, source) for k in _NUMBERS}
+    if numbers["clock_mhz"] <= 0:
+        raise TpusplitError(f"{source}: clock_mhz must be > 0, got {numbers['clock_mhz']}")
     fit = data.get("fit", {})
     if not isinstance(fit, dict):
         raise TpusplitError(f"{source}: fit must be an object")

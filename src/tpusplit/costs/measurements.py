@@ -9,7 +9,7 @@ one way, on one host):
   (:func:`coral_observations`), one file per host;
 - a user's own CSV (:func:`read_observations`), documented in the README::
 
-      model,cuts,host,ms[,batch][,runner][,link]
+      model,cuts,host,ms[,batch][,runner][,link][,clock]
       my_model.tflite,,my-pc,12.5
       my_model.tflite,41;77,my-pc,6.1,100
       seg0_edgetpu.tflite;seg1_edgetpu.tflite,,my-pc,6.3,100
@@ -19,7 +19,8 @@ one way, on one host):
   are op indices separated by ``;`` or spaces (empty: one TPU); ``ms`` is the time per
   inference; ``batch`` the number of inputs timed together (default 1); ``runner``
   ``coral`` (PipelinedModelRunner, default) or ``python`` (a thread-and-queue pipeline whose
-  host work serialises); ``link`` ``usb3``, ``usb2`` or ``pcie`` (default ``usb3``).
+  host work serialises); ``link`` ``usb3``, ``usb2`` or ``pcie`` (default ``usb3``);
+  ``clock`` the Edge TPU clock, ``max`` (default), ``std`` or MHz.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from tpusplit.costs.edgetpu import CLOCKS
 from tpusplit.errors import TpusplitError, read_text
 from tpusplit.graph import Graph, load
 from tpusplit.graph.compiler_rule import compiler_cuts
@@ -47,23 +49,57 @@ LINK_MBPS: dict[str, float] = {"usb3": 500.0, "pcie": 500.0, "usb2": 60.0}
 
 @dataclass(frozen=True)
 class Host:
-    """A host and link measured in the data."""
+    """A host and link measured in the data; ``cpu`` is ``x86`` or ``arm`` (the class whose
+    measured hosts lend a host without small models their fixed cost per invoke)."""
 
     name: str
     description: str
     link: str
+    cpu: str = "x86"
 
 
-#: Hosts of the repository's data.
+#: Hosts of the repository's data (Coral's reference hosts, the synthetic sweeps' host, and
+#: the community's hosts of ``data/edgetpu-community``; one per host, link and method).
 HOSTS: dict[str, Host] = {h.name: h for h in [
     Host("usb3-x86", "x86-64 desktop, Coral USB Accelerator on USB 3 (Coral's reference host)",
          "usb3"),
     Host("devboard", "Coral Dev Board (NXP i.MX 8M, Cortex-A53), Edge TPU on the SoM over PCIe",
-         "pcie"),
-    Host("rpi4-usb3", "Raspberry Pi 4B (Cortex-A72), USB Accelerator on its USB 3 port", "usb3"),
-    Host("rpi3-usb2", "Raspberry Pi 3B / 3B+ (Cortex-A53), USB Accelerator on USB 2", "usb2"),
+         "pcie", "arm"),
+    Host("rpi4-usb3", "Raspberry Pi 4B (Cortex-A72), USB Accelerator on its USB 3 port", "usb3",
+         "arm"),
+    Host("rpi3-usb2", "Raspberry Pi 3B / 3B+ (Cortex-A53), USB Accelerator on USB 2", "usb2",
+         "arm"),
     Host("usb3-sweeps", "x86-64 desktop of the synthetic sweeps (Villarrubia et al., PDP 2023), "
          "USB Accelerators on USB 3", "usb3"),
+    Host("imac2015-usb3", "iMac 2015, USB Accelerator on USB 3 (Python edgetpu API)", "usb3"),
+    Host("mbp2018-usb3", "MacBook Pro 2018, USB Accelerator on USB 3 (Python edgetpu API)",
+         "usb3"),
+    Host("mbp2018-usb3-cpp", "MacBook Pro 2018, USB Accelerator on USB 3 (C++ edgetpu API)",
+         "usb3"),
+    Host("i9-13900k-usb3", "Intel i9-13900K desktop, USB Accelerator on USB 3, libedgetpu1-std",
+         "usb3"),
+    Host("jetson-nano-10w-usb3", "Jetson Nano (10 W mode), USB Accelerator on USB 3", "usb3",
+         "arm"),
+    Host("jetson-nano-10w-usb2", "Jetson Nano (10 W mode), USB Accelerator on USB 2", "usb2",
+         "arm"),
+    Host("jetson-nano-5w-usb3", "Jetson Nano (5 W mode), USB Accelerator on USB 3", "usb3",
+         "arm"),
+    Host("jetson-nano-5w-usb2", "Jetson Nano (5 W mode), USB Accelerator on USB 2", "usb2",
+         "arm"),
+    Host("rk3399-usb3", "Rockchip RK3399 board, USB Accelerator on USB 3.1, libedgetpu1-max",
+         "usb3", "arm"),
+    Host("cm4-pcie", "Raspberry Pi Compute Module 4, M.2 Accelerator on PCIe (C++ benchmark)",
+         "pcie", "arm"),
+    Host("devboard-mini-usb2", "Coral Dev Board Mini (MT8167S), Edge TPU on internal USB 2",
+         "usb2", "arm"),
+    Host("devboard-p95", "Coral Dev Board at set Edge TPU clocks, 95th percentile latency",
+         "pcie", "arm"),
+    Host("devboard-wall", "Coral Dev Board, wall clock with JPEG resize and post-processing",
+         "pcie", "arm"),
+    Host("rpi3bp-wall-usb2", "Raspberry Pi 3B+, USB 2, wall clock with JPEG resize and "
+         "post-processing", "usb2", "arm"),
+    Host("rpi4-wall-usb3", "Raspberry Pi 4, USB 3, wall clock with JPEG resize and "
+         "post-processing", "usb3", "arm"),
 ]}
 
 
@@ -85,7 +121,8 @@ class Observation:
             ``TFLite_Detection_PostProcess``); the host's profile scales it by ``cpu_factor``.
         on_chip_mib, off_chip_mib: the compiler's figures per segment, when known.
         source: where the observation was read (file name).
-        group: a label for reports (``conv_2tpu``, ``coral``, ...).
+        group: a label for reports (``conv_2tpu``, ``coral``, ``community``, ...).
+        clock_mhz: the Edge TPU clock it ran at (500: libedgetpu1-max, 250: -std).
     """
 
     model: str
@@ -101,6 +138,7 @@ class Observation:
     off_chip_mib: tuple[float, ...] = ()
     source: str = ""
     group: str = ""
+    clock_mhz: float = 500.0
 
     @property
     def tpus(self) -> int:
@@ -123,6 +161,11 @@ def measurements_dir() -> Path:
 def coral_dir() -> Path:
     """Coral's reference latencies: ``data/coral-reference``."""
     return data_dir() / "coral-reference"
+
+
+def community_dir() -> Path:
+    """The community's measurements and compiled graphs: ``data/edgetpu-community``."""
+    return data_dir() / "edgetpu-community"
 
 
 # ----------------------------------------------------------------------------- sweep files
@@ -428,6 +471,39 @@ def coral_observations(directory: str | Path | None = None) -> list[Observation]
     return out
 
 
+# ----------------------------------------------------------------------------- community
+def community_observations(directory: str | Path | None = None) -> list[Observation]:
+    """The community's single-TPU latencies that tpusplit can model, one observation each.
+
+    ``single_tpu_latency.csv`` holds the published rows (each citing its source);
+    ``single_tpu_used.csv`` maps each row to a zoo model, a host of :data:`HOSTS`, the link,
+    the Edge TPU clock and the SSD post-processing timed on the reference CPU
+    (``host_cpu.csv`` of ``data/coral-reference``), or says why the row is not used.
+    """
+    d = Path(directory) if directory is not None else community_dir()
+    table = _read_csv(d / "single_tpu_latency.csv")
+    mapping = _read_csv(d / "single_tpu_used.csv")
+    cpu = host_cpu_ms(coral_dir())
+    out: list[Observation] = []
+    for line, rec in enumerate(mapping[1:], start=2):
+        if not rec or not rec[1].strip():
+            continue
+        try:
+            row, model, host, link = int(rec[0]), rec[1], rec[2], rec[3]
+            clock = float(rec[4])
+            ms = float(table[row][6])
+        except (ValueError, IndexError):
+            raise TpusplitError(f"{d / 'single_tpu_used.csv'}: line {line}: expected "
+                                f"row,model,host,link,clock_mhz,host_cpu,use") from None
+        if host not in HOSTS or link not in LINK_MBPS:
+            raise TpusplitError(f"{d / 'single_tpu_used.csv'}: line {line}: unknown host "
+                                f"{host!r} or link {link!r}")
+        out.append(Observation(model, (), host, ms, link=link, clock_mhz=clock,
+                               host_cpu_ms=cpu.get(rec[5], 0.0) if rec[5] else 0.0,
+                               source=f"single_tpu_latency.csv:{row + 1}", group="community"))
+    return out
+
+
 # ----------------------------------------------------------------------------- users' CSVs
 _COLUMNS = ("model", "cuts", "host", "ms")
 
@@ -481,6 +557,7 @@ def read_observations(path: str | Path) -> list[Observation]:
         if link not in LINK_MBPS:
             raise TpusplitError(f"{p}: line {line}: link must be one of "
                                 f"{', '.join(LINK_MBPS)}, got {link!r}")
+        clock = _clock(get("clock", "max") or "max", p, line)
         host = get("host") or "custom"
         files: tuple[str, ...] = ()
         if ";" in model:
@@ -491,10 +568,21 @@ def read_observations(path: str | Path) -> list[Observation]:
         else:
             model = str(_resolve(model, p.parent))
         out.append(Observation(model, cuts, host, ms, batch, runner, link, files,
-                               source=f"{p.name}:{line}", group=host))
+                               source=f"{p.name}:{line}", group=host, clock_mhz=clock))
     if not out:
         raise TpusplitError(f"{p}: no measurement rows")
     return out
+
+
+def _clock(text: str, p: Path, line: int) -> float:
+    """An Edge TPU clock column: ``max``, ``std`` or MHz."""
+    try:
+        mhz = CLOCKS[text] if text in CLOCKS else float(text)
+    except ValueError:
+        mhz = -1.0
+    if not 0 < mhz < float("inf"):
+        raise TpusplitError(f"{p}: line {line}: clock must be max, std or MHz, got {text!r}")
+    return mhz
 
 
 def _resolve(model: str, base: Path) -> str | Path:

@@ -258,11 +258,15 @@ def inception_v4(size: int = 299, classes: int = NUM_CLASSES, seed: int = 0) -> 
 _SSD_EXTRA = (512, 256, 256, 128)
 
 
-def _ssd_head(b: ModelBuilder, maps: list[int], classes: int) -> None:
-    """Extra feature maps, 1x1 box/class predictors, reshape + concat, sigmoid scores."""
+def _ssd_head(b: ModelBuilder, maps: list[int], classes: int, multiplier: float = 1.0
+              ) -> None:
+    """Extra feature maps (depths scaled by ``multiplier``, at least 16, as the Object
+    Detection API's ``get_depth_fn``), 1x1 box/class predictors, reshape + concat, sigmoid
+    scores."""
     x = maps[-1]
-    for depth in _SSD_EXTRA:
-        x = b.conv2d(x, depth // 2, kernel=1, activation="RELU6")
+    for full in _SSD_EXTRA:
+        depth = max(int(full * multiplier), 16)
+        x = b.conv2d(x, max(int(full // 2 * multiplier), 16), kernel=1, activation="RELU6")
         x = b.conv2d(x, depth, kernel=3, stride=2, activation="RELU6")
         maps.append(x)
     boxes, scores = [], []
@@ -277,12 +281,15 @@ def _ssd_head(b: ModelBuilder, maps: list[int], classes: int) -> None:
     b.output(b.logistic(b.concat(scores, axis=1)))
 
 
-def ssd_mobilenet_v1(size: int = 300, classes: int = 91, seed: int = 0) -> bytes:
-    """SSD MobileNet v1 (COCO: 90 classes + background), features from Conv2d_11 and 13."""
-    b = ModelBuilder(seed=seed, name=f"ssd_mobilenet_v1_{size}")
+def ssd_mobilenet_v1(size: int = 300, classes: int = 91, seed: int = 0,
+                     multiplier: float = 1.0) -> bytes:
+    """SSD MobileNet v1 (COCO: 90 classes + background), features from Conv2d_11 and 13;
+    ``multiplier`` scales the base and the extra layers (``ssd_mobilenet_v1_0.75_depth``)."""
+    suffix = "" if multiplier == 1.0 else f"_{multiplier}"
+    b = ModelBuilder(seed=seed, name=f"ssd_mobilenet_v1{suffix}_{size}")
     x = b.input((1, size, size, 3), dtype="int8")
-    outs = _mobilenet_v1_base(b, x, 1.0)
-    _ssd_head(b, [outs[11], outs[13]], classes)
+    outs = _mobilenet_v1_base(b, x, multiplier)
+    _ssd_head(b, [outs[11], outs[13]], classes, multiplier)
     return b.build()
 
 

@@ -36,7 +36,7 @@ class ZooModel:
         size: input height and width.
         keras_name: constructor in ``keras.applications``.
         builder: a function returning the model's bytes (no TensorFlow).
-        file: a file of ``data/coral-reference/models``.
+        file: a file of ``data/coral-reference/models`` (or a path relative to it).
     """
 
     name: str
@@ -70,10 +70,18 @@ ZOO: dict[str, ZooModel] = {m.name: m for m in [
     ZooModel("MobileNetV2-slim", 224, builder=slim.mobilenet_v2),
     ZooModel("SSDMobileNetV1", 300, builder=slim.ssd_mobilenet_v1),
     ZooModel("SSDMobileNetV2Face", 320, builder=slim.ssd_mobilenet_v2),
+    ZooModel("SSDMobileNetV2", 300, builder=lambda: slim.ssd_mobilenet_v2(300, classes=91)),
+    ZooModel("SSDMobileNetV1-0.75", 300,
+             builder=lambda: slim.ssd_mobilenet_v1(300, multiplier=0.75)),
+    ZooModel("MobileNetV2-dense-slim", 224, builder=slim.mobilenet_v2_dense),
+    ZooModel("MobileNetV2-features-slim", 224,
+             builder=lambda: slim.mobilenet_v2_dense(224, classes=None)),
     ZooModel("coral-mobilenet_v2_1.0_224", 224, file="mobilenet_v2_1.0_224_quant.tflite"),
     ZooModel("coral-mobilenet_v1_0.75_192", 192, file="mobilenet_v1_0.75_192_quant.tflite"),
     ZooModel("coral-mobilenet_v1_0.5_160", 160, file="mobilenet_v1_0.5_160_quant.tflite"),
     ZooModel("coral-mobilenet_v1_0.25_128", 128, file="mobilenet_v1_0.25_128_quant.tflite"),
+    ZooModel("coral-mobilenet_v2_1.0_224_inat_bird", 224,
+             file="../../edgetpu-community/models/mobilenet_v2_1.0_224_inat_bird_quant.tflite"),
 ]}
 
 #: The repository's data directory (present in a source checkout).

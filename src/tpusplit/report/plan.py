@@ -52,6 +52,10 @@ def plan_summary(plan: Plan) -> str:
                      f"tpusplit.costs.energy)")
     if plan.lower_bound_ms is not None:
         lines.append(f"proved lower bound on the bottleneck: {plan.lower_bound_ms:.3f} ms")
+    if plan.num_segments > 1:
+        lines.append(plan.runner.describe())
+    if plan.expected_error:
+        lines.append(plan.expected_error)
     lines += [f"note: {n}" for n in plan.notes]
     return "\n".join(lines)
 

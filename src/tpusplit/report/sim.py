@@ -38,6 +38,9 @@ def sim_json(cost: CostSource, result: SimResult) -> dict[str, Any]:
         "throughput_ips": result.throughput_ips, "first_result_ms": result.first_result_ms,
         "wall_ms": result.wall_ms, "stage_busy_ms": result.stage_busy_ms,
         "transfer_ms": result.transfer_ms,
+        "runner": {"name": cost.runner.name, "stage_ms": cost.runner.stage_ms,
+                   "serial": cost.runner.serial},
+        "expected_error": cost.expected_error(len(result.segments)),
         **(energy.as_dict() if (energy := sim_energy(cost, result)) is not None else {}),
     }
 

@@ -89,8 +89,9 @@ def phase_times(cost: SegmentCost, host_ms: float) -> tuple[float, float, float,
 
 
 def simulate(cost: CostSource | Sequence[CostSource], cuts: Sequence[int], batch: int = 15, *,
-             queue_size: int | None = None, shared_bus: bool = False, host_ms: float = 0.0,
-             host_workers: int | None = None, buses: Sequence[int] | None = None) -> SimResult:
+             queue_size: int | None = None, shared_bus: bool = False,
+             host_ms: float | None = None, host_workers: int | None = None,
+             buses: Sequence[int] | None = None) -> SimResult:
     """Simulate ``batch`` inputs through the segments of ``cost.graph`` cut at ``cuts``.
 
     Args:
@@ -101,7 +102,9 @@ def simulate(cost: CostSource | Sequence[CostSource], cuts: Sequence[int], batch
         queue_size: capacity of each inter-segment queue; None = unbounded (Coral's default).
         shared_bus: the devices share one host link (transfers serialise); shorthand for
             ``buses=[0] * N``.
-        host_ms: host-side work per job (queue handling, Python threads).
+        host_ms: host-side work per job (queue handling, Python threads); None: the cost
+            source's pipeline runner (``cost.runner``, :mod:`tpusplit.costs.runner`), which
+            also sets ``host_workers`` (1 for a runner that serialises).
         host_workers: host threads that can do that work at once; None = unlimited.
         buses: the link (bus, host controller) of each stage's device: stages with the same
             number take turns for their transfers; default one link per device.
@@ -121,6 +124,9 @@ def simulate(cost: CostSource | Sequence[CostSource], cuts: Sequence[int], batch
     sources = per_stage or [cost] * len(spans_)  # type: ignore[list-item]
     segs = [src.segment(a, b) for src, (a, b) in zip(sources, spans_, strict=True)]
     n = len(segs)
+    if host_ms is None:
+        host_ms, workers = sources[0].runner.sim_options(n)
+        host_workers = workers if host_workers is None else host_workers
     if buses is None:
         buses = [0] * n if shared_bus else list(range(n))
     bus_of = [int(buses[i]) if i < len(buses) else 1000 + i for i in range(n)]

@@ -12,6 +12,7 @@ from typing import Any
 
 from tpusplit.costs.base import CostSource, SegmentCost
 from tpusplit.costs.energy import pipeline_energy
+from tpusplit.costs.runner import RunnerModel
 from tpusplit.errors import TpusplitError, read_json
 from tpusplit.files import write_file
 from tpusplit.graph import Graph, bounds
@@ -84,6 +85,11 @@ class Plan:
     #: are on one host; a transfer is a pipeline element of its own (see
     #: :mod:`tpusplit.partition.cluster`). Empty otherwise.
     network_ms: tuple[float, ...] = ()
+    #: The pipeline runner the figures assume and its host time per stage and input
+    #: (:mod:`tpusplit.costs.runner`); part of the bottleneck and the time per inference.
+    runner: RunnerModel = field(default_factory=lambda: RunnerModel("none"))
+    #: How far off the figures are expected to be (the cost source's own words), or "".
+    expected_error: str = ""
 
     @property
     def num_segments(self) -> int:
@@ -92,8 +98,16 @@ class Plan:
 
     @property
     def bottleneck_ms(self) -> float:
-        """Latency of the slowest segment (or network transfer, in a plan for a cluster)."""
-        return max([s.latency_ms for s in self.segments] + list(self.network_ms))
+        """Steady-state time per input: the slowest segment (or network transfer, in a plan for
+        a cluster) with the runner's host time per stage; for a runner whose host work
+        serialises, at least that host time times the number of stages."""
+        period = self.runner.period_ms([s.latency_ms for s in self.segments])
+        return max([period, *self.network_ms])
+
+    @property
+    def host_ms(self) -> float:
+        """The runner's host time per stage and input in this plan (0 for one segment)."""
+        return self.runner.host_ms(len(self.segments))
 
     @property
     def throughput_ips(self) -> float:
@@ -127,6 +141,9 @@ class Plan:
             "notes": list(self.notes),
             "model_fingerprint": self.model_fingerprint,
             "energy_mj": self.energy_mj,
+            "runner": {"name": self.runner.name, "stage_ms": self.runner.stage_ms,
+                       "serial": self.runner.serial},
+            "expected_error": self.expected_error,
             **({"network_ms": list(self.network_ms)} if self.network_ms else {}),
         }
 
@@ -162,6 +179,8 @@ class Plan:
                 model_fingerprint=str(data.get("model_fingerprint", "")),
                 energy_mj=None if energy is None else float(energy),
                 network_ms=tuple(float(x) for x in data.get("network_ms", ())),
+                runner=_runner(data.get("runner")),
+                expected_error=str(data.get("expected_error", "")),
             )
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             what = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
@@ -209,6 +228,15 @@ def rebatch(plan: Plan, cost: CostSource, batch: int) -> Plan:
         return plan
     tpi = simulate(cost, list(plan.cuts), batch=batch).time_per_inference_ms
     return replace(plan, batch=batch, time_per_inference_ms=tpi)
+
+
+def _runner(data: Any) -> RunnerModel:
+    """The runner of a plan's JSON; plans written before runners existed assume none."""
+    if data is None:
+        return RunnerModel("none")
+    if not isinstance(data, dict):
+        raise ValueError("runner must be an object")
+    return RunnerModel(str(data["name"]), float(data["stage_ms"]), bool(data["serial"]))
 
 
 def _int(x: Any) -> int:
@@ -285,4 +313,5 @@ def make_plan(strategy: str, graph: Graph, cost: CostSource, cuts: Sequence[int]
                 segments=figures, batch=batch, time_per_inference_ms=tpi,
                 cost_evaluations=evaluations, solve_seconds=seconds,
                 lower_bound_ms=lower_bound_ms, notes=tuple(notes),
-                model_fingerprint=graph.fingerprint, energy_mj=energy)
+                model_fingerprint=graph.fingerprint, energy_mj=energy, runner=cost.runner,
+                expected_error=cost.expected_error(len(seg_costs)) or "")

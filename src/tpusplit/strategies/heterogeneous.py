@@ -71,7 +71,7 @@ def _plan(graph: Graph, kinds: Sequence[DeviceKind], costs: Sequence[CostSource]
                 batch=batch, time_per_inference_ms=result.time_per_inference_ms,
                 cost_evaluations=sum(c.evaluations for c in costs), solve_seconds=seconds,
                 notes=tuple(notes), model_fingerprint=graph.fingerprint,
-                energy_mj=energy.total_mj)
+                energy_mj=energy.total_mj, runner=stage_costs[0].runner)
 
 
 def plan_devices(graph: Graph, kinds: Sequence[DeviceKind], objective: str = "throughput",
