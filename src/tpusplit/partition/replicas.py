@@ -44,7 +44,9 @@ that some prefix no worse than the best plan known can use with the replicas lef
 bound does not exclude them: every segment of every optimal plan, so the latency tie-break
 over evaluated segments is then exact. The latency tie-break is a second programme (fewest
 devices per segment, ``r = ceil((cost + host) / period)``, summing latencies) with the same
-lazy evaluation.
+lazy evaluation; exact when that settles within :data:`FILL_ROUNDS` rounds (or after the
+forward programme), else the best plan over the evaluated segments (as ``minmax``'s
+shortest-fill tie-break). The period and the device count are always exact.
 
 **Complexity.** For ``N`` devices, ``R`` replicas at most and ``K`` stages at most, a
 programme costs O(S n^2) numpy time with ``S`` the transitions between states: ``S = N R``
@@ -73,6 +75,9 @@ Bound = Callable[[np.ndarray, np.ndarray], np.ndarray]
 _INF = math.inf
 #: Rounds of lazy evaluation on the relaxation before the forward programme takes over.
 ROUNDS = 64
+#: Rounds of lazy evaluation the latency tie-break may take before it settles for the best
+#: plan of evaluated segments (as :data:`tpusplit.partition.dp.FILL_ROUNDS`).
+FILL_ROUNDS = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,13 +235,14 @@ class _Solver:
                 alive = np.flatnonzero(before <= bound)
                 if alive.size == 0:
                     continue
-                cand = np.maximum(before[alive, None], scaled[r][alive])
+                lo, hi = int(alive[0]), int(alive[-1]) + 1  # rows between: exact, just worse
+                cand = np.maximum(before[lo:hi, None], scaled[r][lo:hi, lo + 1:])
                 a = cand.argmin(axis=0)
-                v = cand[a, self.rows]
-                better = v < best
-                best[better] = v[better]
-                arg_i[better] = alive[a[better]]
-                arg_r[better] = r
+                v = cand[a, self.rows[:n - lo]]
+                better = v < best[lo + 1:]
+                best[lo + 1:][better] = v[better]
+                arg_i[lo + 1:][better] = a[better] + lo
+                arg_r[lo + 1:][better] = r
             val[(t, m)] = best
             par[(t, m)] = (arg_i, arg_r)
         single = float(w[0, n])
@@ -266,15 +272,25 @@ class _Solver:
             j, m, t = i, m - r, (t - 1 if self.track else 0)
         return tuple(reversed(cuts)), tuple(reversed(reps))
 
-    def shortest(self, w: np.ndarray, scaled: np.ndarray, period: float, devices: int
+    def fewest(self, scaled: np.ndarray, period: float) -> np.ndarray:
+        """``rmin[i, j]``: the fewest replicas keeping segment ``[i, j)`` within ``period``
+        (0: none does); ``scaled`` from :meth:`scaled`."""
+        ok = scaled[1:] <= period  # (R, n+1, n+1)
+        out: np.ndarray = np.where(ok.any(axis=0), ok.argmax(axis=0) + 1, 0)
+        return out
+
+    def by_replicas(self, w: np.ndarray, rmin: np.ndarray) -> np.ndarray:
+        """``out[r, i, j]``: the latency ``w[i, j] + host`` where ``r`` replicas are the fewest
+        that keep the segment within the period (``rmin``, :meth:`fewest`), +inf elsewhere."""
+        lat = w + self.host
+        return np.stack([np.where(rmin == r, lat, _INF) for r in range(self.max_r + 1)])
+
+    def shortest(self, by_r: np.ndarray, period: float, devices: int
                  ) -> tuple[float, tuple[int, ...], tuple[int, ...]] | None:
         """Among plans with period <= ``period`` on at most ``devices`` devices (at least
         two), the smallest latency, with each stage on the fewest replicas that keep it within
-        ``period``: ``(latency, cuts, replicas)``, or None."""
+        ``period`` (``by_r``, :meth:`by_replicas`): ``(latency, cuts, replicas)``, or None."""
         n = self.n
-        ok = scaled[1:] <= period  # (R, n+1, n+1)
-        rmin = np.where(ok.any(axis=0), ok.argmax(axis=0) + 1, 0)
-        lat = w + self.host
         val: dict[tuple[int, int], np.ndarray] = {(0, 0): np.full(n + 1, _INF)}
         val[(0, 0)][0] = 0.0
         par: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
@@ -291,14 +307,14 @@ class _Solver:
                 alive = np.flatnonzero(before < _INF)
                 if alive.size == 0:
                     continue
-                seg = np.where(rmin[alive] == r, lat[alive], _INF)
-                cand = before[alive, None] + seg
+                lo, hi = int(alive[0]), int(alive[-1]) + 1
+                cand = before[lo:hi, None] + by_r[r][lo:hi, lo + 1:]
                 a = cand.argmin(axis=0)
-                v = cand[a, self.rows]
-                better = v < best
-                best[better] = v[better]
-                arg_i[better] = alive[a[better]]
-                arg_r[better] = r
+                v = cand[a, self.rows[:n - lo]]
+                better = v < best[lo + 1:]
+                best[lo + 1:][better] = v[better]
+                arg_i[lo + 1:][better] = a[better] + lo
+                arg_r[lo + 1:][better] = r
             val[(t, m)] = best
             par[(t, m)] = (arg_i, arg_r)
         found: tuple[float, int, int] | None = None
@@ -454,23 +470,24 @@ def replica_partition(n: int, devices: int, cost: Cost, *, lower: Bound | None =
     if inc_d == 1:
         c = solver.c(0, n)
         return ReplicaPartition((), (1,), c, c)
-    cuts, reps = _shortest(solver, mixed, inc_p, inc_d, inc, settled, low, rounds)
+    cuts, reps = _shortest(solver, mixed, inc_p, inc_d, inc, settled, min(rounds, FILL_ROUNDS))
     period, latency = replica_value(n, cuts, reps, solver.c, host, serial)
     return ReplicaPartition(cuts, reps, period, latency)
 
 
 def _shortest(solver: _Solver, mixed: np.ndarray, period: float, devices: int,
-              plan: tuple[tuple[int, ...], tuple[int, ...]], settled: bool, low: np.ndarray,
+              plan: tuple[tuple[int, ...], tuple[int, ...]], settled: bool,
               rounds: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """The latency tie-break among plans of ``period`` on ``devices``: lazy evaluation on the
-    relaxation when segments are unevaluated (``not settled``), the forward programme if that
-    does not settle, then exact over the evaluated segments."""
+    relaxation when segments are unevaluated (``not settled``; exact when it settles within
+    ``rounds``), then the best plan over the evaluated segments."""
     n, memo = solver.n, solver.memo
     current = replica_value(n, plan[0], plan[1], solver.c, solver.host, solver.serial)[1]
     w = mixed.copy()
     if not settled:
+        by_r = solver.by_replicas(w, solver.fewest(solver.scaled(w), period))
         for _ in range(rounds):
-            got = solver.shortest(w, solver.scaled(w), period, devices)
+            got = solver.shortest(by_r, period, devices)
             if got is None:
                 return plan
             _, cuts, _ = got
@@ -479,13 +496,15 @@ def _shortest(solver: _Solver, mixed: np.ndarray, period: float, devices: int,
                 break
             for a, b in todo:
                 w[a, b] = solver.c(a, b)
-        else:
-            solver.forward(low, period)
+                one = w[a:a + 1, b:b + 1]
+                by_r[:, a, b] = solver.by_replicas(one, solver.fewest(solver.scaled(one),
+                                                                       period))[:, 0, 0]
         w = np.full((n + 1, n + 1), _INF)
         for (a, b), v in memo.items():
             if 0 <= a < b <= n:
                 w[a, b] = v
-    got = solver.shortest(w, solver.scaled(w), period, devices)
+    got = solver.shortest(solver.by_replicas(w, solver.fewest(solver.scaled(w), period)),
+                          period, devices)
     if got is None:
         return plan
     total, cuts, reps = got
