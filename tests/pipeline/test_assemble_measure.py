@@ -8,16 +8,19 @@ from collections.abc import Mapping
 import numpy as np
 import pytest
 
+from tpusplit.errors import TpusplitError
 from tpusplit.graph import load, split
 from tpusplit.pipeline import LiteRTStage
 from tpusplit.pipeline.assemble import (
     build_pipeline,
     check_outputs,
     io_names,
+    load_replicas,
     load_stages,
     random_feeds,
     whole_model,
 )
+from tpusplit.pipeline.litert import LiteRTBackend
 from tpusplit.pipeline.measure import measure_pipeline
 from tpusplit.pipeline.runner import StageError
 
@@ -34,6 +37,43 @@ def test_build_run_check_bit_exact(random_nets: list[bytes]) -> None:
         check = check_outputs(data, inputs, results)
         assert check.ok and check.compared == 6
         assert check_outputs(whole_model(graph), inputs, results).ok
+
+
+def test_replicated_pipeline_bit_exact_on_random_nets(random_nets: list[bytes]) -> None:
+    """Replicas of the segments of branching nets (skip tensors, two outputs): bit-exact."""
+    for data in random_nets[3:5]:
+        graph = load(data)
+        n = len(graph.ops)
+        inputs = random_feeds(graph, 10, seed=2)
+        with build_pipeline(graph, [n // 3, 2 * n // 3], replicas=[2, 1, 3],
+                            queue_size=1) as pipe:
+            results = list(pipe.run(inputs))
+            assert [len(g) for g in pipe.replicas] == [2, 1, 3]
+        check = check_outputs(data, inputs, results)
+        assert check.ok and check.compared == 10
+
+
+def test_load_replicas_numbers_devices_in_pipeline_order(conv_small: bytes) -> None:
+    class Recorder(LiteRTBackend):
+        def __init__(self) -> None:
+            super().__init__()
+            self.devices: list[int] = []
+            self.prepared = 0
+
+        def prepare(self, model: bytes) -> bytes:
+            self.prepared += 1
+            return model
+
+        def load(self, model: bytes, device: int = 0) -> LiteRTStage:
+            self.devices.append(device)
+            return super().load(model, device)
+
+    rec = Recorder()
+    groups = load_replicas(load(conv_small), [2, 4], [1, 3, 2], rec)
+    assert [len(g) for g in groups] == [1, 3, 2]
+    assert rec.devices == [0, 1, 2, 3, 4, 5] and rec.prepared == 3
+    with pytest.raises(TpusplitError, match="one count >= 1"):
+        load_replicas(load(conv_small), [2, 4], [1, 0, 1])
 
 
 def test_check_detects_a_wrong_result(fc_small: bytes) -> None:

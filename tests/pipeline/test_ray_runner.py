@@ -317,3 +317,93 @@ def test_measure_with_a_feeder_thread_stops_cleanly_on_a_failure(ray_cluster: An
             measure_runner(pipe, feeds)
         assert (info.value.stage, info.value.item) == (1, 3)
         time.sleep(0.5)  # the feeder thread sees the failure and leaves
+
+
+# -- replicated stages ------------------------------------------------------------------------
+
+
+class FailOnDevice(Backend):
+    """LiteRT stages; the one loaded on device ``device`` fails on its ``fail_at``-th run."""
+
+    name = "fail-on-device"
+
+    def __init__(self, device: int, fail_at: int) -> None:
+        self.device, self.fail_at = device, fail_at
+
+    def load(self, model: bytes, device: int = 0) -> Any:
+        stage = LiteRTStage(model)
+        return FailingStage(stage, self.fail_at) if device == self.device else stage
+
+
+def test_replicated_stages_bit_exact_in_order_with_unequal_replicas(ray_cluster: Any,
+                                                                    model: bytes) -> None:
+    """Stage 1 on two replicas (hostB paced at 20 ms, hostC at 3 ms): every input once, in
+    order, byte for byte the whole model's; both replicas used, the fast one more."""
+    graph = load(model)
+    segs = split(graph, [2, 4])
+    feeds = random_feeds(graph, 24)
+    places = [hosts("hostA")[0], hosts("hostB", "hostC"), hosts("hostA")[0]]
+    with RayPipeline(segs, backend=PacedBackend([1.0, 20.0, 3.0, 1.0]), placements=places,
+                     devices=[0, [1, 2], 3], replicas=[1, 2, 1], max_in_flight=6,
+                     stage_cpus=0.5) as pipe:
+        assert pipe.replica_nodes[1] == [node_with("hostB"), node_with("hostC")]
+        pipe.warmup(feeds[0])
+        pipe.reset_stats()
+        got = list(pipe.run(feeds))
+        stats, parts = pipe.stats, pipe.replica_stats
+    assert_same(got, whole_outputs(model, feeds))
+    assert [s.items for s in stats] == [24, 24, 24] and [s.replicas for s in stats] == [1, 2, 1]
+    slow, fast = (p.items for p in parts[1])
+    assert slow + fast == 24 and 0 < slow < fast
+
+
+def test_a_failing_replica_delivers_earlier_results_then_names_it(ray_cluster: Any,
+                                                                  model: bytes) -> None:
+    graph = load(model)
+    segs = split(graph, [2, 4])
+    feeds = random_feeds(graph, 16)
+    got: list[dict[str, np.ndarray]] = []
+    with RayPipeline(segs, backend=FailOnDevice(1, 3), devices=[0, [1, 2], 3],
+                     replicas=[1, 2, 1], placements=[hosts("hostA")[0],
+                                                     hosts("hostB", "hostC"),
+                                                     hosts("hostA")[0]],
+                     stage_cpus=0.5, max_in_flight=4) as pipe:
+        with pytest.raises(StageError) as info:
+            got.extend(pipe.run(feeds))
+        err = info.value
+        assert (err.stage, err.replica, err.item) == (1, 0, len(got)) and len(got) < 16
+        assert str(err) == (f"pipeline stage 1 (replica 0 of 2) failed on input {len(got)}: "
+                            "ValueError: injected failure")
+    assert_same(got, whole_outputs(model, feeds[:len(got)]))
+
+
+def test_killing_a_replica_mid_run_names_stage_and_replica(ray_cluster: Any,
+                                                            model: bytes) -> None:
+    graph = load(model)
+    segs = split(graph, [3])
+    feeds = random_feeds(graph, 30)
+    got: list[dict[str, np.ndarray]] = []
+    with RayPipeline(segs, backend=PacedBackend([1.0, 15.0, 15.0]), devices=[0, [1, 2]],
+                     replicas=[1, 2], placements=[hosts("hostA")[0], hosts("hostB", "hostC")],
+                     stage_cpus=0.5, max_in_flight=4) as pipe:
+        with pytest.raises(StageError) as info:
+            for k, result in enumerate(pipe.run(feeds)):
+                got.append(result)
+                if k == 3:
+                    ray.kill(pipe.replica_actors[1][1])
+        err = info.value
+        assert (err.stage, err.replica, err.item) == (1, 1, len(got)) and 4 <= len(got) < 30
+        assert str(err).startswith(f"pipeline stage 1 (replica 1 of 2) failed on input "
+                                   f"{len(got)}: ActorLost: the Ray actor of stage 1 replica 1 "
+                                   "on hostC is gone")
+    assert_same(got, whole_outputs(model, feeds[:len(got)]))
+
+
+def test_replica_arguments_are_checked(ray_cluster: Any, model: bytes) -> None:
+    segs = split(load(model), [3])
+    with pytest.raises(PipelineError, match="one count >= 1 per stage"):
+        RayPipeline(segs, replicas=[1])
+    with pytest.raises(PipelineError, match="2 placement"):
+        RayPipeline(segs, replicas=[1, 3], placements=[Placement(), [Placement()] * 2])
+    with pytest.raises(PipelineError, match="one per replica"):
+        RayPipeline(segs, replicas=[1, 2], devices=[0, [1]])

@@ -283,3 +283,197 @@ def test_base_exception_in_a_stage_does_not_hang() -> None:
             pytest.raises(StageError, match="stage 1 failed on input 2: SystemExit: 3"):
         got.extend(int(o["t2"][0]) for o in p.run(feeds(k) for k in range(6)))
     assert got == [2, 3] and p.alive == 0
+
+
+# -- replicated stages ------------------------------------------------------------------------
+
+
+class Replica(Fake):
+    """A replica of ``out = in + add``: sleeps a random ``jitter`` (seeded) per call, raises
+    on the input whose value (``in``) is ``fail_value``; counts the inputs it ran."""
+
+    def __init__(self, src: str, dst: str, add: int, seed: int, jitter: float = 0.0,
+                 fail_value: int | None = None) -> None:
+        super().__init__(src, dst, add=add)
+        self.rng = np.random.default_rng(seed)
+        self.jitter, self.fail_value = jitter, fail_value
+        self.seen: list[int] = []
+
+    def run(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        value = int(feeds[self.src][0])
+        if self.delay:
+            time.sleep(self.delay)
+        if self.jitter:
+            time.sleep(float(self.rng.random()) * self.jitter)
+        if value == self.fail_value:
+            raise ValueError(f"injected fault on value {value}")
+        self.seen.append(value)
+        return {self.dst: feeds[self.src] + self.add}
+
+
+def replicated(counts: list[int], jitter: float = 0.0,
+               fail: tuple[int, int] | None = None) -> list[list[Replica]]:
+    """Stage ``i`` adds ``i + 1``; ``counts[i]`` replicas of unequal (random) speed;
+    ``fail = (stage, value)``: that stage's replicas raise on that input value."""
+    out = []
+    offset = 0
+    for i, r in enumerate(counts):
+        value = None if fail is None or fail[0] != i else fail[1] + offset
+        out.append([Replica(f"t{i}", f"t{i + 1}", i + 1, seed=10 * i + j,
+                            jitter=jitter * (j + 1), fail_value=value) for j in range(r)])
+        offset += i + 1
+    return out
+
+
+def test_replicas_keep_input_order_and_run_every_input_once() -> None:
+    groups = replicated([1, 3, 2], jitter=0.004)
+    with Pipeline(groups, queue_size=2) as p:  # type: ignore[arg-type]
+        out = [int(o["t3"][0]) for o in p.run(feeds(k) for k in range(60))]
+    assert out == [k + 6 for k in range(60)]
+    for i, group in enumerate(groups):
+        seen = sorted(v for r in group for v in r.seen)
+        assert seen == [k + i * (i + 1) // 2 for k in range(60)]  # none lost, none twice
+    assert all(r.seen for r in groups[1]) and all(r.seen for r in groups[2])  # all busy
+    assert [[s.items for s in parts] for parts in p.replica_stats][1] == \
+        [len(r.seen) for r in groups[1]]
+    stats = p.stats
+    assert [s.items for s in stats] == [60, 60, 60] and [s.replicas for s in stats] == [1, 3, 2]
+    assert stats[1].busy_s == pytest.approx(sum(s.busy_s for s in p.replica_stats[1]))
+    assert 0 < stats[1].utilisation(p.wall_s()) <= 1
+    assert p.alive == 0
+
+
+def test_a_replicated_slow_stage_runs_its_replicas_in_parallel() -> None:
+    one = [[Fake("t0", "t1", delay=0.02)]]
+    four = [[Fake("t0", "t1", delay=0.02) for _ in range(4)]]
+    times = []
+    for stages in (one, four):
+        with Pipeline(stages, queue_size=4) as p:  # type: ignore[arg-type]
+            t0 = time.perf_counter()
+            assert len(list(p.run(feeds(k) for k in range(24)))) == 24
+            times.append(time.perf_counter() - t0)
+    assert times[1] < times[0] / 2  # sleeps overlap: ~0.12 s against ~0.48 s
+
+
+@pytest.mark.parametrize("stage", [0, 1, 2])
+@pytest.mark.parametrize("k", [0, 7, 23])
+def test_a_failing_replica_delivers_every_earlier_result_then_names_it(stage: int,
+                                                                       k: int) -> None:
+    groups = replicated([2, 3, 2], jitter=0.003, fail=(stage, k))
+    got: list[int] = []
+    with Pipeline(groups, queue_size=2) as p:  # type: ignore[arg-type]
+        with pytest.raises(StageError) as info:
+            for o in p.run(feeds(j) for j in range(30)):
+                got.append(int(o["t3"][0]))
+        err = info.value
+        assert (err.stage, err.item) == (stage, k)
+        assert 0 <= err.replica < len(groups[stage])
+        assert f"stage {stage} (replica {err.replica} of {len(groups[stage])}) failed on " \
+               f"input {k}: ValueError: injected fault" in str(err)
+        with pytest.raises(StageError):
+            p.push(feeds(0))
+    assert got == [j + 6 for j in range(k)]
+    assert p.alive == 0
+
+
+def test_a_failing_replica_while_a_slow_sibling_holds_earlier_inputs() -> None:
+    # replica 0 is slow, replica 1 fast; input 5 fails on either: inputs 0-4 (some on the
+    # slow one) still come out, in order, before the error
+    slow = Replica("t0", "t1", 1, seed=0, fail_value=5)
+    slow.delay = 0.05
+    fast = Replica("t0", "t1", 1, seed=1, fail_value=5)
+    with Pipeline([[slow, fast]], queue_size=4) as p:  # type: ignore[list-item]
+        got: list[int] = []
+        with pytest.raises(StageError, match=r"stage 0 \(replica [01] of 2\) failed on input 5"):
+            got.extend(int(o["t1"][0]) for o in p.run(feeds(j) for j in range(12)))
+    assert got == [1, 2, 3, 4, 5] and p.alive == 0
+
+
+def test_close_stops_busy_replicas_without_hanging() -> None:
+    p = Pipeline([[Fake("t0", "t1", delay=0.02) for _ in range(3)]], queue_size=1)
+    errors: list[PipelineError] = []
+
+    def push() -> None:
+        try:
+            for k in range(1000):
+                p.push(feeds(k))
+        except PipelineError as exc:
+            errors.append(exc)
+
+    pusher = threading.Thread(target=push, daemon=True)
+    t0 = time.perf_counter()
+    pusher.start()
+    time.sleep(0.1)
+    p.close()
+    pusher.join(2)
+    assert p.alive == 0 and time.perf_counter() - t0 < 2
+    assert len(errors) == 1 and "closed" in str(errors[0])
+
+
+def test_replica_arguments_are_checked() -> None:
+    with pytest.raises(PipelineError, match="no replica"):
+        Pipeline([[]])
+    with pytest.raises(PipelineError, match="replicas differ"):
+        Pipeline([[Fake("t0", "t1"), Fake("t0", "zz")]])
+    with pytest.raises(PipelineError, match="core"):
+        Pipeline([[Fake("t0", "t1"), Fake("t0", "t1")]], cores=[[0]])
+    with Pipeline([[Fake("t0", "t1"), Fake("t0", "t1")]], cores=[[0, 0]]) as p:
+        assert [int(o["t1"][0]) for o in p.run(feeds(k) for k in range(4))] == [1, 2, 3, 4]
+    assert p.pinned == [True] and p.replica_pinned == [[True, True]]
+
+
+@settings(max_examples=20, deadline=None)
+@given(counts=st.lists(st.integers(1, 3), min_size=1, max_size=3), items=st.integers(0, 20),
+       qs=st.integers(1, 3),
+       fault=st.one_of(st.none(), st.tuples(st.integers(0, 2), st.integers(0, 20))))
+def test_property_replicated_results_are_a_prefix_in_order(
+        counts: list[int], items: int, qs: int, fault: tuple[int, int] | None) -> None:
+    n = len(counts)
+    fail = fault if fault is not None and fault[0] < n else None
+    got: list[int] = []
+    with Pipeline(replicated(counts, jitter=0.001, fail=fail),  # type: ignore[arg-type]
+                  queue_size=qs) as p:
+        try:
+            got.extend(int(o[f"t{n}"][0]) for o in p.run(feeds(j) for j in range(items)))
+            failed_at = None
+        except StageError as e:
+            failed_at = e.item
+    offset = n * (n + 1) // 2
+    expected = items if failed_at is None else failed_at
+    assert got == [j + offset for j in range(expected)]
+    assert failed_at == (fail[1] if fail is not None and fail[1] < items else None)
+    assert p.alive == 0
+
+
+def test_replicated_litert_segments_bit_exact_with_whole_model() -> None:
+    from tpusplit.models.synthetic import conv
+
+    data = conv(32, layers=4, size=16)
+    graph = load(data)
+    n = len(graph.ops)
+    segments = split(graph, [n // 3, 2 * n // 3])
+    counts = (2, 3, 1)
+    groups = [[LiteRTStage(seg) for _ in range(r)] for seg, r in zip(segments, counts,
+                                                                      strict=True)]
+    whole = LiteRTStage(data)
+    inputs = [random_inputs(whole, seed=s) for s in range(24)]
+    names = [graph.tensors[t].name for t in graph.outputs]
+    with Pipeline(groups, outputs=names, queue_size=2) as p:  # type: ignore[arg-type]
+        results = list(p.run(inputs))
+    assert len(results) == len(inputs)
+    for x, got in zip(inputs, results, strict=True):
+        for k, v in whole.run(x).items():
+            assert got[k].dtype == v.dtype and got[k].tobytes() == v.tobytes()
+    assert [s.items for s in p.stats] == [24, 24, 24]
+
+
+def test_measure_a_replicated_pipeline() -> None:
+    from tpusplit.pipeline.measure import measure_pipeline
+
+    stages = [Fake("t0", "t1"), [Fake("t1", "t2", delay=0.004) for _ in range(2)]]
+    m = measure_pipeline(stages, [feeds(k) for k in range(20)], keep_results=True)
+    assert [int(r["t2"][0]) for r in m.results] == [k + 2 for k in range(20)]
+    assert [s.replicas for s in m.stages] == [1, 2] and m.stages[1].items == 20
+    # the replicated stage's period is its busy time per input over its 2 replicas
+    assert m.ideal_throughput_ips() == pytest.approx(1 / max(s.period_s() for s in m.stages))
+    assert m.as_dict()["stages"][1]["replicas"] == 2

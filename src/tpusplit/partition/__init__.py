@@ -16,13 +16,23 @@ algorithms (onnx's ``reference`` style)::
 * :func:`probe` and :func:`bisect`: probe-and-bisect (Pinar & Aykanat 2004), exact for
   monotone costs and a fast incumbent otherwise;
 * :func:`brute_force`: every partition tried, the oracle the others are tested against;
-* :func:`spans` and :func:`bottleneck`: cuts to segment bounds, and a partition's value.
+* :func:`spans` and :func:`bottleneck`: cuts to segment bounds, and a partition's value;
+* :func:`replica_partition`: stages *and* replicas per stage on at most N devices, exactly
+  (:func:`replica_brute_force`, its oracle; :func:`replica_value`, a plan's period and
+  latency).
 """
 
 from tpusplit.partition.bisection import bisect, probe
 from tpusplit.partition.chain import Partition, bottleneck, check_counts, spans
 from tpusplit.partition.dp import minmax, shortest_fill
 from tpusplit.partition.oracle import brute_force
+from tpusplit.partition.replicas import (
+    ReplicaPartition,
+    replica_brute_force,
+    replica_partition,
+    replica_value,
+)
 
-__all__ = ["Partition", "bisect", "bottleneck", "brute_force", "check_counts", "minmax",
-           "probe", "shortest_fill", "spans"]
+__all__ = ["Partition", "ReplicaPartition", "bisect", "bottleneck", "brute_force",
+           "check_counts", "minmax", "probe", "replica_brute_force", "replica_partition",
+           "replica_value", "shortest_fill", "spans"]

@@ -4,6 +4,7 @@ from tpusplit.pipeline.assemble import (
     CheckResult,
     build_pipeline,
     check_outputs,
+    load_replicas,
     load_stages,
     run_and_check,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "StageStats",
     "build_pipeline",
     "check_outputs",
+    "load_replicas",
     "load_stages",
     "make_backend",
     "measure_pipeline",

@@ -30,14 +30,33 @@ def load_stages(graph: Graph, cuts: Sequence[int],
     """Split ``graph`` at ``cuts`` (or take ready ``segments``), prepare each segment for its
     backend (the Edge TPU compiles it) and load segment i on device i. ``backend`` is one for
     every segment or one per segment (a mix of devices)."""
+    return [group[0] for group in load_replicas(graph, cuts, None, backend, segments)]
+
+
+def load_replicas(graph: Graph, cuts: Sequence[int], replicas: Sequence[int] | None = None,
+                  backend: Backend | Sequence[Backend] | None = None,
+                  segments: Sequence[bytes] | None = None) -> list[list[Stage]]:
+    """As :func:`load_stages`, with ``replicas[i]`` copies of segment ``i`` (default one):
+    each segment is prepared once and loaded on that many devices, numbered in pipeline
+    order (segment 0 on devices ``0 .. r0 - 1``, segment 1 on the next ``r1``, ...)."""
     blobs = list(segments) if segments is not None else split(graph, cuts)
+    counts = list(replicas) if replicas is not None else [1] * len(blobs)
+    if len(counts) != len(blobs) or any(r < 1 for r in counts):
+        raise TpusplitError(f"replicas: one count >= 1 for each of the {len(blobs)} segments, "
+                            f"got {counts}")
     if isinstance(backend, Sequence):
         if len(backend) != len(blobs):
             raise TpusplitError(f"{len(backend)} backends for {len(blobs)} segments")
         per = list(backend)
     else:
         per = [backend or LiteRTBackend()] * len(blobs)
-    return [be.load(be.prepare(b), i) for i, (be, b) in enumerate(zip(per, blobs, strict=True))]
+    out: list[list[Stage]] = []
+    device = 0
+    for be, b, r in zip(per, blobs, counts, strict=True):
+        ready = be.prepare(b)
+        out.append([be.load(ready, device + j) for j in range(r)])
+        device += r
+    return out
 
 
 def io_names(graph: Graph) -> tuple[list[str], list[str]]:
@@ -47,12 +66,15 @@ def io_names(graph: Graph) -> tuple[list[str], list[str]]:
 
 
 def build_pipeline(graph: Graph, cuts: Sequence[int], backend: Backend | None = None,
-                   queue_size: int = 4, cores: Sequence[int | None] | None = None,
-                   segments: Sequence[bytes] | None = None) -> Pipeline:
-    """A running :class:`Pipeline` of ``graph`` cut at ``cuts`` whose results are the model's
-    outputs (close it, or use it as a context manager)."""
-    stages = load_stages(graph, cuts, backend, segments)
-    return Pipeline(stages, outputs=io_names(graph)[1], queue_size=queue_size, cores=cores)
+                   queue_size: int = 4,
+                   cores: Sequence[int | Sequence[int | None] | None] | None = None,
+                   segments: Sequence[bytes] | None = None,
+                   replicas: Sequence[int] | None = None) -> Pipeline:
+    """A running :class:`Pipeline` of ``graph`` cut at ``cuts`` (``replicas[i]`` copies of
+    segment ``i``, :func:`load_replicas`) whose results are the model's outputs (close it, or
+    use it as a context manager)."""
+    groups = load_replicas(graph, cuts, replicas, backend, segments)
+    return Pipeline(groups, outputs=io_names(graph)[1], queue_size=queue_size, cores=cores)
 
 
 def whole_model(graph: Graph) -> bytes:

@@ -16,7 +16,13 @@ from typing import Any, Protocol
 import numpy as np
 
 from tpusplit.pipeline.backend import Stage
-from tpusplit.pipeline.runner import Pipeline, PipelineError, StageError, StageStats
+from tpusplit.pipeline.runner import (
+    Pipeline,
+    PipelineError,
+    StageError,
+    StageStats,
+    replicas_of,
+)
 
 
 @dataclass
@@ -60,8 +66,9 @@ class PipelineMeasurement:
         return [s.utilisation(self.wall_s) for s in self.stages]
 
     def ideal_throughput_ips(self) -> float:
-        """1 / (slowest stage's mean busy time per item): the pipeline's upper bound."""
-        slowest = max(s.busy_s / s.items for s in self.stages if s.items)
+        """1 / (slowest stage's mean busy time per item, over its replicas): the pipeline's
+        upper bound."""
+        slowest = max(s.period_s() for s in self.stages if s.items)
         return 1.0 / slowest if slowest > 0 else float("nan")
 
     def as_dict(self) -> dict[str, Any]:
@@ -77,24 +84,30 @@ class PipelineMeasurement:
                            for s, u in zip(self.stages, self.utilisation(), strict=True)]}
 
 
-def measure_pipeline(stages: Sequence[Stage], inputs: Sequence[Mapping[str, np.ndarray]],
+def measure_pipeline(stages: Sequence[Stage | Sequence[Stage]],
+                     inputs: Sequence[Mapping[str, np.ndarray]],
                      outputs: Sequence[str] | None = None, queue_size: int = 4,
-                     cores: Sequence[int | None] | None = None, warmup: int = 1,
+                     cores: Sequence[int | Sequence[int | None] | None] | None = None,
+                     warmup: int = 1,
                      keep_results: bool = False,
                      progress: Callable[[int], None] | None = None) -> PipelineMeasurement:
     """Run ``inputs`` through a fresh pipeline of ``stages`` and time it.
 
-    Each stage first runs ``warmup`` times alone (first invokes allocate). Raises the
-    pipeline's :class:`~tpusplit.pipeline.runner.StageError` if a stage fails.
+    Each stage (every replica of it: a list or tuple of stages) first runs ``warmup`` times
+    alone (first invokes allocate). Raises the pipeline's
+    :class:`~tpusplit.pipeline.runner.StageError` if a stage fails.
     ``progress(k)`` is called after each result.
     """
+    groups = [replicas_of(s) for s in stages]
     for _ in range(warmup if inputs else 0):
         env = dict(inputs[0])
-        for i, stage in enumerate(stages):
-            try:
-                env.update(stage.run({n: env[n] for n in stage.input_names}))
-            except Exception as exc:  # a stage failing already: the error the pipeline gives
-                raise StageError(i, 0, exc) from None
+        for i, group in enumerate(groups):
+            for j, stage in enumerate(group):
+                try:
+                    out = stage.run({n: env[n] for n in stage.input_names})
+                except Exception as exc:  # a stage failing already: the pipeline's error
+                    raise StageError(i, 0, exc, j, len(group)) from None
+            env.update(out)
     with Pipeline(stages, outputs=outputs, queue_size=queue_size, cores=cores) as pipe:
         return measure_runner(pipe, inputs, keep_results, progress)
 
@@ -155,7 +168,8 @@ def measure_runner(pipe: Runner, inputs: Sequence[Mapping[str, np.ndarray]],
             progress(len(popped))
     wall = time.perf_counter() - t0
     feeder.join()
-    stats = [StageStats(s.items, s.busy_s, s.wait_s, s.blocked_s) for s in pipe.stats]
+    stats = [StageStats(s.items, s.busy_s, s.wait_s, s.blocked_s, s.replicas)
+             for s in pipe.stats]
     lat = [1e3 * (b - a) for a, b in zip(pushed, popped, strict=False)]
     first = 1e3 * (popped[0] - t0) if popped else float("nan")
     return PipelineMeasurement(len(popped), wall, first, lat, stats, results)

@@ -1,4 +1,4 @@
-"""The Ray pipeline runner: one Ray actor per segment, pinned to a node, results in input order.
+"""The Ray pipeline runner: Ray actors per segment, pinned to nodes, results in input order.
 
 Same API, statistics and failure semantics as the threaded
 :class:`~tpusplit.pipeline.runner.Pipeline` (``push`` / ``pop`` / ``run``, ``stats``,
@@ -8,6 +8,10 @@ Same API, statistics and failure semantics as the threaded
   runs there, so the actor holds its own interpreter or Edge TPU delegate), and the actor is
   pinned where its :class:`Placement` says: a Ray node id (hard node affinity) or custom
   resources such as ``{"edgetpu": 1}`` or a host's own resource name.
+* **Replicas**: a segment may have several actors (``replicas``), each with its own placement
+  and device; every input goes to the stage's least busy replica (the fewest calls submitted
+  and not finished; ties to the one chosen longest ago). The driver keeps each input's chain
+  of calls, so results still come out in input order.
 * **Tensors** pass actor to actor as Ray objects: for every input the driver chains plain actor
   calls, ``ref_i = actor_i.run.remote(seq, ref_{i-1})``, so stage ``i`` receives stage
   ``i - 1``'s carried tensors (the names the wiring of :func:`~tpusplit.pipeline.runner.wire`
@@ -32,7 +36,8 @@ Same API, statistics and failure semantics as the threaded
 * **Faults**: a stage raising is returned by its actor as a failure marker that the next
   actors hand on; an actor or node that dies fails its call with Ray's actor error. Either
   way ``pop`` delivers every result before the failing input, in order, then raises
-  :class:`StageError` naming the stage and the input; inputs after it are dropped.
+  :class:`StageError` naming the stage (and the replica, for a replicated stage) and the
+  input; inputs after it are dropped.
   ``close()`` (the context manager, also on Ctrl-C) kills every actor.
 * **Statistics**: each actor counts items, time running (``busy_s``) and time idle between
   calls (``wait_s``); ``blocked_s`` is 0 (an actor never waits to hand on a result).
@@ -179,6 +184,15 @@ class _Failed:
     stage: int
     seq: int
     cause: BaseException
+    replica: int = 0
+
+
+@dataclass
+class _Flight:
+    """One input inside the pipeline: its call of every stage and the replica that got it."""
+
+    refs: list[Any]
+    replicas: list[int]
 
 
 def _portable(exc: BaseException) -> BaseException:
@@ -195,8 +209,10 @@ def _portable(exc: BaseException) -> BaseException:
 class StageActor:
     """The actor class (wrapped by ``ray.remote`` at run time): one segment, its stats."""
 
-    def __init__(self, index: int, model: bytes, backend: BackendSpec, device: int) -> None:
+    def __init__(self, index: int, model: bytes, backend: BackendSpec, device: int,
+                 replica: int = 0) -> None:
         self.index = index
+        self.replica = replica
         self.error = ""
         self.items, self.busy_s, self.wait_s = 0, 0.0, 0.0
         self.last: float | None = None
@@ -236,7 +252,7 @@ class StageActor:
         except BaseException as exc:  # any stage error reaches the caller
             self.last = time.perf_counter()
             self.busy_s += self.last - t1
-            return _Failed(self.index, seq, _portable(exc))
+            return _Failed(self.index, seq, _portable(exc), self.replica)
         out = keep(dict(env), produced, self.carry)
         self.last = time.perf_counter()
         self.busy_s += self.last - t1
@@ -262,14 +278,16 @@ class RayPipeline(PipelineBase):
             or ``(device name, options)`` built on the actor
             (:func:`~tpusplit.pipeline.registry.build_backend`); one for every stage or one
             per stage. Default: LiteRT on CPU.
-        placements: where each stage's actor runs (default: anywhere).
+        placements: where each stage's actor runs (default: anywhere); a list or tuple in
+            place of a stage's placement gives each of its replicas its own.
         outputs: tensor names returned for each input (default: see
             :func:`~tpusplit.pipeline.runner.wire`).
         max_in_flight: inputs pushed and not yet through the last stage, at most.
         stage_cpus: logical CPUs each actor reserves on its node.
-        devices: the device number each stage's backend loads on (default: the stage's rank
-            among the stages of the same placement, so two TPU stages on one host use its
-            TPUs 0 and 1).
+        devices: the device number each stage's backend loads on, or a list per replica
+            (default: the actor's rank among the actors of the same placement, so two TPU
+            stages or replicas on one host use its TPUs 0 and 1).
+        replicas: actors of each stage (default one each).
 
     The process must be connected to a cluster (:func:`connect`). Use ``push``/``pop`` or
     ``run`` as with :class:`~tpusplit.pipeline.runner.Pipeline`; close it (or use it as a
@@ -279,8 +297,10 @@ class RayPipeline(PipelineBase):
     def __init__(self, segments: Sequence[bytes], backend: BackendSpec | Sequence[BackendSpec]
                  | None = None, placements: Sequence[Placement] | None = None,
                  outputs: Sequence[str] | None = None, max_in_flight: int = 8,
-                 stage_cpus: float = 1.0, devices: Sequence[int] | None = None,
-                 start_timeout: float = START_TIMEOUT_S) -> None:
+                 stage_cpus: float = 1.0,
+                 devices: Sequence[int | Sequence[int]] | None = None,
+                 start_timeout: float = START_TIMEOUT_S,
+                 replicas: Sequence[int] | None = None) -> None:
         ray = import_ray()
         if not ray.is_initialized():
             raise PipelineError("not connected to a Ray cluster (connect() first)")
@@ -289,9 +309,17 @@ class RayPipeline(PipelineBase):
         if max_in_flight < 1:
             raise PipelineError(f"max_in_flight must be >= 1, not {max_in_flight}")
         n = len(segments)
-        places = list(placements) if placements is not None else [Placement()] * n
-        if len(places) != n:
-            raise PipelineError(f"{len(places)} placement(s) given for {n} stages")
+        counts = list(replicas) if replicas is not None else [1] * n
+        if len(counts) != n or any(r < 1 for r in counts):
+            raise PipelineError(f"replicas: one count >= 1 per stage ({n}), got {counts}")
+        given = list(placements) if placements is not None else [Placement()] * n
+        if len(given) != n:
+            raise PipelineError(f"{len(given)} placement(s) given for {n} stages")
+        places = [list(p) if isinstance(p, list | tuple) else [p] * r
+                  for p, r in zip(given, counts, strict=True)]
+        for i, (p, r) in enumerate(zip(places, counts, strict=True)):
+            if len(p) != r:
+                raise PipelineError(f"stage {i}: {len(p)} placement(s) given for {r} replicas")
         if backend is None:
             backend = ("cpu", {})
         if isinstance(backend, Backend | tuple):
@@ -300,11 +328,22 @@ class RayPipeline(PipelineBase):
             backends = list(backend)
             if len(backends) != n:
                 raise PipelineError(f"{len(backends)} backend(s) given for {n} stages")
+        flat = [p for group in places for p in group]
         if devices is None:
-            devices = [sum(p == places[i] for p in places[:i]) for i in range(n)]
-        self._check_feasible(places)
+            ranks = iter(range(len(flat)))
+            devs = [[sum(q == p for q in flat[:next(ranks)]) for p in group] for group in places]
+        else:
+            if len(devices) != n:
+                raise PipelineError(f"{len(devices)} device(s) given for {n} stages")
+            devs = [list(d) if isinstance(d, list | tuple) else [cast(int, d)] * r
+                    for d, r in zip(devices, counts, strict=True)]
+            if any(len(d) != r for d, r in zip(devs, counts, strict=True)):
+                raise PipelineError("devices: one per replica of each stage")
+        self._check_feasible(flat)
         self._ray = ray
-        self.placements = places
+        self.replica_placements = places
+        self.placements = [group[0] for group in places]
+        self.replicas = counts
         self.max_in_flight = max_in_flight
         self._lock = threading.Condition()
         self._closed = False
@@ -316,37 +355,54 @@ class RayPipeline(PipelineBase):
         self._popped = 0
         self._pusher: int | None = None
         self._done = 0  # inputs known to be through the last stage
-        self._flight: collections.deque[list[Any]] = collections.deque()
+        self._flight: collections.deque[_Flight] = collections.deque()
         remote = ray.remote(StageActor)
+        #: Every stage's actors (``replica_actors[i][j]``: replica ``j`` of stage ``i``);
+        #: :attr:`actors` lists them all in that order (one per stage without replicas).
+        self.replica_actors: list[list[Any]] = []
         self.actors: list[Any] = []
-        for i, (seg, be, place) in enumerate(zip(segments, backends, places, strict=True)):
-            opts: dict[str, Any] = {"num_cpus": stage_cpus, "max_restarts": 0}
-            if place.resources:
-                opts["resources"] = dict(place.resources)
-            if place.node_id:
-                from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+        for i, (seg, be, group) in enumerate(zip(segments, backends, places, strict=True)):
+            self.replica_actors.append([])
+            for j, place in enumerate(group):
+                opts: dict[str, Any] = {"num_cpus": stage_cpus, "max_restarts": 0}
+                if place.resources:
+                    opts["resources"] = dict(place.resources)
+                if place.node_id:
+                    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-                opts["scheduling_strategy"] = NodeAffinitySchedulingStrategy(place.node_id,
-                                                                             soft=False)
-            self.actors.append(remote.options(**opts).remote(i, bytes(seg), be, devices[i]))
+                    opts["scheduling_strategy"] = NodeAffinitySchedulingStrategy(
+                        place.node_id, soft=False)
+                actor = remote.options(**opts).remote(i, bytes(seg), be, devs[i][j], j)
+                self.replica_actors[i].append(actor)
+                self.actors.append(actor)
+        # the calls each replica has been sent and not yet finished, and when it was chosen
+        self._sent: list[list[collections.deque[Any]]] = [
+            [collections.deque() for _ in range(r)] for r in counts]
+        self._chosen = [[-1] * r for r in counts]
         try:  # a stage that cannot start or be wired: no actor is left behind
             infos = self._start(start_timeout)
-            names = [_Interface(i["inputs"], i["outputs"]) for i in infos]
+            names = [_Interface(infos[i][0]["inputs"], infos[i][0]["outputs"])
+                     for i in range(n)]
+            for i, group in enumerate(infos):
+                if any((g["inputs"], g["outputs"]) != (group[0]["inputs"], group[0]["outputs"])
+                       for g in group):
+                    raise PipelineError(f"stage {i}: its replicas differ in tensor names")
             self.wiring: Wiring = wire(cast(list[Stage], names), outputs)
-            ray.get([a.configure.remote(r, c) for a, r, c in
-                     zip(self.actors, self.wiring.reads, self.wiring.carry, strict=True)])
+            ray.get([a.configure.remote(self.wiring.reads[i], self.wiring.carry[i])
+                     for i, group in enumerate(self.replica_actors) for a in group])
         except BaseException:
             self.close()
             raise
-        self.nodes = [info["node"] for info in infos]
-        self.input_specs = {n: s for info in infos for n, s in info["specs"].items()}
+        self.replica_nodes = [[info["node"] for info in group] for group in infos]
+        self.nodes = [group[0] for group in self.replica_nodes]
+        self.input_specs = {n: s for info in infos for n, s in info[0]["specs"].items()}
         self.started = time.perf_counter()
 
     def _check_feasible(self, places: Sequence[Placement]) -> None:
         """One line when no live node has a placement's node id or resources (Ray would
         leave the actor pending forever)."""
         nodes = [n for n in self._nodes() if n.get("Alive")]
-        for i, p in enumerate(places):
+        for i, p in enumerate(places):  # i: the actor's rank (the stage without replicas)
             if p.node_id and not any(n.get("NodeID") == p.node_id for n in nodes):
                 raise PipelineError(f"stage {i}: no live Ray node has id {p.node_id}")
             for name, amount in p.resources.items():
@@ -362,47 +418,71 @@ class RayPipeline(PipelineBase):
         nodes: list[dict[str, Any]] = ray.nodes()
         return nodes
 
-    def _start(self, timeout: float) -> list[dict[str, Any]]:
+    def _start(self, timeout: float) -> list[list[dict[str, Any]]]:
+        """Every actor's :meth:`StageActor.info`, by stage and replica."""
         ray = import_ray()
+        where = [(i, j) for i, g in enumerate(self.replica_actors) for j in range(len(g))]
         refs = [a.info.remote() for a in self.actors]
         try:
-            infos: list[dict[str, Any]] = ray.get(refs, timeout=timeout)
+            flat: list[dict[str, Any]] = ray.get(refs, timeout=timeout)
         except ray.exceptions.GetTimeoutError:
-            waiting = [i for i, r in enumerate(refs) if not ray.wait([r], timeout=0)[0]]
-            raise PipelineError(f"stage {waiting[0] if waiting else 0}: its Ray actor did not "
-                                f"start within {timeout:g} s (not enough CPUs or resources "
-                                "on its node?)") from None
+            waiting = [where[k] for k, r in enumerate(refs) if not ray.wait([r], timeout=0)[0]]
+            first = waiting[0] if waiting else (0, 0)
+            raise PipelineError(f"{self._name(*first)}: its Ray actor did not start within "
+                                f"{timeout:g} s (not enough CPUs or resources on its "
+                                "node?)") from None
         except ray.exceptions.RayError as exc:
             raise PipelineError(f"a stage's Ray actor failed to start: {_clean(exc)}") \
                 from None
-        for i, info in enumerate(infos):
+        for (i, j), info in zip(where, flat, strict=True):
             if "error" in info:
-                raise PipelineError(f"stage {i} on {self.placements[i].describe()}: "
+                raise PipelineError(f"{self._name(i, j)} on "
+                                    f"{self.replica_placements[i][j].describe()}: "
                                     f"{info['error']}")
+        infos: list[list[dict[str, Any]]] = [[] for _ in self.replica_actors]
+        for (i, _), info in zip(where, flat, strict=True):
+            infos[i].append(info)
         return infos
+
+    def _name(self, stage: int, replica: int) -> str:
+        """``stage 2``, or ``stage 2 replica 1`` for a replicated stage."""
+        return f"stage {stage}" + (f" replica {replica}" if self.replicas[stage] > 1 else "")
 
     # -- public API (as Pipeline) -----------------------------------------------------------
 
     @property
+    def replica_stats(self) -> list[list[StageStats]]:
+        """Per-replica counters, fetched from the actors (after the calls queued so far)."""
+        got = iter(self._ray.get([a.stats.remote() for a in self.actors]))
+        out: list[list[StageStats]] = []
+        for group in self.replica_actors:
+            out.append([])
+            for _ in group:
+                items, busy, wait = next(got)
+                out[-1].append(StageStats(items, busy, wait, 0.0))
+        return out
+
+    @property
     def stats(self) -> list[StageStats]:
-        """Per-stage counters, fetched from the actors (after the calls queued so far)."""
-        got = self._ray.get([a.stats.remote() for a in self.actors])
-        return [StageStats(items, busy, wait, 0.0) for items, busy, wait in got]
+        """Per-stage counters (for a replicated stage, the sums over its replicas)."""
+        return [StageStats.total(parts) for parts in self.replica_stats]
 
     def reset_stats(self) -> None:
         """Count from now on (statistics of warm-up runs are dropped)."""
         self._ray.get([a.reset.remote() for a in self.actors])
 
     def warmup(self, feeds: Mapping[str, np.ndarray]) -> None:
-        """Run one input through every actor, outside the count (first invokes allocate);
-        :class:`StageError` (input 0) if a stage fails."""
-        refs = self._chain(-1, pick_inputs(self.wiring, feeds))
-        try:
-            got = self._ray.get(refs[-1])
-        except self._ray.exceptions.RayError as exc:
-            raise self._actor_error(refs, 0, exc) from None
-        if isinstance(got, _Failed):
-            raise StageError(got.stage, 0, got.cause)
+        """Run one input through every actor (every replica), outside the count (first invokes
+        allocate); :class:`StageError` (input 0) if a stage fails."""
+        env = pick_inputs(self.wiring, feeds)
+        for k in range(max(self.replicas)):
+            flight = self._chain(-1, env, [min(k, r - 1) for r in self.replicas])
+            try:
+                got = self._ray.get(flight.refs[-1])
+            except self._ray.exceptions.RayError as exc:
+                raise self._actor_error(flight, 0, exc) from None
+            if isinstance(got, _Failed):
+                raise self._stage_error(got, 0)
 
     def push(self, feeds: Mapping[str, np.ndarray] | None) -> None:
         """Send one input into the pipeline (every name of :attr:`input_names`); ``None``
@@ -435,13 +515,37 @@ class RayPipeline(PipelineBase):
             self._pushed += 1
             self._lock.notify_all()
 
-    def _chain(self, seq: int, env: dict[str, np.ndarray]) -> list[Any]:
+    def _chain(self, seq: int, env: dict[str, np.ndarray],
+               choice: Sequence[int] | None = None) -> _Flight:
+        """Send input ``seq`` through every stage: to the replicas ``choice``, by default each
+        stage's least busy one."""
         refs: list[Any] = []
+        picked: list[int] = []
         arg: Any = env
-        for actor in self.actors:
-            arg = actor.run.remote(seq, arg)
+        for i, group in enumerate(self.replica_actors):
+            j = self._least_busy(i) if choice is None else choice[i]
+            arg = group[j].run.remote(seq, arg)
             refs.append(arg)
-        return refs
+            picked.append(j)
+            if len(group) > 1 and choice is None:
+                self._sent[i][j].append(arg)
+                self._chosen[i][j] = seq
+        return _Flight(refs, picked)
+
+    def _least_busy(self, stage: int) -> int:
+        """The replica of ``stage`` with the fewest calls sent and not finished (ties: the
+        one chosen longest ago)."""
+        sent = self._sent[stage]
+        if len(sent) == 1:
+            return 0
+        for pending in sent:
+            if pending:
+                ready, rest = self._ray.wait(list(pending), num_returns=len(pending),
+                                             timeout=0, fetch_local=False)
+                if ready:
+                    pending.clear()
+                    pending.extend(rest)
+        return min(range(len(sent)), key=lambda j: (len(sent[j]), self._chosen[stage][j]))
 
     def _wait_room(self) -> None:
         """Block until fewer than ``max_in_flight`` inputs are inside the pipeline."""
@@ -455,7 +559,7 @@ class RayPipeline(PipelineBase):
                 self._done = max(self._done, self._popped)
                 if self._pushed - self._done < self.max_in_flight:
                     return
-                oldest = self._flight[self._done - self._popped][-1]
+                oldest = self._flight[self._done - self._popped].refs[-1]
             ready, _ = ray.wait([oldest], timeout=POLL_S, fetch_local=False)
             if ready:
                 with self._lock:
@@ -489,7 +593,8 @@ class RayPipeline(PipelineBase):
                 if deadline is not None and time.perf_counter() >= deadline:
                     raise PipelineError(f"no result within {timeout} s")
                 self._lock.wait(POLL_S)
-            refs = self._flight[0]
+            flight = self._flight[0]
+            refs = flight.refs
             seq = self._popped
         ray = self._ray
         while True:
@@ -504,7 +609,7 @@ class RayPipeline(PipelineBase):
             got = ray.get(refs[-1])
         except ray.exceptions.RayError as exc:
             got = _Failed(-1, seq, exc)
-            self._failure = self._actor_error(refs, seq, exc)
+            self._failure = self._actor_error(flight, seq, exc)
         with self._lock:
             if self._closed:
                 raise PipelineError("pop on a closed pipeline")
@@ -512,16 +617,22 @@ class RayPipeline(PipelineBase):
             self._popped += 1
         if isinstance(got, _Failed):
             if self._failure is None:
-                self._failure = StageError(got.stage, seq, got.cause)
+                self._failure = self._stage_error(got, seq)
             self._delivered_error = True
             self._drop()
             raise self._failure
         return {n: got[n] for n in self.wiring.outputs}
 
-    def _actor_error(self, refs: Sequence[Any], seq: int, exc: BaseException) -> StageError:
+    def _stage_error(self, failed: _Failed, seq: int) -> StageError:
+        """The :class:`StageError` for a stage that raised."""
+        return StageError(failed.stage, seq, failed.cause, failed.replica,
+                          self.replicas[failed.stage])
+
+    def _actor_error(self, flight: _Flight, seq: int, exc: BaseException) -> StageError:
         """The :class:`StageError` for a call that failed in Ray (an actor or node died):
-        the first stage whose call failed."""
+        the first stage whose call failed, and the replica that had the input."""
         ray = self._ray
+        refs = flight.refs
         stage = len(refs) - 1
         for i, ref in enumerate(refs):
             try:
@@ -529,9 +640,11 @@ class RayPipeline(PipelineBase):
             except ray.exceptions.RayError as first:
                 stage, exc = i, first
                 break
-        place = self.placements[stage].describe()
-        return StageError(stage, seq, ActorLost(f"the Ray actor of stage {stage} on {place} "
-                                                f"is gone ({_clean(exc)})"))
+        j = flight.replicas[stage]
+        place = self.replica_placements[stage][j].describe()
+        return StageError(stage, seq, ActorLost(f"the Ray actor of {self._name(stage, j)} on "
+                                                f"{place} is gone ({_clean(exc)})"),
+                          j, self.replicas[stage])
 
     def _drop(self) -> None:
         """After a failure: forget the inputs after it (their calls fail or are dropped)."""

@@ -1,18 +1,26 @@
-"""The threaded pipeline runner: one worker per segment, bounded queues, results in input order.
+"""The threaded pipeline runner: workers per segment, bounded queues, results in input order.
 
 Modelled on libcoral's ``PipelinedModelRunner`` (one thread per segment, a queue between
 consecutive segments, tensors connected by name, tensors that skip segments carried in host
 memory), with explicit failure semantics:
 
+* **Replicas**: a segment may run on several workers, each with its own loaded
+  :class:`~tpusplit.pipeline.backend.Stage` (the same segment on another device). They share
+  the segment's input queue, so each input goes to the first replica that is free (the least
+  busy one); what they finish goes through a reorder buffer that hands results on in input
+  order. A replica runs at most ``replicas * (queue_size + 1)`` inputs ahead of the oldest
+  unfinished one, so the buffer stays bounded when one replica is slow.
 * **An exception in a stage** stops the pipeline at that stage. Every result of an input pushed
-  before the failing one is still delivered by :meth:`Pipeline.pop`, in order; then ``pop``
-  raises :class:`StageError` (stage index, input number, cause). Inputs after the failing one are
-  dropped. ``push`` raises the same error once the failure is known.
+  before the failing one is still delivered by :meth:`Pipeline.pop`, in order (including the
+  inputs other replicas of the failing stage are still running); then ``pop`` raises
+  :class:`StageError` (stage index, replica, input number, cause). Inputs after the failing one
+  are dropped. ``push`` raises the same error once the failure is known.
 * **Nothing hangs**: workers wait on their queues with a short timeout and leave when the
   pipeline is closed, so :meth:`Pipeline.close` (called by the context manager, also on
   Ctrl-C) returns once each worker has finished the ``invoke`` it is in.
-* **Order**: one worker per stage and FIFO queues keep the input order; every item carries its
-  sequence number and the output is checked against it.
+* **Order**: FIFO queues, and for replicated stages the reorder buffer, keep the input order;
+  every item carries its sequence number and the output is checked against it. Every input is
+  run once by one replica of each stage: none is lost or duplicated.
 
 Works with any :class:`~tpusplit.pipeline.backend.Stage` (LiteRT on CPU, the Edge TPU
 delegate, or test doubles). LiteRT's ``invoke()`` releases the GIL, so stages run in parallel.
@@ -27,7 +35,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, cast
 
 import numpy as np
 
@@ -43,34 +51,53 @@ class PipelineError(TpusplitError):
 
 
 class StageError(PipelineError):
-    """A stage raised: ``stage`` (0-based index), ``item`` (0-based input number), ``cause``."""
+    """A stage raised: ``stage`` (0-based index), ``item`` (0-based input number), ``cause``;
+    ``replica`` (0-based) of ``replicas`` workers of that stage (named in the message when the
+    stage has more than one)."""
 
-    def __init__(self, stage: int, item: int, cause: BaseException) -> None:
+    def __init__(self, stage: int, item: int, cause: BaseException, replica: int = 0,
+                 replicas: int = 1) -> None:
         first = first_line(cause, default="")
-        super().__init__(f"pipeline stage {stage} failed on input {item}: "
+        where = f" (replica {replica} of {replicas})" if replicas > 1 else ""
+        super().__init__(f"pipeline stage {stage}{where} failed on input {item}: "
                          f"{type(cause).__name__}{': ' + first if first else ''}")
         self.stage = stage
         self.item = item
         self.cause = cause
+        self.replica = replica
 
 
 @dataclass
 class StageStats:
-    """Per-stage counters (seconds): time running, waiting for input, blocked on output."""
+    """Per-stage (or per-replica) counters (seconds): time running, waiting for input, blocked
+    on output. For a stage of several ``replicas`` they are the replicas' sums."""
 
     items: int = 0
     busy_s: float = 0.0
     wait_s: float = 0.0
     blocked_s: float = 0.0
+    replicas: int = 1
 
     def utilisation(self, wall_s: float) -> float:
-        """Share of ``wall_s`` the stage spent running."""
-        return self.busy_s / wall_s if wall_s > 0 else 0.0
+        """Share of ``wall_s`` the stage (its replicas on average) spent running."""
+        return self.busy_s / (wall_s * self.replicas) if wall_s > 0 else 0.0
+
+    def period_s(self) -> float:
+        """Busy seconds per input divided by the replicas: the stage's time per input when it
+        is the bottleneck (0 before any input)."""
+        return self.busy_s / (self.items * self.replicas) if self.items else 0.0
 
     def as_dict(self) -> dict[str, float]:
         """JSON-friendly copy."""
         return {"items": self.items, "busy_s": self.busy_s, "wait_s": self.wait_s,
-                "blocked_s": self.blocked_s}
+                "blocked_s": self.blocked_s, "replicas": self.replicas}
+
+    @staticmethod
+    def total(parts: Sequence[StageStats]) -> StageStats:
+        """The sums over a stage's replicas."""
+        return StageStats(sum(p.items for p in parts), sum(p.busy_s for p in parts),
+                          sum(p.wait_s for p in parts), sum(p.blocked_s for p in parts),
+                          len(parts))
 
 
 @dataclass
@@ -85,6 +112,25 @@ class _Failure:
 
 
 _END = object()  # end of input: workers forward it and leave
+
+
+@dataclass
+class _Group:
+    """What the replicas of one stage share: their reorder buffer (results by input number,
+    handed on from ``next_out`` in order), the input a failure stopped them at, how many
+    workers are still running."""
+
+    cond: threading.Condition
+    window: int
+    left: int
+    next_out: int = 0
+    buffer: dict[int, _Item | _Failure] = field(default_factory=dict)
+    failed_at: int | None = None
+    finished: bool = False  # a failure was handed on: nothing more leaves this stage
+
+    def dropped(self, seq: int) -> bool:
+        """Input ``seq`` comes after this stage's failure: it is not run."""
+        return self.failed_at is not None and seq > self.failed_at
 
 
 @dataclass(frozen=True)
@@ -155,6 +201,13 @@ def keep(env: dict[str, np.ndarray], produced: Mapping[str, np.ndarray],
     return {n: v for n, v in env.items() if n in carry}
 
 
+def replicas_of(stage: Stage | Sequence[Stage]) -> list[Stage]:
+    """A pipeline position's replicas: a list or tuple of stages, or one stage."""
+    if isinstance(stage, list | tuple):
+        return list(stage)
+    return [cast(Stage, stage)]
+
+
 class PipelineBase:
     """What every pipeline runner shares: tensor names, the pending count, the wall clock and
     closing as a context manager. Subclasses set ``wiring``, ``_pushed``, ``_popped`` and
@@ -206,33 +259,54 @@ class PipelineBase:
 
 
 class Pipeline(PipelineBase):
-    """Run ``stages`` as a pipeline: one worker thread per stage, bounded queues between them.
+    """Run ``stages`` as a pipeline: worker threads per stage, bounded queues between them.
 
     Args:
         stages: loaded segments in order (anything with ``input_names``, ``output_names``,
-            ``run(feeds) -> dict``).
+            ``run(feeds) -> dict``); a list or tuple in place of a stage gives its replicas
+            (the same segment loaded once per device, one worker each).
         outputs: tensor names returned for each input (default: see :func:`wire`).
         queue_size: capacity of each queue between stages (back-pressure on ``push``).
-        cores: optional CPU core per stage; each worker pins its thread there (Linux
-            ``sched_setaffinity`` on the calling thread); ignored where the OS does not allow.
+        cores: optional CPU core per stage, or per replica (a list or tuple in place of a
+            stage's core); each worker pins its thread there (Linux ``sched_setaffinity`` on
+            the calling thread); ignored where the OS does not allow.
 
     Use ``push(feeds)`` / ``pop()`` like Coral's ``PipelinedModelRunner`` (``push(None)`` ends
     the input; ``pop()`` returns ``None`` after the last result), or ``run(inputs)``, an
     iterator over results in input order. As a context manager it closes on exit.
     """
 
-    def __init__(self, stages: Sequence[Stage], outputs: Sequence[str] | None = None,
-                 queue_size: int = 4, cores: Sequence[int | None] | None = None) -> None:
-        self.stages = list(stages)
+    def __init__(self, stages: Sequence[Stage | Sequence[Stage]],
+                 outputs: Sequence[str] | None = None, queue_size: int = 4,
+                 cores: Sequence[int | Sequence[int | None] | None] | None = None) -> None:
+        self.replicas: list[list[Stage]] = [replicas_of(s) for s in stages]
+        self.stages = [group[0] for group in self.replicas if group]
+        for i, group in enumerate(self.replicas):
+            if not group:
+                raise PipelineError(f"stage {i} has no replica")
+            for r in group[1:]:
+                if (tuple(r.input_names), tuple(r.output_names)) != (
+                        tuple(group[0].input_names), tuple(group[0].output_names)):
+                    raise PipelineError(f"stage {i}: its replicas differ in tensor names")
         self.wiring = wire(self.stages, outputs)
         if queue_size < 1:
             raise PipelineError(f"queue_size must be >= 1, not {queue_size}")
         if cores is not None and len(cores) != len(self.stages):
             raise PipelineError(f"{len(cores)} core(s) given for {len(self.stages)} stages")
-        self._cores = list(cores) if cores is not None else [None] * len(self.stages)
+        self._cores: list[list[int | None]] = []
+        for i, group in enumerate(self.replicas):
+            c = None if cores is None else cores[i]
+            per: list[int | None] = list(c) if isinstance(c, list | tuple) else \
+                [cast(int | None, c)] * len(group)
+            if len(per) != len(group):
+                raise PipelineError(f"stage {i}: {len(per)} core(s) given for {len(group)} "
+                                    "replicas")
+            self._cores.append(per)
         n = len(self.stages)
         self._queues: list[queue.Queue[Any]] = [queue.Queue(queue_size) for _ in range(n + 1)]
-        self.stats = [StageStats() for _ in range(n)]
+        self.replica_stats = [[StageStats() for _ in group] for group in self.replicas]
+        self._groups = [_Group(threading.Condition(), len(g) * (queue_size + 1), len(g))
+                        for g in self.replicas]
         self._closed = threading.Event()
         self._ended = False
         self._lock = threading.Lock()
@@ -242,9 +316,11 @@ class Pipeline(PipelineBase):
         self._pushed = 0
         self._popped = 0
         self._pusher: int | None = None  # thread that pushes (pop may run in another one)
-        self.pinned: list[bool] = [False] * n
-        self._workers = [threading.Thread(target=self._work, args=(i,), daemon=True,
-                                          name=f"tpusplit-stage-{i}") for i in range(n)]
+        self.replica_pinned = [[False] * len(g) for g in self.replicas]
+        self._workers = [threading.Thread(target=self._work, args=(i, j), daemon=True,
+                                          name=f"tpusplit-stage-{i}"
+                                          + (f"-replica-{j}" if len(g) > 1 else ""))
+                         for i, g in enumerate(self.replicas) for j in range(len(g))]
         self.started = time.perf_counter()
         for w in self._workers:
             w.start()
@@ -320,7 +396,8 @@ class Pipeline(PipelineBase):
         ``queue_size * (stages + 1)`` inputs in flight; on a stage failure,
         yields every result before the failing input, then raises its :class:`StageError`.
         """
-        limit = max(2, self._queues[0].maxsize * (len(self.stages) + 1))
+        limit = max(2, self._queues[0].maxsize * (len(self.stages) + 1)
+                    + sum(len(g) - 1 for g in self.replicas))
         out = self._queues[-1]
         for feeds in inputs:
             while self.pending >= limit or (self.pending and not out.empty()):
@@ -345,10 +422,22 @@ class Pipeline(PipelineBase):
             if w is not threading.current_thread():
                 w.join(timeout)
 
+    @property
+    def stats(self) -> list[StageStats]:
+        """Per-stage counters: for a replicated stage the sums over its replicas
+        (:attr:`replica_stats` has each replica's)."""
+        return [StageStats.total(parts) for parts in self.replica_stats]
+
+    @property
+    def pinned(self) -> list[bool]:
+        """Whether every worker of each stage was pinned to its core."""
+        return [all(p) for p in self.replica_pinned]
+
     def reset_stats(self) -> None:
         """Count from now on (statistics of warm-up runs are dropped)."""
-        for s in self.stats:
-            s.items, s.busy_s, s.wait_s, s.blocked_s = 0, 0.0, 0.0, 0.0
+        for parts in self.replica_stats:
+            for s in parts:
+                s.items, s.busy_s, s.wait_s, s.blocked_s = 0, 0.0, 0.0, 0.0
 
     @property
     def alive(self) -> int:
@@ -375,60 +464,111 @@ class Pipeline(PipelineBase):
                 continue
         return _END
 
-    def _pin(self, i: int) -> None:
-        core = self._cores[i]
+    def _pin(self, i: int, j: int) -> None:
+        core = self._cores[i][j]
         if core is None or not hasattr(os, "sched_setaffinity"):
             return
         try:
             os.sched_setaffinity(0, {core})  # Linux: the calling thread only
-            self.pinned[i] = True
+            self.replica_pinned[i][j] = True
         except OSError:
             pass
 
-    def _work(self, i: int) -> None:
-        self._pin(i)
-        stage = self.stages[i]
+    def _work(self, i: int, j: int) -> None:
+        """Worker ``j`` of stage ``i``: take inputs from the stage's queue, run them, hand the
+        results to the stage's reorder buffer; leave on the end of input, an earlier stage's
+        failure or ``close()``."""
+        self._pin(i, j)
+        stage = self.replicas[i][j]
+        replicas = len(self.replicas[i])
         reads = self.wiring.reads[i]
         carry = self.wiring.carry[i]
-        q_in, q_out = self._queues[i], self._queues[i + 1]
-        stats = self.stats[i]
+        q_in = self._queues[i]
+        group = self._groups[i]
+        stats = self.replica_stats[i][j]
         clock = time.perf_counter
         while True:
             t0 = clock()
             got = self._get(q_in)
             t1 = clock()
             stats.wait_s += t1 - t0
-            if got is _END:
-                self._put(q_out, _END)
-                return
-            if isinstance(got, _Failure):
-                self._put(q_out, got)
+            if got is _END or isinstance(got, _Failure):
+                if isinstance(got, _Failure):  # in order after every earlier input
+                    self._settle(i, got.error.item, got)
+                self._leave(i, got)
                 return
             assert isinstance(got, _Item)
             failure = self._failure
-            if failure is not None and failure.stage >= i:
+            if failure is not None and failure.stage > i:
                 continue  # this input can never get through the failed stage: drop it
+            if not self._admit(group, got.seq):
+                continue
+            t1 = clock()
             try:
                 produced = stage.run({n: got.env[n] for n in reads})
             except BaseException as exc:  # any stage error reaches the caller, even SystemExit
-                error = StageError(i, got.seq, exc)
+                error = StageError(i, got.seq, exc, j, replicas)
                 with self._lock:
                     if self._failure is None:
                         self._failure = error
                 stats.busy_s += clock() - t1
-                self._put(q_out, _Failure(error))
-                self._drain(q_in)
-                return
+                self._settle(i, got.seq, _Failure(error))
+                continue  # drop what comes after it until the end of input
             t2 = clock()
             stats.busy_s += t2 - t1
             stats.items += 1
             got.env = keep(got.env, produced, carry)
-            self._put(q_out, got)
+            self._settle(i, got.seq, got)
             stats.blocked_s += clock() - t2
 
-    def _drain(self, q_in: queue.Queue[Any]) -> None:
-        """After a failure: consume (and drop) upstream items so no upstream worker blocks."""
-        while True:
-            got = self._get(q_in)
-            if got is _END or isinstance(got, _Failure):
+    def _admit(self, group: _Group, seq: int) -> bool:
+        """Wait until input ``seq`` is within the stage's window (a slow replica does not let
+        the others run unboundedly ahead); False if it is to be dropped (a failure before it
+        in this stage) or the pipeline closed."""
+        with group.cond:
+            while seq >= group.next_out + group.window and not group.dropped(seq):
+                if self._closed.is_set():
+                    return False
+                group.cond.wait(POLL_S)
+            return not group.dropped(seq)
+
+    def _settle(self, i: int, seq: int, done: _Item | _Failure) -> None:
+        """Input ``seq`` is through stage ``i`` (or failed there, or an earlier stage's
+        failure reached it): buffer it and hand on, in input order, everything now ready."""
+        group = self._groups[i]
+        q_out = self._queues[i + 1]
+        with group.cond:
+            if group.finished:
                 return
+            if isinstance(done, _Failure):
+                if group.failed_at is not None and group.failed_at <= seq:
+                    return  # an earlier (or the same) failure is already on its way
+                group.failed_at = seq
+                for later in [s for s in group.buffer if s > seq]:
+                    del group.buffer[later]
+            elif group.dropped(seq):
+                return
+            group.buffer[seq] = done
+            while group.next_out in group.buffer:
+                ready = group.buffer[group.next_out]
+                if not self._put(q_out, ready):
+                    break  # closed
+                del group.buffer[group.next_out]
+                group.next_out += 1
+                if isinstance(ready, _Failure):
+                    group.finished = True
+                    break
+            group.cond.notify_all()
+
+    def _leave(self, i: int, marker: object) -> None:
+        """A worker of stage ``i`` met the end of input (or an earlier stage's failure): its
+        siblings must see it too; the last one to leave hands the end of input on."""
+        group = self._groups[i]
+        if len(self.replicas[i]) > 1:
+            self._put(self._queues[i], marker)
+        with group.cond:
+            group.left -= 1
+            last = group.left == 0
+            failed = group.failed_at is not None
+        if last and marker is _END and not failed:
+            self._put(self._queues[i + 1], _END)
