@@ -111,7 +111,11 @@ def connect(address: str) -> bool:
     if not address or not (address == "auto" or address.startswith("ray://")
                            or re.fullmatch(r"[\w.\-\[\]:]+:\d+", address)):
         raise PipelineError(f"--cluster {address!r}: give auto, ray://HOST:PORT or HOST:PORT")
-    _reachable(_resolve_auto() if address == "auto" else address)
+    if address == "auto":
+        _reachable(_resolve_auto(), hint=" (from --cluster auto: RAY_ADDRESS or this host's "
+                   "last cluster)")
+    else:
+        _reachable(address)
     try:
         ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
@@ -139,7 +143,7 @@ def _resolve_auto() -> str:
     return address
 
 
-def _reachable(address: str, timeout: float = 5.0) -> None:
+def _reachable(address: str, timeout: float = 5.0, hint: str = "") -> None:
     """A one-line error at once when nothing listens at ``address`` (Ray itself retries for
     minutes)."""
     import socket
@@ -151,7 +155,7 @@ def _reachable(address: str, timeout: float = 5.0) -> None:
     except (OSError, ValueError) as exc:
         why = getattr(exc, "strerror", None) or first_line(exc)
         raise PipelineError(f"--cluster {address}: no Ray cluster there ({why}); start one "
-                            "with `ray start --head` or fix RAY_ADDRESS") from None
+                            f"with `ray start --head`{hint}") from None
 
 
 def disconnect() -> None:
