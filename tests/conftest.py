@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -131,6 +133,11 @@ def ray_cluster() -> Iterator[Any]:
     logical CPUs and a custom resource naming its host (:data:`RAY_HOSTS`); this process is
     connected to it. Started and stopped here (the ``ray`` tests: several seconds)."""
     saved = os.environ.get("RAY_ADDRESS")
+    saved_tmp = os.environ.get("RAY_TMPDIR")
+    # Ray's sessions, logs and sockets go to a folder of the test run's, removed at the end
+    # (a short path: Ray's socket names must fit in 107 bytes)
+    ray_tmp = tempfile.mkdtemp(prefix="tpusplit-ray-", dir="/tmp")
+    os.environ["RAY_TMPDIR"] = ray_tmp
     import ray
     from ray._private import ray_constants
     from ray.cluster_utils import Cluster
@@ -159,10 +166,12 @@ def ray_cluster() -> Iterator[Any]:
     finally:
         ray.shutdown()
         cluster.shutdown()
-        if saved is None:
-            os.environ.pop("RAY_ADDRESS", None)
-        else:
-            os.environ["RAY_ADDRESS"] = saved
+        for name, value in (("RAY_ADDRESS", saved), ("RAY_TMPDIR", saved_tmp)):
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        shutil.rmtree(ray_tmp, ignore_errors=True)
 
 
 def _free_port() -> int:

@@ -22,7 +22,6 @@ import numpy as np
 
 from tpusplit.costs.base import CostSource
 from tpusplit.costs.devices import make_cost, resolve
-from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph, check_cuts, load
 from tpusplit.pipeline import (
     CheckResult,
@@ -35,7 +34,7 @@ from tpusplit.pipeline import (
 )
 from tpusplit.pipeline.assemble import io_names, whole_model
 from tpusplit.pipeline.measure import whole_model_ms
-from tpusplit.sim import SimResult
+from tpusplit.sim import SimResult, check_batch
 from tpusplit.sim import simulate as simulate_pipeline
 from tpusplit.strategies import Plan
 from tpusplit.strategies import plan as plan_with
@@ -77,8 +76,7 @@ def simulate(model: Model, plan: Plan | Sequence[int] = (), *, device: str = "ed
     ``device``: a discrete-event simulation of ``batch`` inputs (:func:`tpusplit.sim.
     simulate`), with ``runner``, ``host_ms`` and ``clock`` as :func:`plan` takes them."""
     graph = graph_of(model)
-    if batch < 1:
-        raise TpusplitError(f"batch must be >= 1, got {batch}")
+    check_batch(batch)
     return simulate_pipeline(make_cost(graph, device, runner, host_ms, clock),
                              _cuts(graph, plan), batch=batch, shared_bus=shared_bus)
 

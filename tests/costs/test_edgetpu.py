@@ -220,3 +220,12 @@ def test_growing_a_segment_by_an_op_with_weights_never_makes_it_cheaper(seed: in
             ins = sum(g.tensors[t].nbytes for t in g.ops[b].inputs if not g.tensors[t].constant)
             if g.ops[b].output_bytes >= ins:
                 assert cost.latency(a, b + 1) >= cost.latency(a, b) - 1e-9
+
+
+def test_implausible_profile_values_are_refused(tmp_path: Path) -> None:
+    data = load_profile("edgetpu-usb3").to_json()
+    for field, value in (("conv_ms_per_mcycle", 1e308), ("fixed_ms", 1e6)):
+        path = tmp_path / "p.json"
+        path.write_text(json.dumps({**data, field: value}))
+        with pytest.raises(TpusplitError, match=f"{field} = .* is not a plausible value"):
+            load_profile(path)

@@ -34,3 +34,9 @@ def test_a_node_that_cannot_run_its_probe_is_left_out(ray_cluster: Any) -> None:
 def test_fit_recovers_latency_and_bandwidth() -> None:
     bw, lat = fit([(0, 0.5), (1_000_000, 10.5)])  # 1 MB in 10 ms: 100 MB/s, 0.5 ms
     assert bw == pytest.approx(100.0) and lat == pytest.approx(0.5)
+    # noisy large transfers must not move the latency the small ones measure (the probe
+    # once fitted 4.6 ms where 1 KB took 1.8 ms)
+    noisy = [(1000, 1.8), (1000, 1.85), (1_000_000, 14.0), (1_000_000, 20.0),
+             (4_000_000, 40.0), (4_000_000, 52.0)]
+    _, lat = fit(noisy)
+    assert 1.5 < lat < 2.1

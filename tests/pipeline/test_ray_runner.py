@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -407,3 +408,23 @@ def test_replica_arguments_are_checked(ray_cluster: Any, model: bytes) -> None:
         RayPipeline(segs, replicas=[1, 3], placements=[Placement(), [Placement()] * 2])
     with pytest.raises(PipelineError, match="one per replica"):
         RayPipeline(segs, replicas=[1, 2], devices=[0, [1]])
+
+
+def test_cluster_auto_with_a_dead_address_fails_at_once(monkeypatch: pytest.MonkeyPatch,
+                                                        tmp_path: Path) -> None:
+    """--cluster auto used to let Ray retry a dead RAY_ADDRESS for minutes."""
+    from tpusplit.pipeline import ray_runner
+
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:9")
+    assert ray_runner._resolve_auto() == "127.0.0.1:9"
+    t0 = time.perf_counter()
+    with pytest.raises(PipelineError, match=r"^--cluster 127.0.0.1:9: no Ray cluster there"):
+        ray_runner._reachable("127.0.0.1:9")
+    assert time.perf_counter() - t0 < 10
+    monkeypatch.delenv("RAY_ADDRESS")
+    monkeypatch.setenv("RAY_TMPDIR", str(tmp_path))
+    with pytest.raises(PipelineError, match="no Ray cluster runs on this host and RAY_ADDRESS"):
+        ray_runner._resolve_auto()
+    (tmp_path / "ray").mkdir()
+    (tmp_path / "ray" / "ray_current_cluster").write_text("10.1.2.3:6379\n")
+    assert ray_runner._resolve_auto() == "10.1.2.3:6379"

@@ -477,3 +477,40 @@ def test_measure_a_replicated_pipeline() -> None:
     # the replicated stage's period is its busy time per input over its 2 replicas
     assert m.ideal_throughput_ips() == pytest.approx(1 / max(s.period_s() for s in m.stages))
     assert m.as_dict()["stages"][1]["replicas"] == 2
+
+
+class Returns(Fake):
+    """A stage that returns ``value`` instead of its outputs."""
+
+    def __init__(self, value: object) -> None:
+        super().__init__("t0", "t1")
+        self.value = value
+
+    def run(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return self.value  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("value, words", [
+    (None, "returned NoneType, not a mapping"),
+    ([1, 2], "returned list, not a mapping"),
+    ({"other": np.array([1])}, "returned no tensor t1"),
+])
+def test_a_stage_returning_the_wrong_thing_fails_its_input_and_nothing_hangs(
+        value: object, words: str) -> None:
+    for last in (True, False):
+        stages = [Returns(value), *([] if last else [Fake("t1", "t2")])]
+        with Pipeline(stages) as p:
+            p.push(feeds(0))
+            p.push(feeds(1))
+            with pytest.raises(StageError, match=f"stage 0 failed on input 0: .*{words}"):
+                p.pop(timeout=5)
+            with pytest.raises(StageError):  # again, not None and not a hang
+                p.pop(timeout=5)
+
+
+def test_pop_before_any_push_is_an_error_not_a_hang() -> None:
+    with Pipeline(chain(2)) as p:
+        with pytest.raises(PipelineError, match="nothing pending"):
+            p.pop()
+        p.push(feeds(0))  # still usable
+        assert p.pop(timeout=5) is not None

@@ -93,7 +93,9 @@ def test_shared_bus_and_gil_slow_things_down() -> None:
 
 
 def test_bad_batch() -> None:
-    with pytest.raises(ValueError):
+    from tpusplit.errors import TpusplitError
+
+    with pytest.raises(TpusplitError, match="batch must be"):  # one line, not a ValueError
         simulate(EdgeTPUCost(load(fc(32))), [], batch=0)
 
 
@@ -161,3 +163,13 @@ def test_gantt_draws_streaming_links_and_the_bottleneck(tmp_path: Path) -> None:
                        (tmp_path / "no" / "g.png", "does not exist")):
         with pytest.raises(TpusplitError, match=words):
             gantt_plot(r, bad)
+
+
+def test_absurd_batches_are_refused_in_one_line() -> None:
+    from tpusplit.errors import TpusplitError
+
+    g = load(conv(64, size=32))
+    for batch in (0, 1_000_000_000, 2.5):
+        with pytest.raises(TpusplitError, match=r"^batch must be a whole number from 1 to "
+                           r"100,000, got"):
+            simulate(EdgeTPUCost(g), [2], batch=batch)  # type: ignore[arg-type]

@@ -14,7 +14,7 @@ from tpusplit.errors import TpusplitError
 from tpusplit.graph import GraphError, check_cuts, load
 from tpusplit.report.console import console as make_console
 from tpusplit.report.sim import check_plot_path, gantt_plot, sim_energy, sim_json, sim_table
-from tpusplit.sim import simulate
+from tpusplit.sim import check_batch, simulate
 
 
 @app.command("simulate")
@@ -37,8 +37,7 @@ def simulate_command(
     clock: str = typer.Option(None, "--clock", help=CLOCK_HELP),
 ) -> None:
     """Simulate a batch through the segments on N TPUs with the Edge TPU performance model."""
-    if batch < 1:
-        raise TpusplitError(f"{model}: --batch must be >= 1, got {batch}")
+    check_batch(batch, f"{model}: --batch")
     if queue_size is not None and queue_size < 1:
         raise TpusplitError(f"{model}: --queue-size must be >= 1, got {queue_size}")
     if plot is not None:

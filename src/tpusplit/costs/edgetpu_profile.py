@@ -158,12 +158,20 @@ class DeviceProfile:
                        cache_in_coef=other.cache_in_coef, cache_out_coef=other.cache_out_coef)
 
 
+#: No term of a real Edge TPU comes near this (ms, ms per unit, MiB, factors, MHz): a larger
+#: value is a typo (or 1e308) that would plan absurd figures without a word.
+PLAUSIBLE_MAX = 1e5
+
+
 def _number(value: Any, where: str, source: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TpusplitError(f"{source}: {where} must be a number, got {value!r}")
     v = float(value)
     if not math.isfinite(v) or v < 0:
         raise TpusplitError(f"{source}: {where} must be a finite number >= 0, got {value!r}")
+    if v > PLAUSIBLE_MAX:
+        raise TpusplitError(f"{source}: {where} = {value!r} is not a plausible value (at most "
+                            f"{PLAUSIBLE_MAX:g})")
     return v
 
 

@@ -275,21 +275,25 @@ class Graph:
         :meth:`segment_io`'s inputs and outputs of ``[a, b)``: the vectorised form, for cost
         models and bounds that need every segment at once.
 
-        Complexity: O(n^2 + sum of crossing sizes) time, O(n^2) memory.
+        Complexity: O(n^2 + sum of crossing sizes) time; O(n^2) memory: the two results and
+        nothing else of that size (cumulative sums in place; ``outs`` is a transposed view).
         """
         n = len(self.ops)
         w = np.asarray(weight, dtype=np.float64)
-        first = np.zeros((n + 1, n + 2))
+        ins = np.zeros((n + 1, n + 2))
         for a, tensors in enumerate(self._crossing):
             for t in tensors:
-                first[a, self._first_use(t, a) + 1] += w[t]
-        ins = np.cumsum(first, axis=1)[:, : n + 1]
+                ins[a, self._first_use(t, a) + 1] += w[t]
+        np.cumsum(ins, axis=1, out=ins)
+        ins = ins[:, : n + 1]
         made = np.zeros((n + 1, n + 1))  # made[b, p]: weight crossing b produced by op p
         for b, tensors in enumerate(self._crossing):
             for t in tensors:
                 if self.producer[t] >= 0:
                     made[b, self.producer[t]] += w[t]
-        outs = np.cumsum(made[:, ::-1], axis=1)[:, ::-1].T.copy()
+        rev = made[:, ::-1]
+        np.cumsum(rev, axis=1, out=rev)  # made[b, p]: produced at or after p
+        outs = made.T
         for t in self.outputs:
             p = self.producer[t]
             if p < 0:
@@ -297,8 +301,10 @@ class Graph:
             users = self.consumers[t]
             after = max(p, users[-1] if users else p) + 1  # no longer crossing from here
             outs[: p + 1, after:] += w[t]
-        keep = np.triu(np.ones((n + 1, n + 1), dtype=bool), 1)
-        return np.where(keep, ins, 0.0), np.where(keep, outs, 0.0)
+        for a in range(n + 1):
+            ins[a, : a + 1] = 0.0
+            outs[a, : a + 1] = 0.0
+        return ins, outs
 
     @cached_property
     def output_ops(self) -> tuple[int, ...]:

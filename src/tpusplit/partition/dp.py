@@ -40,8 +40,11 @@ bottleneck); exact because the pair composes monotonically) and a *shortest-fill
 the same lazy evaluation on a min-sum relaxation restricted to segments no slower than the
 optimum, or, without bounds, among the partitions whose segments were evaluated).
 
-Complexity: O(k n^2) numpy time per round and for the programme, plus, per opened state,
-the predecessors it tries; O(n^2) memory; at most n(n+1)/2 distinct evaluations.
+Complexity: O(k n^2) numpy time per round and for the programme at worst (once a partition
+is known, rows that cannot beat it are skipped: about O(k n b) for segments of at most ``b``
+useful lengths), plus, per opened state, the predecessors it tries; O(n^2) memory (one
+float matrix of bounds; temporaries in blocks of :data:`BLOCK` rows); at most n(n+1)/2
+distinct evaluations.
 """
 
 from __future__ import annotations
@@ -62,14 +65,27 @@ _INF = math.inf
 FILL_ROUNDS = 64
 
 
+#: Rows (or columns) of an (n+1) x (n+1) matrix handled per numpy step: temporaries stay
+#: O(BLOCK n) however long the chain (a 3,000-op model must not need gigabytes).
+BLOCK = 256
+
+
 def _bound_matrix(n: int, lower: Bound | None) -> np.ndarray:
-    """``L[i, j]`` = ``lower(i, j)`` for ``i < j`` (-inf without bounds), +inf elsewhere."""
+    """``L[i, j]`` = ``lower(i, j)`` for ``i < j`` (-inf without bounds), +inf elsewhere.
+
+    Evaluated in blocks of rows (``lower`` broadcasts), so its temporaries stay small."""
     low = np.full((n + 1, n + 1), _INF)
-    i, j = np.triu_indices(n + 1, 1)
-    if lower is None:
-        low[i, j] = -_INF
-    else:
-        low[i, j] = np.broadcast_to(np.asarray(lower(i, j), dtype=np.float64), i.shape)
+    cols = np.arange(n + 1)
+    for r0 in range(0, n, BLOCK):
+        rows = np.arange(r0, min(n, r0 + BLOCK))
+        upper = cols[None, :] > rows[:, None]
+        if lower is None:
+            block = np.where(upper, -_INF, _INF)
+        else:
+            values = np.broadcast_to(np.asarray(lower(rows[:, None], cols[None, :]),
+                                                dtype=np.float64), upper.shape)
+            block = np.where(upper, values, _INF)
+        low[rows] = block
     return low
 
 
@@ -79,7 +95,9 @@ def _suffix_bounds(n: int, k: int, low: np.ndarray) -> np.ndarray:
     h = np.full((k, n + 1), _INF)
     h[0, n] = -_INF
     for m in range(1, k):
-        h[m] = np.min(np.maximum(low, h[m - 1][None, :]), axis=1)
+        for r0 in range(0, n + 1, BLOCK):
+            r1 = min(n + 1, r0 + BLOCK)
+            h[m, r0:r1] = np.min(np.maximum(low[r0:r1, r0:], h[m - 1][None, r0:]), axis=1)
     return h
 
 
@@ -238,18 +256,32 @@ def minmax(n: int, k: int, cost: Cost, *, lower: Bound | None = None,
 
 
 def _matrix_dp(n: int, k: int, w: np.ndarray, combine: Callable[[np.ndarray, np.ndarray],
-               np.ndarray]) -> tuple[tuple[int, ...], float]:
+               np.ndarray], first: np.ndarray | None = None) -> tuple[tuple[int, ...], float]:
     """The best ``k``-segment partition under a full cost matrix ``w`` (``w[i, j]`` for
     ``i < j``, +inf elsewhere) when a prefix's value composes as ``combine(prefix, segment)``
     (``np.maximum``: the bottleneck, ``np.add``: the sum): ``V[t][j] = min_i combine(V[t-1][i],
-    w[i, j])`` on arrays, first minimum on ties. O(k n^2) numpy time."""
+    w[i, j])`` on arrays, first minimum on ties.
+
+    ``first[j]``: no row above it can matter for column ``j`` (their entries are +inf, or
+    cannot beat the value sought); default 0. Columns are handled in blocks, each over the
+    rows from its smallest ``first`` to its last column: O(k n^2) numpy time at worst, about
+    O(k n b) for segments of at most ``b`` useful lengths, O(BLOCK n) extra memory.
+    """
     best = w[0].copy()
     choice = []
-    cols = np.arange(n + 1)
     for _ in range(1, k):
-        cand = combine(best[:, None], w)
-        arg = np.argmin(cand, axis=0)
-        best = cand[arg, cols]
+        new = np.full(n + 1, _INF)
+        arg = np.zeros(n + 1, dtype=np.int64)
+        for c0 in range(1, n + 1, BLOCK):
+            c1 = min(n + 1, c0 + BLOCK)
+            r0 = 0 if first is None else int(first[c0:c1].min())
+            if r0 >= c1:
+                continue
+            cand = combine(best[r0:c1, None], w[r0:c1, c0:c1])
+            a = np.argmin(cand, axis=0)
+            new[c0:c1] = cand[a, np.arange(c1 - c0)]
+            arg[c0:c1] = a + r0
+        best = new
         choice.append(arg)
     cuts = []
     j = n
@@ -257,6 +289,19 @@ def _matrix_dp(n: int, k: int, w: np.ndarray, combine: Callable[[np.ndarray, np.
         j = int(arg[j])
         cuts.append(j)
     return tuple(sorted(cuts)), float(best[n])
+
+
+def _first_rows(w: np.ndarray, cap: float) -> np.ndarray:
+    """For every column ``j``, the first row ``i`` with ``w[i, j] <= cap`` (``j`` when none):
+    rows above it cannot contribute a segment worth at most ``cap``. O(n^2) in blocks."""
+    n1 = w.shape[1]
+    out = np.arange(n1)
+    for c0 in range(0, n1, BLOCK):
+        c1 = min(n1, c0 + BLOCK)
+        ok = w[:c1, c0:c1] <= cap
+        has = ok.any(axis=0)
+        out[c0:c1] = np.where(has, np.argmax(ok, axis=0), np.arange(c0, c1))
+    return out
 
 
 def _refine(n: int, k: int, low: np.ndarray, cost: Cost, rounds: int
@@ -269,8 +314,11 @@ def _refine(n: int, k: int, low: np.ndarray, cost: Cost, rounds: int
     mixed = low
     done: set[tuple[int, int]] = set()
     best: tuple[tuple[int, ...], float] | None = None
+    first: np.ndarray | None = None
     for _ in range(rounds):
-        cuts, value = _matrix_dp(n, k, mixed, np.maximum)
+        # once a partition of true value U is known, no segment whose bound exceeds U can be
+        # in a better one: rows above a column's first such entry are skipped
+        cuts, value = _matrix_dp(n, k, mixed, np.maximum, first)
         if not value < _INF:
             break
         segs = spans(n, cuts)
@@ -282,6 +330,7 @@ def _refine(n: int, k: int, low: np.ndarray, cost: Cost, rounds: int
         true = max(mixed[a, b] for a, b in segs)
         if best is None or true < best[1]:
             best = (cuts, float(true))
+            first = _first_rows(mixed, best[1])
     return (best[0], False) if best is not None else None
 
 
@@ -307,8 +356,9 @@ def _lazy_fill(n: int, k: int, low: np.ndarray, cost: Cost,
     for (a, b), v in known.items():
         if 0 <= a < b <= n:
             w[a, b] = v if v <= value else _INF
+    first = _first_rows(w, value)  # the rest of each column is +inf
     for _ in range(rounds):
-        found, total = _matrix_dp(n, k, w, np.add)
+        found, total = _matrix_dp(n, k, w, np.add, first)
         if not total < _INF:
             break
         todo = [seg for seg in spans(n, found) if seg not in known]

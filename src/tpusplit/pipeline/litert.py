@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
+import threading
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -11,6 +15,43 @@ from ai_edge_litert.interpreter import Interpreter
 
 from tpusplit.errors import TpusplitError, first_line
 from tpusplit.pipeline.backend import Backend
+
+#: Lines LiteRT prints to the process's stderr on its own that say nothing to a user (kept
+#: with ``TPUSPLIT_VERBOSE=1``).
+_CHATTER = ("INFO: Created TensorFlow Lite XNNPACK delegate for CPU.",)
+_STDERR_LOCK = threading.Lock()
+
+
+def interpreter(**kwargs: Any) -> Interpreter:
+    """A LiteRT ``Interpreter(**kwargs)``, tensors allocated, without LiteRT's own chatter on
+    stderr.
+
+    LiteRT's C++ logs straight to file descriptor 2 (``INFO: Created TensorFlow Lite XNNPACK
+    delegate for CPU.``, once per process); it would sit between a command's table and its
+    one-line errors. The descriptor is captured while the interpreter is made and everything
+    but :data:`_CHATTER` is written back; ``TPUSPLIT_VERBOSE=1`` keeps it all.
+    """
+    if os.environ.get("TPUSPLIT_VERBOSE") == "1":
+        return _allocated(Interpreter(**kwargs))
+    with _STDERR_LOCK, tempfile.TemporaryFile() as tmp:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(tmp.fileno(), 2)
+        try:
+            return _allocated(Interpreter(**kwargs))
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            kept = [line for line in tmp.read().decode(errors="replace").splitlines(True)
+                    if line.strip() not in _CHATTER]
+            if kept:
+                sys.stderr.write("".join(kept))
+
+
+def _allocated(it: Interpreter) -> Interpreter:
+    it.allocate_tensors()
+    return it
 
 
 class LiteRTStage:
@@ -22,9 +63,8 @@ class LiteRTStage:
     def __init__(self, model: bytes, num_threads: int = 1,
                  delegates: list[Any] | None = None, source: str = "<segment>") -> None:
         try:
-            self.interpreter = Interpreter(model_content=model, num_threads=num_threads,
+            self.interpreter = interpreter(model_content=model, num_threads=num_threads,
                                            experimental_delegates=delegates)
-            self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise TpusplitError(f"{source}: LiteRT cannot load the model "
                                 f"({first_line(exc)})") from None
@@ -64,8 +104,7 @@ def all_tensors(model: bytes, feeds: Mapping[str, np.ndarray]) -> dict[str, np.n
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        it = Interpreter(model_content=model, experimental_preserve_all_tensors=True)
-    it.allocate_tensors()
+        it = interpreter(model_content=model, experimental_preserve_all_tensors=True)
     for d in it.get_input_details():
         it.set_tensor(d["index"], feeds[d["name"]])
     it.invoke()

@@ -73,11 +73,18 @@ def live_nodes() -> list[ProbedNode]:
 
 
 def fit(samples: Sequence[tuple[int, float]]) -> tuple[float, float]:
-    """``(bandwidth MB/s, latency ms)`` of ``ms = latency + bytes / bandwidth`` (least squares;
-    a slope that is not positive gives an unmeasurably fast link: 1e6 MB/s)."""
+    """``(bandwidth MB/s, latency ms)`` of ``ms = latency + bytes / bandwidth``.
+
+    Least squares on *relative* error (each sample weighted by 1 / its time), so the small
+    transfers, which say what the latency is, count as much as the large ones, which say what
+    the bandwidth is (plain least squares let the large ones move the latency by milliseconds).
+    A slope that is not positive gives an unmeasurably fast link: 1e6 MB/s.
+    """
     x = np.array([s[0] for s in samples], float)
     y = np.array([s[1] for s in samples], float)
-    slope, intercept = np.polyfit(x, y, 1) if len(set(x)) > 1 else (0.0, float(y.mean()))
+    w = 1.0 / np.maximum(y, 1e-6)
+    slope, intercept = (np.polyfit(x, y, 1, w=w) if len(set(x)) > 1
+                        else (0.0, float(y.mean())))
     bandwidth = 1e-3 / slope if slope > 0 else 1e6  # ms per byte -> MB/s
     return float(bandwidth), float(max(intercept, 0.0))
 

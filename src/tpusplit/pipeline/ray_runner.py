@@ -52,10 +52,12 @@ import contextlib
 import logging
 import os
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
@@ -70,6 +72,7 @@ from tpusplit.pipeline.runner import (
     StageError,
     StageStats,
     Wiring,
+    checked,
     keep,
     pick_inputs,
     wire,
@@ -108,7 +111,10 @@ def connect(address: str) -> bool:
     if not address or not (address == "auto" or address.startswith("ray://")
                            or re.fullmatch(r"[\w.\-\[\]:]+:\d+", address)):
         raise PipelineError(f"--cluster {address!r}: give auto, ray://HOST:PORT or HOST:PORT")
-    if address != "auto":
+    if address == "auto":
+        _reachable(_resolve_auto(), hint=" (from --cluster auto: RAY_ADDRESS or this host's "
+                   "last cluster)")
+    else:
         _reachable(address)
     try:
         ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
@@ -118,7 +124,26 @@ def connect(address: str) -> bool:
     return True
 
 
-def _reachable(address: str, timeout: float = 5.0) -> None:
+def _resolve_auto() -> str:
+    """What ``--cluster auto`` connects to: ``RAY_ADDRESS``, else the cluster this host runs
+    (Ray's ``/tmp/ray/ray_current_cluster``); a one-line error when there is neither (Ray
+    would search and retry for minutes)."""
+    env = os.environ.get("RAY_ADDRESS", "").strip()
+    if env and env != "auto":
+        return env
+    current = Path(os.environ.get("RAY_TMPDIR", tempfile.gettempdir())) / "ray" / \
+        "ray_current_cluster"
+    try:
+        address = current.read_text().strip()
+    except OSError:
+        address = ""
+    if not address:
+        raise PipelineError("--cluster auto: no Ray cluster runs on this host and RAY_ADDRESS "
+                            "is not set; start one with `ray start --head`")
+    return address
+
+
+def _reachable(address: str, timeout: float = 5.0, hint: str = "") -> None:
     """A one-line error at once when nothing listens at ``address`` (Ray itself retries for
     minutes)."""
     import socket
@@ -130,7 +155,7 @@ def _reachable(address: str, timeout: float = 5.0) -> None:
     except (OSError, ValueError) as exc:
         why = getattr(exc, "strerror", None) or first_line(exc)
         raise PipelineError(f"--cluster {address}: no Ray cluster there ({why}); start one "
-                            "with `ray start --head`") from None
+                            f"with `ray start --head`{hint}") from None
 
 
 def disconnect() -> None:
@@ -248,7 +273,7 @@ class StageActor:
         if self.last is not None:
             self.wait_s += t1 - self.last
         try:
-            produced = self.stage.run({n: env[n] for n in self.reads})
+            produced = checked(self.stage, self.stage.run({n: env[n] for n in self.reads}))
         except BaseException as exc:  # any stage error reaches the caller
             self.last = time.perf_counter()
             self.busy_s += self.last - t1
@@ -635,8 +660,10 @@ class RayPipeline(PipelineBase):
         refs = flight.refs
         stage = len(refs) - 1
         for i, ref in enumerate(refs):
+            if not ray.wait([ref], timeout=5, fetch_local=False)[0]:
+                continue  # still running (a call on a dead actor fails at once)
             try:
-                ray.get(ref, timeout=30)
+                ray.get(ref)
             except ray.exceptions.RayError as first:
                 stage, exc = i, first
                 break

@@ -201,6 +201,19 @@ def keep(env: dict[str, np.ndarray], produced: Mapping[str, np.ndarray],
     return {n: v for n, v in env.items() if n in carry}
 
 
+def checked(stage: Stage, produced: object) -> Mapping[str, np.ndarray]:
+    """``produced`` if it is what ``stage`` promises (a mapping with every output name);
+    a :class:`PipelineError` saying what is wrong otherwise (the worker reports it as the
+    stage's failure instead of dying)."""
+    if not isinstance(produced, Mapping):
+        raise PipelineError(f"the stage returned {type(produced).__name__}, not a mapping of "
+                            "tensor names to arrays")
+    missing = [n for n in stage.output_names if n not in produced]
+    if missing:
+        raise PipelineError(f"the stage returned no tensor {', '.join(missing)}")
+    return produced
+
+
 def replicas_of(stage: Stage | Sequence[Stage]) -> list[Stage]:
     """A pipeline position's replicas: a list or tuple of stages, or one stage."""
     if isinstance(stage, list | tuple):
@@ -316,6 +329,7 @@ class Pipeline(PipelineBase):
         self._pushed = 0
         self._popped = 0
         self._pusher: int | None = None  # thread that pushes (pop may run in another one)
+        self._creator = threading.get_ident()
         self.replica_pinned = [[False] * len(g) for g in self.replicas]
         self._workers = [threading.Thread(target=self._work, args=(i, j), daemon=True,
                                           name=f"tpusplit-stage-{i}"
@@ -356,15 +370,17 @@ class Pipeline(PipelineBase):
         Blocks until a result is ready (pushes may come from another thread, as with Coral's
         runner). Raises :class:`StageError` when the next result is the one a stage failed on
         (all earlier results have been returned), :class:`PipelineError` when the pipeline is
-        closed or ``timeout`` seconds pass, or when the thread that pushes pops with nothing
-        pending and the input not ended (it would wait forever).
+        closed or ``timeout`` seconds pass, or when the thread that pushes (before any push:
+        the thread that made the pipeline) pops with nothing pending and the input not ended
+        (it would wait forever). A consumer thread of its own may pop first and wait.
         """
         if self._delivered_error and self._failure is not None:
             raise self._failure
         if self._finished:
             return None
-        if (not self._ended and self.pending == 0
-                and self._pusher == threading.get_ident()):
+        me = threading.get_ident()
+        if not self._ended and self.pending == 0 and (
+                self._pusher == me or (self._pusher is None and me == self._creator)):
             raise PipelineError("pop with nothing pending: push an input or push(None) first")
         deadline = None if timeout is None else time.perf_counter() + timeout
         out = self._queues[-1]
@@ -505,7 +521,7 @@ class Pipeline(PipelineBase):
                 continue
             t1 = clock()
             try:
-                produced = stage.run({n: got.env[n] for n in reads})
+                produced = checked(stage, stage.run({n: got.env[n] for n in reads}))
             except BaseException as exc:  # any stage error reaches the caller, even SystemExit
                 error = StageError(i, got.seq, exc, j, replicas)
                 with self._lock:

@@ -33,9 +33,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tpusplit.costs.base import CostSource, SegmentCost
+from tpusplit.errors import TpusplitError
 from tpusplit.graph import bounds
 
 PHASES: tuple[str, ...] = ("host", "in", "compute", "out")
+#: The largest batch simulated: every job's phases are kept for the Gantt chart (a batch of
+#: a billion would need terabytes); the time per inference has converged long before.
+MAX_BATCH = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +85,13 @@ class SimResult:
         }
 
 
+def check_batch(batch: int, what: str = "batch") -> None:
+    """A one-line error unless ``1 <= batch <= MAX_BATCH`` (``what`` names the option)."""
+    if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= MAX_BATCH:
+        raise TpusplitError(f"{what} must be a whole number from 1 to {MAX_BATCH:,}, got "
+                            f"{batch!r}")
+
+
 def phase_times(cost: SegmentCost, host_ms: float) -> tuple[float, float, float, float, float]:
     """``(host, in, compute, out, stream)`` ms of one job; ``stream`` is part of ``compute``."""
     in_ms, out_ms, stream = cost.in_ms, cost.out_ms, cost.stream_ms
@@ -112,8 +123,7 @@ def simulate(cost: CostSource | Sequence[CostSource], cuts: Sequence[int], batch
     Returns:
         A :class:`SimResult`; ``time_per_inference_ms`` = wall time / B.
     """
-    if batch < 1:
-        raise ValueError("batch must be >= 1")
+    check_batch(batch)
     if queue_size is not None and queue_size < 1:
         raise ValueError("queue_size must be >= 1")
     per_stage = list(cost) if isinstance(cost, Sequence) else None

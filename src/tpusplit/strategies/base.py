@@ -17,7 +17,7 @@ from tpusplit.errors import TpusplitError, read_json
 from tpusplit.files import write_file
 from tpusplit.graph import Graph, bounds
 from tpusplit.partition import spans
-from tpusplit.sim import simulate
+from tpusplit.sim import check_batch, simulate
 
 #: Inputs in flight when a plan's time per inference is reported (the published batch).
 DEFAULT_BATCH = 15
@@ -222,8 +222,7 @@ class Plan:
 
 def rebatch(plan: Plan, cost: CostSource, batch: int) -> Plan:
     """The same plan with its time per inference simulated for ``batch`` inputs in flight."""
-    if batch < 1:
-        raise TpusplitError(f"batch must be >= 1, got {batch}")
+    check_batch(batch)
     if batch == plan.batch:
         return plan
     tpi = simulate(cost, list(plan.cuts), batch=batch).time_per_inference_ms
@@ -251,8 +250,7 @@ def pipeline_time_ms(latencies: Sequence[float], batch: int) -> float:
     The exact makespan of ``batch`` identical jobs through a flow shop with unbounded queues is
     ``sum(latencies) + (batch - 1) * max(latencies)``; divided by ``batch``.
     """
-    if batch < 1:
-        raise TpusplitError(f"batch must be >= 1, got {batch}")
+    check_batch(batch)
     return (sum(latencies) + (batch - 1) * max(latencies)) / batch
 
 
