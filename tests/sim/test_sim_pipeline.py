@@ -173,3 +173,57 @@ def test_absurd_batches_are_refused_in_one_line() -> None:
         with pytest.raises(TpusplitError, match=r"^batch must be a whole number from 1 to "
                            r"100,000, got"):
             simulate(EdgeTPUCost(g), [2], batch=batch)  # type: ignore[arg-type]
+
+
+def _recurrence(stage_ms: list[float], reps: list[int], batch: int) -> list[float]:
+    """Completion of every input, written as the recurrence it must obey (no host time, own
+    links): a stage takes its inputs in order, each on the replica free first; an input is
+    handed on once it and every earlier one left the stage."""
+    handed_prev = [0.0] * batch
+    for ms, r in zip(stage_ms, reps, strict=True):
+        free = [0.0] * r
+        done = []
+        for j in range(batch):
+            k = min(range(r), key=lambda x: free[x])
+            start = max(free[k], handed_prev[j])
+            free[k] = start + ms
+            done.append(free[k])
+        handed_prev = [max(done[: j + 1]) for j in range(batch)]
+    return handed_prev
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(0.1, 5.0), min_size=1, max_size=3),
+       st.lists(st.integers(1, 3), min_size=3, max_size=3), st.integers(1, 12))
+def test_replicas_follow_the_recurrence(ms: list[float], reps: list[int], batch: int) -> None:
+    g = load(fc(32))  # 11 ops: room for up to 3 stages of one op each
+    n = len(ms)
+    per = [0.0] * len(g.ops)
+    cuts = [1 + k for k in range(n - 1)]
+    edges = [0, *cuts, len(g.ops)]
+    for k in range(n):
+        per[edges[k]] = ms[k]
+    r = simulate(Table(g, per), cuts, batch=batch, host_ms=0.0, replicas=reps[:n])
+    assert r.completion_ms == pytest.approx(_recurrence(ms, reps[:n], batch))
+    counts: dict[tuple[int, int], int] = {}
+    for e in r.events:
+        counts[(e.stage, e.item)] = counts.get((e.stage, e.item), 0) + 1
+    assert set(counts) == {(i, j) for i in range(n) for j in range(batch)}  # once each
+
+
+def test_replicas_scale_until_the_host_or_a_shared_link_saturates() -> None:
+    g = load(conv(64, size=32))
+    cost = EdgeTPUCost(g, runner="none")
+    one = simulate(cost, [], batch=200)
+    four = simulate(cost, [], batch=200, replicas=[4])
+    assert four.time_per_inference_ms == pytest.approx(one.time_per_inference_ms / 4, rel=0.02)
+    assert four.bottleneck_ms == pytest.approx(one.bottleneck_ms / 4, rel=0.02)
+    # the Python runner's host work serialises: replicas cannot beat it
+    slow_host = simulate(EdgeTPUCost(g, runner="python", host_ms=one.time_per_inference_ms),
+                         [], batch=200, replicas=[4])
+    assert slow_host.time_per_inference_ms >= one.time_per_inference_ms
+    # four replicas sharing one USB link take turns for their transfers
+    shared = simulate(cost, [], batch=200, replicas=[4], shared_bus=True)
+    seg = shared.segments[0]
+    assert shared.time_per_inference_ms >= seg.in_ms + seg.out_ms + seg.stream_ms - 1e-9
+    assert shared.time_per_inference_ms > four.time_per_inference_ms

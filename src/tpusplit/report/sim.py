@@ -104,34 +104,43 @@ class Gantt:
 
 
 def gantt_bars(result: SimResult) -> Gantt:
-    """The bars of :func:`gantt_plot`: one row per device labelled with its op range, the part
-    of ``compute`` spent streaming weights from the host as its own ``stream`` phase, and a row
-    per link shared by several devices showing the transfers that hold it."""
+    """The bars of :func:`gantt_plot`: one row per device (a replicated segment has one per
+    replica) labelled with its op range, the part of ``compute`` spent streaming weights from
+    the host as its own ``stream`` phase, and a row per link shared by several devices
+    showing the transfers that hold it."""
     n = len(result.segments)
-    buses = result.buses or list(range(n))
+    reps = result.replicas or [1] * n
+    first = [sum(reps[:i]) for i in range(n)]
+    devices = sum(reps)
+    buses = result.buses or list(range(devices))
     shared = sorted({b for b in buses if buses.count(b) > 1})
     bars: list[tuple[int, float, float, str]] = []
     for e in result.events:
+        row = first[e.stage] + e.replica
         stream = min(result.segments[e.stage].stream_ms, e.end - e.start)
         if e.phase == "compute" and stream > 0:
-            bars.append((e.stage, e.start, stream, "stream"))
+            bars.append((row, e.start, stream, "stream"))
             if e.end - e.start > stream:
-                bars.append((e.stage, e.start + stream, e.end - e.start - stream, "compute"))
+                bars.append((row, e.start + stream, e.end - e.start - stream, "compute"))
         else:
-            bars.append((e.stage, e.start, e.end - e.start, e.phase))
-        if buses[e.stage] in shared:
-            row = n + shared.index(buses[e.stage])
+            bars.append((row, e.start, e.end - e.start, e.phase))
+        if buses[row] in shared:
+            link = devices + shared.index(buses[row])
             if e.phase in ("in", "out"):
-                bars.append((row, e.start, e.end - e.start, e.phase))
+                bars.append((link, e.start, e.end - e.start, e.phase))
             elif e.phase == "compute" and stream > 0:
-                bars.append((row, e.start, stream, "stream"))
-    worst = max(range(n), key=lambda i: result.stage_busy_ms[i])
-    labels = [f"TPU {i}: ops {s.start}..{s.end - 1}" + ("  (bottleneck)" if i == worst else "")
-              for i, s in enumerate(result.segments)]
+                bars.append((link, e.start, stream, "stream"))
+    worst = max(range(n), key=lambda i: result.stage_busy_ms[i] / reps[i])
+    labels = []
+    for i, s in enumerate(result.segments):
+        for r in range(reps[i]):
+            name = f"TPU {first[i] + r}: ops {s.start}..{s.end - 1}"
+            name += f" (replica {r + 1}/{reps[i]})" if reps[i] > 1 else ""
+            labels.append(name + ("  (bottleneck)" if i == worst else ""))
     labels += [f"shared link {chr(ord('A') + k)}: TPU "
-               + ",".join(str(i) for i in range(n) if buses[i] == b)
+               + ",".join(str(d) for d in range(devices) if buses[d] == b)
                for k, b in enumerate(shared)]
-    return Gantt(bars, labels, worst)
+    return Gantt(bars, labels, first[worst])
 
 
 def gantt_plot(result: SimResult, path: str | Path, title: str = "") -> Path:
