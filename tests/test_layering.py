@@ -11,8 +11,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "tpusplit"
 #: Layers in order; a module may import the leaves and its own or earlier layers.
 #: ``partition`` comes first: pure functions over (n, k, cost(i, j)) that import nothing of
 #: tpusplit, not even the leaves.
-LAYERS = ["partition", "graph", "models", "pipeline", "costs", "sim", "strategies", "report",
-          "api", "cli"]
+LAYERS = ["partition", "graph", "models", "devices", "pipeline", "costs", "profiling",
+          "calibration", "predictor", "sim", "strategies", "report", "api", "cli"]
 #: Leaf modules: any layer but ``partition`` may import them; they import only each other.
 LEAVES = ["errors", "units", "files", "accuracy"]
 

@@ -4,10 +4,10 @@ Usage: python benchmarks/edgetpu_model/compiled_graphs.py [--out DIR]
 
 Data: ``data/edgetpu-community/compiled_graphs.csv`` (what ``edgetpu_compiler`` cached on chip,
 streamed and estimated in cycles for 47 real ``*_edgetpu.tflite`` files) and the graphs they
-were compiled from (:mod:`tpusplit.costs.compiled_graphs`: originals, stand-ins, rebuilds).
+were compiled from (:mod:`tpusplit.calibration.compiled_graphs`: originals, stand-ins, rebuilds).
 
 1. caching: for every row matched to a graph, the rule's on-chip / off-chip MiB of the Edge TPU
-   part (:func:`tpusplit.costs.edgetpu_cache.segment_placement` with the shipped profile's
+   part (:func:`tpusplit.costs.onchip.segment_placement` with the shipped profile's
    capacity) against the compiler's, within 5 % or 0.1 MiB; beside it the rule as it was
    before the real files were compared (depthwise ``(kh * kw + 8) * ceil64(channels)``);
 2. the depthwise constants refitted from scratch: integer ``(tap, channel)`` bytes minimising
@@ -36,7 +36,7 @@ import numpy as np
 from scipy.optimize import nnls
 from scipy.stats import pearsonr, spearmanr
 
-from tpusplit.costs.compiled_graphs import (
+from tpusplit.calibration.compiled_graphs import (
     CompiledRow,
     edgetpu_graph,
     exclusion,
@@ -44,7 +44,7 @@ from tpusplit.costs.compiled_graphs import (
     read_compiled,
 )
 from tpusplit.costs.edgetpu import device_ms, segment_features
-from tpusplit.costs.edgetpu_cache import (
+from tpusplit.costs.onchip import (
     DEPTHWISE_BYTES,
     _int8_bytes,
     boundary,
@@ -52,7 +52,7 @@ from tpusplit.costs.edgetpu_cache import (
     layer_bytes,
     place,
 )
-from tpusplit.costs.edgetpu_profile import DeviceProfile, load_profile
+from tpusplit.devices.profiles import DeviceProfile, load_profile
 from tpusplit.graph import Graph
 from tpusplit.units import MiB
 

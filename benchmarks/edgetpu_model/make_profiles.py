@@ -1,14 +1,14 @@
-"""Fit the shipped Edge TPU device profiles (src/tpusplit/costs/edgetpu_profiles/*.json).
+"""Fit the shipped Edge TPU device profiles (src/tpusplit/devices/edgetpu_profiles/*.json).
 
 Usage: python benchmarks/edgetpu_model/make_profiles.py   (about 2 minutes)
 
 1. caching rule: grid search on every compiler on/off-chip figure of the synthetic sweeps;
-2. one joint fit (:func:`tpusplit.costs.calibrate.fit`) of every observation in ``data/``:
+2. one joint fit (:func:`tpusplit.calibration.fit.fit`) of every observation in ``data/``:
    the synthetic sweeps (single TPU, pipelines, batch sweeps; host ``usb3-sweeps``), Coral's
    reference latencies of real CNNs on four hosts and the community's single-TPU latencies
    (``data/edgetpu-community``, at several Edge TPU clocks). The Edge TPU terms and read
    parameters are shared, each host gets its own fixed cost, link rate and CPU factor (a host
-   without small models takes its CPU class's fixed cost, :mod:`tpusplit.costs.calibrate`);
+   without small models takes its CPU class's fixed cost, :mod:`tpusplit.calibration.fit`);
 3. the expected error of each profile: leave one model out over the real networks of its host
    (single TPU), and the MAPE over the measured conv pipelines (only the sweeps' host ran
    pipelines, so every profile carries that figure);
@@ -27,20 +27,20 @@ import sys
 from dataclasses import replace
 
 from tpusplit.accuracy import mape
-from tpusplit.costs.calibrate import (
+from tpusplit.calibration.fit import (
     REAL_GROUPS,
     fit,
     fit_capacity,
     leave_one_model_out,
     summaries,
 )
-from tpusplit.costs.edgetpu_profile import DeviceProfile, save_profile, shipped_path
-from tpusplit.costs.measurements import (
+from tpusplit.calibration.measurements import (
     HOSTS,
     community_observations,
     coral_observations,
     sweep_observations,
 )
+from tpusplit.devices.profiles import DeviceProfile, save_profile, shipped_path
 
 #: Shipped profile name of each host of the data.
 NAMES = {"usb3-x86": "edgetpu-usb3", "devboard": "edgetpu-devboard",

@@ -4,7 +4,7 @@ Usage: python benchmarks/edgetpu_model/run.py [--quick]   (or ``tpusplit bench e
 
 1. caching: the compiler's on/off-chip figures of every synthetic file reproduced by the caching
    rule (the real compiled graphs: ``benchmarks/edgetpu_model/compiled_graphs.py``);
-2. the fit (:func:`tpusplit.costs.calibrate.fit`) on every observation: synthetic sweeps
+2. the fit (:func:`tpusplit.calibration.fit.fit`) on every observation: synthetic sweeps
    (single TPU, conv and fc pipelines, batch sweeps), Coral's real CNNs on four hosts and the
    community's single-TPU latencies (several hosts, Edge TPU clocks from 62.5 to 500 MHz);
 3. leave one model out: each real CNN predicted by a fit that never saw it, on every host;
@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from tpusplit.accuracy import mape
-from tpusplit.costs.calibrate import (
+from tpusplit.calibration.fit import (
     REAL_GROUPS,
     Fit,
     SegmentSummary,
@@ -45,9 +45,7 @@ from tpusplit.costs.calibrate import (
     small_model,
     summaries,
 )
-from tpusplit.costs.edgetpu import CLOCK_TERMS, EdgeTPUCost, EdgeTPUSegmentCost, stream_reads
-from tpusplit.costs.edgetpu_profile import DEVICES, DeviceProfile, load_profile
-from tpusplit.costs.measurements import (
+from tpusplit.calibration.measurements import (
     HOSTS,
     Observation,
     community_observations,
@@ -55,6 +53,8 @@ from tpusplit.costs.measurements import (
     data_dir,
     sweep_observations,
 )
+from tpusplit.costs.edgetpu import CLOCK_TERMS, EdgeTPUCost, EdgeTPUSegmentCost, stream_reads
+from tpusplit.devices.profiles import DEVICES, DeviceProfile, load_profile
 from tpusplit.graph import Graph, load
 from tpusplit.models.specs import build_spec
 from tpusplit.report.sim import family_plot, gantt_bars

@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tpusplit.costs.measurements import coral_observations, sweep_observations
+from tpusplit.calibration.measurements import coral_observations, sweep_observations
 from tpusplit.models.specs import build_spec
 
 REPO = Path(__file__).resolve().parents[2]

@@ -14,7 +14,7 @@ TPUs), in one run:
   energy);
 - per-layer placement (Mensa-style, one input at a time) against the best contiguous pipeline
   for latency (``devices-latency``): latency of one input;
-- the CPU cost model (:class:`tpusplit.costs.cpu_ops.CPUOpCost`, fitted here) against the
+- the CPU cost model (:class:`tpusplit.profiling.cpu_ops.CPUOpCost`, fitted here) against the
   profiler on random segments of each model: how far its sums land.
 
 TPU figures come from the Edge TPU model (no TPU here); CPU figures from this machine's
@@ -34,12 +34,13 @@ from typing import Any
 import numpy as np
 
 from tpusplit.accuracy import mape
-from tpusplit.costs.cpu_ops import CPUOpCost
-from tpusplit.costs.device_set import parse_devices
-from tpusplit.costs.profiler import ProfilerCost
+from tpusplit.devices.kinds import parse_devices
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import load
 from tpusplit.models import zoo
+from tpusplit.profiling.cpu import ProfilerCost
+from tpusplit.profiling.cpu_ops import CPUOpCost
+from tpusplit.profiling.sources import kind_cost
 from tpusplit.strategies.heterogeneous import (
     place_layers,
     plan_as_slowest,
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{100 * cpu_models[name]['mape']:.1f}% on random segments", flush=True)
         for mix in MIXES:
             kinds = parse_devices(mix)
-            costs = [cpu if k.backend == "cpu" else k.cost_source(graph) for k in kinds]
+            costs = [cpu if k.backend == "cpu" else kind_cost(k, graph) for k in kinds]
             plans = {"devices-throughput": plan_devices(graph, kinds, "throughput", costs=costs),
                      "devices-as-slowest": plan_as_slowest(graph, kinds, costs=costs),
                      "devices-latency": plan_devices(graph, kinds, "latency", costs=costs),
@@ -133,7 +134,7 @@ def markdown(r: dict[str, Any]) -> str:
              f"Reproduce: `python benchmarks/heterogeneous/run.py` ({r['seconds']:.0f} s). TPU "
              "figures from the Edge TPU model (profiles `edgetpu-usb3`, `edgetpu-pcie`), CPU "
              "figures from this machine's cores (`CPUOpCost`, timed during the run); energy "
-             "from `tpusplit.costs.energy` (Edge TPU 2 W busy from Coral's datasheets; its idle "
+             "from `tpusplit.devices.energy` (Edge TPU 2 W busy from Coral's datasheets; its idle "
              "power and the CPU's are assumptions).", "",
              "## Mixed pipelines: exact planning vs every device treated as the slowest", "",
              "| model | mix | exact: cuts (devices) | bottleneck ms | time/inf ms | as slowest: "

@@ -38,16 +38,16 @@ from typing import Any
 import numpy as np
 
 from tpusplit.costs.base import CostSource
-from tpusplit.costs.dataset import (
+from tpusplit.graph import Graph, load
+from tpusplit.partition import bottleneck
+from tpusplit.predictor import Predictor, evaluate, predictor_class
+from tpusplit.predictor.dataset import (
     Dataset,
     build_model,
     collect,
     model_specs,
 )
-from tpusplit.costs.devices import cost_factory
-from tpusplit.costs.predictor import Predictor, evaluate, predictor_class
-from tpusplit.graph import Graph, load
-from tpusplit.partition import bottleneck
+from tpusplit.profiling.sources import cost_factory
 from tpusplit.strategies.hybrid import plan_hybrid
 from tpusplit.strategies.predicted import plan_predicted
 

@@ -42,7 +42,6 @@ import numpy as np
 # Ray on loopback only (its single-host mode): set before anything imports Ray, which reads it
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 
-from tpusplit.costs.profiler import ProfilerCost
 from tpusplit.graph import load, split
 from tpusplit.models import zoo
 from tpusplit.models.synthetic import conv, fc
@@ -51,6 +50,7 @@ from tpusplit.pipeline.assemble import io_names
 from tpusplit.pipeline.inputs import random_feeds
 from tpusplit.pipeline.measure import measure_runner
 from tpusplit.pipeline.runner import Pipeline
+from tpusplit.profiling.cpu import ProfilerCost
 from tpusplit.strategies import plan
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
@@ -77,9 +77,9 @@ def start_cluster() -> Any:
 
 
 def places(k: int) -> list[Any]:
-    from tpusplit.pipeline.ray_runner import Placement
+    from tpusplit.pipeline.ray_runner import ActorPlacement
 
-    return [Placement(resources={HOSTS[i % 2]: 1}, label=HOSTS[i % 2]) for i in range(k)]
+    return [ActorPlacement(resources={HOSTS[i % 2]: 1}, label=HOSTS[i % 2]) for i in range(k)]
 
 
 def one_at_a_time_us(pipe: Any, feeds: dict[str, np.ndarray], items: int) -> float:

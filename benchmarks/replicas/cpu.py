@@ -30,13 +30,13 @@ from typing import Any
 
 import numpy as np
 
-from tpusplit.costs.profiler import ProfilerCost
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph, load, split
 from tpusplit.models import zoo
 from tpusplit.models.specs import build_spec
 from tpusplit.pipeline import LiteRTStage, measure_pipeline
 from tpusplit.pipeline.assemble import io_names, random_feeds, whole_model
+from tpusplit.profiling.cpu import ProfilerCost
 from tpusplit.strategies import plan
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"

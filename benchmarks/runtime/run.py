@@ -38,13 +38,13 @@ from typing import Any
 
 import numpy as np
 
-from tpusplit.costs.profiler import ProfilerCost
 from tpusplit.graph import Graph, load, split
 from tpusplit.models import zoo
 from tpusplit.models.synthetic import conv, fc
 from tpusplit.pipeline import LiteRTStage, measure_pipeline, run_sequential
 from tpusplit.pipeline.assemble import io_names, random_feeds
 from tpusplit.pipeline.runner import Pipeline
+from tpusplit.profiling.cpu import ProfilerCost
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 Feeds = dict[str, np.ndarray]

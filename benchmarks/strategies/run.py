@@ -28,8 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tpusplit.calibration.measurements import measurements_dir
 from tpusplit.costs.edgetpu import EdgeTPUCost
-from tpusplit.costs.measurements import measurements_dir
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import load
 from tpusplit.models import zoo
@@ -121,7 +121,7 @@ def bench(name: str, data: Any, tpus: list[int], device: str, batch: int,
 def predictor_available(device: str) -> bool:
     """Whether predicted/hybrid can run (a trained predictor for ``device`` exists)."""
     try:
-        from tpusplit.costs.predictor import find_predictor
+        from tpusplit.predictor import find_predictor
 
         find_predictor(device)
         return True

@@ -1,7 +1,7 @@
 """The facade: plan, simulate and run a model in one call each (what the commands do).
 
 Every function takes the model as a path, TFLite bytes or a loaded
-:class:`~tpusplit.graph.Graph`, and a device name from :data:`tpusplit.costs.devices.REGISTRY`
+:class:`~tpusplit.graph.Graph`, and a device name from :data:`tpusplit.devices.catalogue.REGISTRY`
 (``edgetpu-usb3``, ``edgetpu-pcie``, ``edgetpu-usb2``, ``cpu``, ...)::
 
     import tpusplit
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from tpusplit.costs.base import CostSource
-from tpusplit.costs.devices import make_cost, resolve
+from tpusplit.devices.catalogue import resolve
 from tpusplit.graph import Graph, check_cuts, load
 from tpusplit.pipeline import (
     CheckResult,
@@ -34,6 +34,7 @@ from tpusplit.pipeline import (
 )
 from tpusplit.pipeline.assemble import io_names, whole_model
 from tpusplit.pipeline.measure import whole_model_ms
+from tpusplit.profiling.sources import make_cost
 from tpusplit.sim import SimResult, check_batch
 from tpusplit.sim import simulate as simulate_pipeline
 from tpusplit.strategies import Plan

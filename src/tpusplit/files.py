@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 
 from tpusplit.errors import TpusplitError
@@ -52,3 +53,10 @@ def write_files(files: Mapping[Path, bytes | str], what: str = "file") -> None:
 def write_file(path: str | Path, data: bytes | str, what: str = "file") -> None:
     """Write one file atomically (see :func:`write_files`)."""
     write_files({Path(path): data}, what)
+
+
+def data_dir() -> Path:
+    """The measurement data: ``$TPUSPLIT_DATA``, else the ``tpusplit/data`` folder shipped in
+    the package (``data/`` of a checkout is a link to it)."""
+    env = os.environ.get("TPUSPLIT_DATA")
+    return Path(env) if env else Path(str(resources.files("tpusplit") / "data"))

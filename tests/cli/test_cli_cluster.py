@@ -120,7 +120,7 @@ def test_cluster_probe_writes_a_description(ray_cluster: Any, cli: Cli,
     out = tmp_path / "probed.json"
     code, text, err = cli("cluster", "probe", "-o", out, "--sizes", "1,300", "--repeats", "2")
     assert code == 0, err
-    from tpusplit.costs.cluster import load_cluster
+    from tpusplit.devices.cluster_spec import load_cluster
 
     cluster = load_cluster(out)
     assert sorted(h.name for h in cluster.hosts) == ["hostA", "hostB", "hostC"]

@@ -33,7 +33,7 @@ def test_run_human_output(cli: Cli, model: Path) -> None:
 
 
 def test_run_with_a_plan_from_the_profiler(cli: Cli, model: Path, tmp_path: Path) -> None:
-    from tpusplit.costs.profiler import ProfilerCost
+    from tpusplit.profiling.cpu import ProfilerCost
     from tpusplit.strategies import plan
 
     graph = load(model)

@@ -54,7 +54,7 @@ def test_simulate_errors(cli: Callable[..., tuple[int, str, str]], tmp_path: Pat
 
 def test_calibrate_writes_a_loadable_profile(cli: Callable[..., tuple[int, str, str]],
                                              tmp_path: Path) -> None:
-    from tpusplit.costs.edgetpu_profile import load_profile
+    from tpusplit.devices.profiles import load_profile
 
     csv = tmp_path / "mine.csv"
     csv.write_text("Hidden neurons,# MACs,On chip mem used,Off chip mem used,Inference time\n"

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tpusplit.costs.edgetpu_profile import DEVICES as PROFILES
+from tpusplit.devices.profiles import DEVICES as PROFILES
 from tpusplit.graph import load, split
 from tpusplit.models.synthetic import conv
 

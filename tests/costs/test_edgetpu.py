@@ -18,8 +18,8 @@ from tpusplit.costs.edgetpu import (
     op_terms,
     stream_reads,
 )
-from tpusplit.costs.edgetpu_cache import layer_bytes
-from tpusplit.costs.edgetpu_profile import DeviceProfile, load_profile, save_profile
+from tpusplit.costs.onchip import layer_bytes
+from tpusplit.devices.profiles import DeviceProfile, load_profile, save_profile
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import load
 from tpusplit.models import slim

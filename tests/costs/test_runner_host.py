@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tpusplit.costs.edgetpu import EdgeTPUCost
-from tpusplit.costs.edgetpu_profile import load_profile
 from tpusplit.costs.runner import RunnerModel, check_runner
+from tpusplit.devices.profiles import load_profile
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import load
 from tpusplit.models.synthetic import fc

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from tpusplit.costs.edgetpu_profiler import EdgeTPUProfiler, default_cache_path, make_profiler
 from tpusplit.graph import load
 from tpusplit.models.synthetic import conv
 from tpusplit.pipeline.edgetpu import EdgeTPUBackend
+from tpusplit.profiling.edgetpu import EdgeTPUProfiler, default_cache_path, make_profiler
 from tpusplit.report.tpu_progress import status_line
 from tpusplit.strategies.profiled import profiled
 

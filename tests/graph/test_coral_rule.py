@@ -14,9 +14,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tpusplit.costs.coral import CoralExclude, check_plan, coral_note, for_coral
+from tpusplit.costs.coral_runner import CoralExclude, check_plan, coral_note, for_coral
 from tpusplit.costs.edgetpu import EdgeTPUCost
-from tpusplit.costs.predictor import Predictor
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph, load, split
 from tpusplit.graph.coral import (
@@ -30,6 +29,7 @@ from tpusplit.graph.coral import (
 from tpusplit.models.random_net import random_net
 from tpusplit.pipeline import LiteRTStage, random_inputs
 from tpusplit.pipeline.assemble import io_names
+from tpusplit.predictor import Predictor
 from tpusplit.strategies import names, plan
 
 SEEDS = range(6)

@@ -7,12 +7,13 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+from tpusplit.files import data_dir
 from tpusplit.graph import Graph, load
 from tpusplit.models import slim, zoo
 from tpusplit.models.specs import build_spec
 from tpusplit.pipeline import LiteRTStage, random_inputs
 
-CORAL = zoo.DATA_DIR / "coral-reference" / "models"
+CORAL = data_dir() / "coral-reference" / "models"
 
 
 def signature(g: Graph) -> list[tuple[str, tuple[int, ...], tuple[int, ...] | None]]:
@@ -80,7 +81,7 @@ def test_zoo_builds_reference_models_without_tensorflow(tmp_path: object,
 
 
 def test_dense_mobilenet_v2_equals_corals_inat_bird_file_op_for_op() -> None:
-    real = load(zoo.DATA_DIR / "edgetpu-community" / "models"
+    real = load(data_dir() / "edgetpu-community" / "models"
                 / "mobilenet_v2_1.0_224_inat_bird_quant.tflite")
     mine = load(slim.mobilenet_v2_dense(224, classes=965))
     # the rebuild flattens the pooled features with a RESHAPE (free; its shape is 8 bytes)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tpusplit.costs.measurements import measurements_dir
+from tpusplit.calibration.measurements import measurements_dir
 from tpusplit.errors import TpusplitError
 from tpusplit.pipeline.edgetpu_compiler import (
     compile_bytes,

@@ -31,7 +31,7 @@ ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 from tpusplit.pipeline.ray_runner import (  # noqa: E402
     RAY_MISSING,
-    Placement,
+    ActorPlacement,
     RayPipeline,
     connect,
     import_ray,
@@ -67,8 +67,8 @@ class FailingBackend(Backend):
         return FailingStage(LiteRTStage(model), self.fail_at)
 
 
-def hosts(*names: str) -> list[Placement]:
-    return [Placement(resources={n: 1}, label=n) for n in names]
+def hosts(*names: str) -> list[ActorPlacement]:
+    return [ActorPlacement(resources={n: 1}, label=n) for n in names]
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +141,7 @@ def test_pinned_by_node_id_and_push_pop_measure(ray_cluster: Any, model: bytes) 
     segs = split(graph, [3])
     node = node_with("hostC")
     feeds = random_feeds(graph, 10)
-    with RayPipeline(segs, placements=[Placement(node_id=node), Placement(node_id=node)],
+    with RayPipeline(segs, placements=[ActorPlacement(node_id=node), ActorPlacement(node_id=node)],
                      max_in_flight=2) as pipe:
         assert pipe.nodes == [node, node]
         pipe.warmup(feeds[0])
@@ -242,10 +242,10 @@ def test_one_line_errors(ray_cluster: Any, model: bytes) -> None:
     segs = split(load(model), [2])
     with pytest.raises(PipelineError, match=r"^stage 1: no Ray node offers resource "
                        r"'edgetpu' \(>= 1\); start the node with") as info:
-        RayPipeline(segs, placements=[Placement(), Placement(resources={"edgetpu": 1})])
+        RayPipeline(segs, placements=[ActorPlacement(), ActorPlacement(resources={"edgetpu": 1})])
     assert "\n" not in str(info.value)
     with pytest.raises(PipelineError, match=r"^stage 0: no live Ray node has id ffff"):
-        RayPipeline(segs[:1], placements=[Placement(node_id="ffff")])
+        RayPipeline(segs[:1], placements=[ActorPlacement(node_id="ffff")])
     with pytest.raises(PipelineError) as info:
         RayPipeline([segs[0], b"not a model"], placements=hosts("hostA", "hostB"))
     assert str(info.value).startswith("stage 1 on hostB: TpusplitError: <segment>: LiteRT "
@@ -405,7 +405,7 @@ def test_replica_arguments_are_checked(ray_cluster: Any, model: bytes) -> None:
     with pytest.raises(PipelineError, match="one count >= 1 per stage"):
         RayPipeline(segs, replicas=[1])
     with pytest.raises(PipelineError, match="2 placement"):
-        RayPipeline(segs, replicas=[1, 3], placements=[Placement(), [Placement()] * 2])
+        RayPipeline(segs, replicas=[1, 3], placements=[ActorPlacement(), [ActorPlacement()] * 2])
     with pytest.raises(PipelineError, match="one per replica"):
         RayPipeline(segs, replicas=[1, 2], devices=[0, [1]])
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tpusplit.costs.cluster import parse_cluster
+from tpusplit.devices.cluster_spec import parse_cluster
 from tpusplit.graph import load
 from tpusplit.models.synthetic import conv
 from tpusplit.strategies import Plan

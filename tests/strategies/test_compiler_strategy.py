@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from strategy_costs import MatrixCost
 
-from tpusplit.costs.edgetpu_cache import layer_bytes
-from tpusplit.costs.measurements import measurements_dir
+from tpusplit.calibration.measurements import measurements_dir
+from tpusplit.costs.onchip import layer_bytes
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph, load
 from tpusplit.models.builder import ModelBuilder

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from tpusplit.costs.additive import AdditiveCost
-from tpusplit.costs.device_set import parse_devices
 from tpusplit.costs.edgetpu import EdgeTPUCost
+from tpusplit.devices.kinds import parse_devices
 from tpusplit.graph import bounds, load
 from tpusplit.models.random_net import random_net
 from tpusplit.models.synthetic import conv

@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tpusplit.costs.base import CostSource, SegmentCost
-from tpusplit.costs.encoding import SegmentEncoder
-from tpusplit.costs.predictor import PREDICTOR_ENV, Predictor, PredictorCost
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph, load
 from tpusplit.models.nasbench import nasbench_net
+from tpusplit.predictor import PREDICTOR_ENV, Predictor, PredictorCost
+from tpusplit.predictor.encoding import SegmentEncoder
 from tpusplit.strategies.hybrid import candidates, hybrid, plan_hybrid
 from tpusplit.strategies.predicted import minmax_partition, plan_predicted, predicted
 

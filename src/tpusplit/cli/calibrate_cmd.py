@@ -7,10 +7,10 @@ from pathlib import Path
 
 import typer
 
+from tpusplit.calibration.fit import calibrate
+from tpusplit.calibration.measurements import read_any
 from tpusplit.cli.app import app
-from tpusplit.costs.calibrate import calibrate
-from tpusplit.costs.edgetpu_profile import save_profile
-from tpusplit.costs.measurements import read_any
+from tpusplit.devices.profiles import save_profile
 from tpusplit.report.console import console as make_console
 
 

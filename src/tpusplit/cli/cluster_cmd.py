@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from tpusplit.cli.app import app
-from tpusplit.costs.cluster import parse_cluster
+from tpusplit.devices.cluster_spec import parse_cluster
 from tpusplit.errors import TpusplitError
 
 cluster_app = typer.Typer(help="Multi-host pipelines on Ray: describe a cluster.",

@@ -7,8 +7,8 @@ from typing import Any
 
 from tpusplit.cli.common import parse_cuts
 from tpusplit.cli.run_cmd import plan_backends, report
-from tpusplit.costs.cluster import Cluster, load_cluster
-from tpusplit.costs.devices import resolve
+from tpusplit.devices.catalogue import resolve
+from tpusplit.devices.cluster_spec import Cluster, load_cluster
 from tpusplit.errors import TpusplitError, read_bytes
 from tpusplit.graph import check_cuts, load, split
 from tpusplit.graph.coral import split_coral
@@ -16,7 +16,7 @@ from tpusplit.pipeline.assemble import io_names, reference_stage, whole_model
 from tpusplit.pipeline.inputs import random_feeds, read_inputs
 from tpusplit.pipeline.measure import measure_runner, whole_model_ms
 from tpusplit.pipeline.ray_runner import (
-    Placement,
+    ActorPlacement,
     RayPipeline,
     connect,
     disconnect,
@@ -27,16 +27,16 @@ from tpusplit.report.progress import counting
 from tpusplit.strategies import Plan
 
 
-def placements(names: list[str], spec: Cluster | None) -> list[Placement]:
+def placements(names: list[str], spec: Cluster | None) -> list[ActorPlacement]:
     """Where each stage goes: a host of the description (its node id or resources), else a
     Ray custom resource of that name."""
     if spec is not None:
         out = []
         for name in names:
             h = spec.host(name)
-            out.append(Placement(node_id=h.node_id, resources=h.ray_resources, label=name))
+            out.append(ActorPlacement(node_id=h.node_id, resources=h.ray_resources, label=name))
         return out
-    return [Placement(resources={n: 0.001}, label=n) for n in names]
+    return [ActorPlacement(resources={n: 0.001}, label=n) for n in names]
 
 
 def run_on_cluster(paths: list[Path], *, plan: Path | None, cuts: str | None, device: str,

@@ -11,13 +11,14 @@ from rich.console import Console
 from tpusplit.cli.app import app
 from tpusplit.cli.common import CLOCK_HELP, RUNNER_HELP
 from tpusplit.costs.base import CostSource
-from tpusplit.costs.device_set import DeviceKind, describe, parse_devices
-from tpusplit.costs.devices import REGISTRY, make_cost, resolve
+from tpusplit.devices.catalogue import REGISTRY, resolve
+from tpusplit.devices.kinds import DeviceKind, describe, parse_devices
 from tpusplit.errors import TpusplitError
 from tpusplit.files import write_files
 from tpusplit.graph import Graph, load, segments, split_files
 from tpusplit.models.synthetic import conv
 from tpusplit.pipeline import LiteRTBackend, run_and_check
+from tpusplit.profiling.sources import kind_cost, make_cost
 from tpusplit.report.console import console as make_console
 from tpusplit.report.format import op_range
 from tpusplit.report.graph import graph_summary
@@ -120,7 +121,7 @@ def _plan_mix(out: Console, graph: Graph, kinds: list[DeviceKind]) -> Plan:
     """Step 2 with ``--devices``: the exact heterogeneous plan, next to the plan that treats
     every device as the slowest."""
     out.rule(f"2. plan: exact heterogeneous pipeline on {describe(kinds)} (cost models)")
-    costs = [k.cost_source(graph) for k in kinds]
+    costs = [kind_cost(k, graph) for k in kinds]
     best = plan_devices(graph, kinds, "throughput", DEFAULT_BATCH, costs)
     slowest = plan_as_slowest(graph, kinds, DEFAULT_BATCH, costs)
     out.print(plan_table(best))

@@ -1,7 +1,7 @@
 """What ``tpusplit plan`` adds for real Edge TPUs: ``--cost profile`` and ``--coral``.
 
 Kept out of ``plan_cmd`` so that command stays a thin sequence: :func:`setup` builds the cost
-source (the Edge TPU model, the CPU profiler, or :class:`~tpusplit.costs.edgetpu_profiler.
+source (the Edge TPU model, the CPU profiler, or :class:`~tpusplit.profiling.edgetpu.
 EdgeTPUProfiler` on the attached TPUs), :meth:`PlanSetup.progress` shows the right progress
 line, :meth:`PlanSetup.finish` applies the Coral rule and rejects plans that need a segment
 the compiler refused.
@@ -17,13 +17,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tpusplit.costs.base import CostSource, SegmentCost
-from tpusplit.costs.coral import check_mode, check_plan, coral_note, for_coral
-from tpusplit.costs.devices import make_cost, resolve
+from tpusplit.costs.coral_runner import check_mode, check_plan, coral_note, for_coral
 from tpusplit.costs.edgetpu import EdgeTPUCost, runner_of
-from tpusplit.costs.edgetpu_profile import load_profile
-from tpusplit.costs.edgetpu_profiler import MODEL_PROFILE, EdgeTPUProfiler, Rejection, make_profiler
+from tpusplit.devices.catalogue import resolve
+from tpusplit.devices.profiles import load_profile
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph
+from tpusplit.profiling.edgetpu import MODEL_PROFILE, EdgeTPUProfiler, Rejection, make_profiler
+from tpusplit.profiling.sources import make_cost
 from tpusplit.report.progress import evaluating
 from tpusplit.report.tpu_progress import profiling
 from tpusplit.strategies import Comparison, Plan, plan
@@ -139,7 +140,7 @@ def setup(graph: Graph, device: str, cost: str | None, strategy: str | None,
           coral: str | None, cache: Path | None = None, runner: str = "python",
           host_ms: float | None = None, clock: str | None = None) -> PlanSetup:
     """Build the cost source for ``plan`` (see the module docstring); ``runner``, ``host_ms``
-    and ``clock`` as :func:`tpusplit.costs.devices.make_cost` takes them."""
+    and ``clock`` as :func:`tpusplit.profiling.sources.make_cost` takes them."""
     dev = resolve(device)
     kind = cost or ("profile" if dev.backend == "cpu" else "model")
     if kind not in COSTS:

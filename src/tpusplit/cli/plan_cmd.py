@@ -11,10 +11,11 @@ import typer
 from tpusplit.cli import edgetpu_plan
 from tpusplit.cli.app import app
 from tpusplit.cli.common import CLOCK_HELP, HOST_MS_HELP, RUNNER_HELP
-from tpusplit.costs.device_set import describe, parse_devices
-from tpusplit.costs.devices import device_help
+from tpusplit.devices.catalogue import device_help
+from tpusplit.devices.kinds import describe, parse_devices
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import load
+from tpusplit.profiling.sources import kind_cost
 from tpusplit.report.console import console as make_console
 from tpusplit.report.plan import auto_dict, compare_rows, compare_table, plan_summary, plan_table
 from tpusplit.strategies import auto, compare, get, names, plan
@@ -178,7 +179,7 @@ def _plan_devices(model: Path, devices: str | None, tpus: str | None, device: st
     graph = load(model)
     console = make_console()
     with console.status(f"costing every segment of {graph.name} on {describe(kinds)}"):
-        costs = [k.cost_source(graph) for k in kinds]
+        costs = [kind_cost(k, graph) for k in kinds]
         chosen = plan_devices(graph, kinds, objective, batch, costs)
         others = [plan_as_slowest(graph, kinds, batch, costs)] if compare_all else []
         layers = (place_layers(graph, kinds, objective, costs)
@@ -209,7 +210,7 @@ def _plan_devices(model: Path, devices: str | None, tpus: str | None, device: st
 def _plan_cluster(model: Path, cluster_file: Path, objective: str, batch: int, as_json: bool,
                   output: Path | None) -> None:
     """``plan --cluster FILE``: the exact plan across the hosts of a cluster description."""
-    from tpusplit.costs.cluster import load_cluster
+    from tpusplit.devices.cluster_spec import load_cluster
     from tpusplit.strategies.cluster import plan_cluster
 
     spec = load_cluster(cluster_file)

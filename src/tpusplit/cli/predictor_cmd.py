@@ -9,10 +9,11 @@ import numpy as np
 import typer
 
 from tpusplit.cli.app import app
-from tpusplit.costs.dataset import Dataset, collect, model_specs
-from tpusplit.costs.devices import cost_factory, device_help
-from tpusplit.costs.predictor import evaluate, load_predictor, predictor_class
+from tpusplit.devices.catalogue import device_help
 from tpusplit.errors import TpusplitError
+from tpusplit.predictor import evaluate, load_predictor, predictor_class
+from tpusplit.predictor.dataset import Dataset, collect, model_specs
+from tpusplit.profiling.sources import cost_factory
 from tpusplit.report.console import console as make_console
 from tpusplit.report.predictor import metrics_dict, metrics_table
 from tpusplit.report.progress import counting

@@ -11,8 +11,8 @@ import typer
 
 from tpusplit.cli.app import app
 from tpusplit.cli.common import parse_cuts
-from tpusplit.costs.device_set import parse_devices
-from tpusplit.costs.devices import device_help, resolve
+from tpusplit.devices.catalogue import device_help, resolve
+from tpusplit.devices.kinds import parse_devices
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import bounds, check_cuts, load
 from tpusplit.graph.coral import chain_violations, split_coral

@@ -83,6 +83,6 @@ def simulate_command(
     if energy is not None:
         console.print(f"energy {energy.total_mj:.2f} mJ per inference ({energy.active_mj:.2f} "
                       f"active), {energy.inferences_per_joule:.1f} inferences/J (power model: "
-                      f"tpusplit.costs.energy)")
+                      f"tpusplit.devices.energy)")
     if written is not None:
         console.print(f"Gantt chart written to {written}")

@@ -1,10 +1,8 @@
-"""Cost sources: what a segment costs on a device (Edge TPU model, profiler, predictor)."""
+"""Cost sources: the interface, the additive model and the analytic Edge TPU model."""
 
 from tpusplit.costs.additive import AdditiveCost
 from tpusplit.costs.base import CostSource, LowerBound, SegmentCost
-from tpusplit.costs.devices import make_cost
 from tpusplit.costs.edgetpu import DEVICES, EdgeTPUCost, EdgeTPUSegmentCost
-from tpusplit.costs.edgetpu_profile import DeviceProfile, load_profile
 
-__all__ = ["DEVICES", "AdditiveCost", "CostSource", "DeviceProfile", "EdgeTPUCost",
-           "EdgeTPUSegmentCost", "LowerBound", "SegmentCost", "load_profile", "make_cost"]
+__all__ = ["DEVICES", "AdditiveCost", "CostSource", "EdgeTPUCost", "EdgeTPUSegmentCost",
+           "LowerBound", "SegmentCost"]

@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tpusplit.costs.energy import PowerModel
 from tpusplit.costs.runner import RunnerModel
+from tpusplit.devices.energy import PowerModel
 from tpusplit.graph import Graph
 
 #: ``bound(i, j)``: a lower bound on the latency of segments ``[i, j)``, for ints or,
@@ -146,7 +146,7 @@ class CostSource(ABC):
         return None
 
     def power(self) -> PowerModel | None:
-        """What one device of this source draws (:mod:`tpusplit.costs.energy`), or None when
+        """What one device of this source draws (:mod:`tpusplit.devices.energy`), or None when
         unknown (then plans report no energy)."""
         return None
 

@@ -2,8 +2,8 @@
 
 The latency of ops ``[start, end)`` compiled alone and run on one Edge TPU is a sum of terms
 with a physical reading. Each term is a count the graph determines (array passes, bytes,
-ops) times one profile parameter (:mod:`tpusplit.costs.edgetpu_profile`), so the parameters
-are fitted by non-negative least squares (:mod:`tpusplit.costs.calibrate`). Which terms
+ops) times one profile parameter (:mod:`tpusplit.devices.profiles`), so the parameters
+are fitted by non-negative least squares (:mod:`tpusplit.calibration.fit`). Which terms
 depend on the host and which on the chip:
 
 ``latency = fixed + link * (in + out + streamed * reads) + act_in * in + act_out * out
@@ -13,7 +13,7 @@ depend on the host and which on the chip:
 - **fixed** (per host): one invoke: the driver call and a round trip on the link.
 - **link** (per host, ms per MiB): every byte that crosses the host link, at one rate per
   link: the segment's input activations (host -> device), its outputs (device -> host), and
-  the parameters the caching model (:mod:`tpusplit.costs.edgetpu_cache`) leaves off chip,
+  the parameters the caching model (:mod:`tpusplit.costs.onchip`) leaves off chip,
   which are read from host memory at every inference.
 - **reads**: a streamed layer is computed in spatial tiles and its weights cross the link again
   for every tile. How many depends on its activations against the on-chip memory, with the
@@ -61,17 +61,17 @@ from pathlib import Path
 import numpy as np
 
 from tpusplit.costs.base import CostSource, SegmentCost
-from tpusplit.costs.edgetpu_cache import (
-    Placement,
+from tpusplit.costs.onchip import (
+    CacheLayout,
     _ceil,
     _int8_bytes,
     boundary,
     layer_bytes,
     segment_placement,
 )
-from tpusplit.costs.edgetpu_profile import DEVICES, DeviceProfile, Reads, load_profile
-from tpusplit.costs.energy import PowerModel, power_of
 from tpusplit.costs.runner import RunnerModel, check_runner
+from tpusplit.devices.energy import PowerModel, power_of
+from tpusplit.devices.profiles import DEVICES, DeviceProfile, Reads, load_profile
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph
 from tpusplit.units import MiB
@@ -241,7 +241,7 @@ class EdgeTPUSegmentCost(SegmentCost):
     out_ms: float = 0.0
 
 
-def _override(placement: Placement, on: int, off: int) -> Placement:
+def _override(placement: CacheLayout, on: int, off: int) -> CacheLayout:
     """Re-mark layers as streamed from the end backwards until ``off`` bytes are streamed."""
     cached = [True] * len(placement.sizes)
     left = off
@@ -251,7 +251,7 @@ def _override(placement: Placement, on: int, off: int) -> Placement:
         if placement.sizes[k] > 0:
             cached[k] = False
             left -= placement.sizes[k]
-    return Placement(placement.start, placement.end, on + off, placement.sizes, tuple(cached))
+    return CacheLayout(placement.start, placement.end, on + off, placement.sizes, tuple(cached))
 
 
 #: The additive device counts of :class:`EdgeTPUFeatures` (and of :class:`OpTerms`).
@@ -411,7 +411,7 @@ class EdgeTPUCost(CostSource):
         return f"expect +-{pct:.0f}% ({p.name}: error {what})"
 
     def power(self) -> PowerModel:
-        """An Edge TPU's power (:data:`tpusplit.costs.energy.POWER`)."""
+        """An Edge TPU's power (:data:`tpusplit.devices.energy.POWER`)."""
         return power_of("edgetpu")
 
     def transfer_ms(self, k: int) -> float:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tpusplit.errors import TpusplitError
-from tpusplit.files import write_files
+from tpusplit.files import data_dir, write_files
 from tpusplit.models import slim
 from tpusplit.units import mib
 
@@ -85,7 +85,6 @@ ZOO: dict[str, ZooModel] = {m.name: m for m in [
 ]}
 
 #: The repository's data directory (present in a source checkout).
-DATA_DIR = Path(__file__).resolve().parents[3] / "data"
 
 
 def zoo_dir() -> Path:
@@ -125,7 +124,7 @@ def model_bytes(name: str, samples: int = 4) -> bytes:
     if spec.builder is not None:
         return spec.builder()
     if spec.file is not None:
-        src = DATA_DIR / "coral-reference" / "models" / spec.file
+        src = data_dir() / "coral-reference" / "models" / spec.file
         if not src.is_file():
             raise TpusplitError(f"{src}: Coral's graph {spec.file} is not here; it ships in "
                                 f"the data/ directory of a tpusplit source checkout")

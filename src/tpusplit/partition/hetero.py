@@ -37,7 +37,8 @@ import numpy as np
 #: impossible; only ``i < j`` is read).
 Costs = np.ndarray
 
-OBJECTIVES = ("max", "sum")
+#: How stage costs combine: "max" (bottleneck, throughput) or "sum" (latency).
+COMBINE = ("max", "sum")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +53,8 @@ class HeteroPartition:
 
 
 def _check(costs: Costs, counts: Sequence[int], objective: str) -> tuple[int, int]:
-    if objective not in OBJECTIVES:
-        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    if objective not in COMBINE:
+        raise ValueError(f"objective must be one of {COMBINE}, got {objective!r}")
     if costs.ndim != 3 or costs.shape[1] != costs.shape[2] or costs.shape[0] != len(counts):
         raise ValueError(f"costs must have shape (kinds, n + 1, n + 1); got {costs.shape} for "
                          f"{len(counts)} kinds")

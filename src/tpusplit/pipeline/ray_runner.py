@@ -6,7 +6,7 @@ Same API, statistics and failure semantics as the threaded
 
 * **Stages**: each segment is loaded *on its actor* (``backend.load(backend.prepare(model))``
   runs there, so the actor holds its own interpreter or Edge TPU delegate), and the actor is
-  pinned where its :class:`Placement` says: a Ray node id (hard node affinity) or custom
+  pinned where its :class:`ActorPlacement` says: a Ray node id (hard node affinity) or custom
   resources such as ``{"edgetpu": 1}`` or a host's own resource name.
 * **Replicas**: a segment may have several actors (``replicas``), each with its own placement
   and device; every input goes to the stage's least busy replica (the fewest calls submitted
@@ -178,7 +178,7 @@ def _clean(exc: BaseException | str) -> str:
 
 
 @dataclass(frozen=True)
-class Placement:
+class ActorPlacement:
     """Where a stage's actor runs: a Ray node id, custom resources (``{"edgetpu": 1}``, a
     host's own resource), or anywhere Ray likes (both empty). ``label`` names it in errors."""
 
@@ -320,7 +320,7 @@ class RayPipeline(PipelineBase):
     """
 
     def __init__(self, segments: Sequence[bytes], backend: BackendSpec | Sequence[BackendSpec]
-                 | None = None, placements: Sequence[Placement] | None = None,
+                 | None = None, placements: Sequence[ActorPlacement] | None = None,
                  outputs: Sequence[str] | None = None, max_in_flight: int = 8,
                  stage_cpus: float = 1.0,
                  devices: Sequence[int | Sequence[int]] | None = None,
@@ -337,7 +337,7 @@ class RayPipeline(PipelineBase):
         counts = list(replicas) if replicas is not None else [1] * n
         if len(counts) != n or any(r < 1 for r in counts):
             raise PipelineError(f"replicas: one count >= 1 per stage ({n}), got {counts}")
-        given = list(placements) if placements is not None else [Placement()] * n
+        given = list(placements) if placements is not None else [ActorPlacement()] * n
         if len(given) != n:
             raise PipelineError(f"{len(given)} placement(s) given for {n} stages")
         places = [list(p) if isinstance(p, list | tuple) else [p] * r
@@ -423,7 +423,7 @@ class RayPipeline(PipelineBase):
         self.input_specs = {n: s for info in infos for n, s in info[0]["specs"].items()}
         self.started = time.perf_counter()
 
-    def _check_feasible(self, places: Sequence[Placement]) -> None:
+    def _check_feasible(self, places: Sequence[ActorPlacement]) -> None:
         """One line when no live node has a placement's node id or resources (Ray would
         leave the actor pending forever)."""
         nodes = [n for n in self._nodes() if n.get("Alive")]

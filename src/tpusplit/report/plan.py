@@ -49,7 +49,7 @@ def plan_summary(plan: Plan) -> str:
     if plan.energy_mj is not None:
         lines.append(f"energy {plan.energy_mj:.2f} mJ per inference "
                      f"({1000 / plan.energy_mj:.1f} inferences/J; power model: "
-                     f"tpusplit.costs.energy)")
+                     f"tpusplit.devices.energy)")
     if plan.lower_bound_ms is not None:
         lines.append(f"proved lower bound on the bottleneck: {plan.lower_bound_ms:.3f} ms")
     if plan.num_segments > 1:

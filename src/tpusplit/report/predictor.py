@@ -6,8 +6,8 @@ from typing import Any
 
 from rich.table import Table
 
-from tpusplit.costs.dataset import Dataset
-from tpusplit.costs.predictor import Metrics
+from tpusplit.predictor import Metrics
+from tpusplit.predictor.dataset import Dataset
 
 
 def metrics_dict(m: Metrics, data: Dataset) -> dict[str, Any]:

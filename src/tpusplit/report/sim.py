@@ -10,7 +10,7 @@ from typing import Any
 from rich.table import Table
 
 from tpusplit.costs.base import CostSource
-from tpusplit.costs.energy import Energy, pipeline_energy
+from tpusplit.devices.energy import Energy, pipeline_energy
 from tpusplit.errors import TpusplitError
 from tpusplit.sim import SimResult
 from tpusplit.units import mib

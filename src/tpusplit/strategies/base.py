@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from tpusplit.costs.base import CostSource, SegmentCost
-from tpusplit.costs.energy import pipeline_energy
 from tpusplit.costs.runner import RunnerModel
+from tpusplit.devices.energy import pipeline_energy
 from tpusplit.errors import TpusplitError, read_json
 from tpusplit.files import write_file
 from tpusplit.graph import Graph, bounds
@@ -78,12 +78,12 @@ class Plan:
     lower_bound_ms: float | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
     model_fingerprint: str = ""
-    #: Energy per inference (mJ, devices busy and idle; :mod:`tpusplit.costs.energy`), when
+    #: Energy per inference (mJ, devices busy and idle; :mod:`tpusplit.devices.energy`), when
     #: the plan's devices have power models.
     energy_mj: float | None = None
     #: In a plan for a cluster: the network transfer (ms) at each cut, 0 where both sides
     #: are on one host; a transfer is a pipeline element of its own (see
-    #: :mod:`tpusplit.partition.cluster`). Empty otherwise.
+    #: :mod:`tpusplit.partition.device_chain`). Empty otherwise.
     network_ms: tuple[float, ...] = ()
     #: The pipeline runner the figures assume and its host time per stage and input
     #: (:mod:`tpusplit.costs.runner`); part of the bottleneck and the time per inference.

@@ -3,8 +3,8 @@
 :func:`plan_cluster` costs every segment on every kind of device of every host (as
 :func:`~tpusplit.strategies.heterogeneous.plan_devices` does for one machine), costs every
 cut between two hosts as the network transfer of the tensors crossing it (the graph's
-``crossing_bytes``; :meth:`~tpusplit.costs.cluster.Link.transfer_ms`), and solves
-:func:`~tpusplit.partition.cluster.cluster_partition` exactly. The plan's segments name their
+``crossing_bytes``; :meth:`~tpusplit.devices.cluster_spec.Link.transfer_ms`), and solves
+:func:`~tpusplit.partition.device_chain.cluster_partition` exactly. The plan's segments name their
 host and device kind; its ``network_ms`` gives the transfer at each cut (a pipeline element
 of its own: the bottleneck is the slowest stage or transfer, and the time per inference is
 that of a flow shop whose stages are the segments and the transfers).
@@ -20,15 +20,16 @@ import time
 import numpy as np
 
 from tpusplit.costs.base import CostSource
-from tpusplit.costs.cluster import Cluster
-from tpusplit.costs.device_set import DeviceKind
+from tpusplit.devices.cluster_spec import Cluster
+from tpusplit.devices.kinds import DeviceKind
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph, bounds
-from tpusplit.partition.cluster import cluster_partition
+from tpusplit.partition.device_chain import cluster_partition
+from tpusplit.profiling.sources import kind_cost
 from tpusplit.strategies.base import DEFAULT_BATCH, Plan, SegmentFigures, pipeline_time_ms
 from tpusplit.strategies.heterogeneous import segment_matrix
 
-OBJECTIVES = {"throughput": "max", "latency": "sum"}
+CLUSTER_OBJECTIVES = {"throughput": "max", "latency": "sum"}
 
 
 def cluster_kinds(cluster: Cluster) -> tuple[list[DeviceKind], list[int]]:
@@ -59,21 +60,21 @@ def plan_cluster(graph: Graph, cluster: Cluster, objective: str = "throughput",
     """The exact best contiguous pipeline of ``graph`` on ``cluster`` for ``objective``
     (``throughput``: smallest bottleneck over stages and transfers; ``latency``: smallest
     sum). One-line :class:`TpusplitError` for another objective or no possible plan."""
-    if objective not in OBJECTIVES:
+    if objective not in CLUSTER_OBJECTIVES:
         raise TpusplitError(f"--objective: {objective!r}; a cluster plan minimises "
-                            f"{' or '.join(OBJECTIVES)}")
+                            f"{' or '.join(CLUSTER_OBJECTIVES)}")
     kinds, host_of = cluster_kinds(cluster)
     t0 = time.perf_counter()
     sources: dict[str, CostSource] = {}
     for k in kinds:  # one cost source per kind of device, shared by the hosts having it
         if k.label not in sources:
-            sources[k.label] = k.cost_source(graph)
+            sources[k.label] = kind_cost(k, graph)
     mats: dict[str, np.ndarray] = {label: segment_matrix(c) for label, c in sources.items()}
     costs = np.stack([mats[k.label] for k in kinds])
     links = link_matrix(graph, cluster)
     try:
         part = cluster_partition(costs, [k.count for k in kinds], host_of, links,
-                                 OBJECTIVES[objective])
+                                 CLUSTER_OBJECTIVES[objective])
     except ValueError as exc:
         raise TpusplitError(f"{cluster.source}: {exc}") from None
     seconds = time.perf_counter() - t0

@@ -13,7 +13,7 @@ per-layer placement.
   (:func:`tpusplit.partition.placement.place`), for one input at a time.
 
 Complexity: every kind's cost of every segment, ``T * n * (n + 1) / 2`` evaluations (cheap for
-the Edge TPU model and :class:`~tpusplit.costs.cpu_ops.CPUOpCost`, not for a profiler), then the
+the Edge TPU model and :class:`~tpusplit.profiling.cpu_ops.CPUOpCost`, not for a profiler), then the
 programmes' own costs.
 """
 
@@ -26,12 +26,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from tpusplit.costs.base import CostSource
-from tpusplit.costs.device_set import DeviceKind, describe
-from tpusplit.costs.energy import pipeline_energy
+from tpusplit.devices.energy import pipeline_energy
+from tpusplit.devices.kinds import DeviceKind, describe
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph, bounds
 from tpusplit.partition.hetero import hetero_partition
 from tpusplit.partition.placement import Placement, place
+from tpusplit.profiling.sources import kind_cost
 from tpusplit.sim import simulate
 from tpusplit.strategies.base import DEFAULT_BATCH, Plan, SegmentFigures
 from tpusplit.strategies.optimal import optimal
@@ -82,7 +83,7 @@ def plan_devices(graph: Graph, kinds: Sequence[DeviceKind], objective: str = "th
     segments name their device kind; its ``energy_mj`` is the energy per inference.
     """
     check_objective(objective)
-    costs = list(costs) if costs is not None else [k.cost_source(graph) for k in kinds]
+    costs = list(costs) if costs is not None else [kind_cost(k, graph) for k in kinds]
     t0 = time.perf_counter()
     lat = np.stack([segment_matrix(c) for c in costs])
     if objective == "energy":
@@ -105,7 +106,7 @@ def plan_as_slowest(graph: Graph, kinds: Sequence[DeviceKind], batch: int = DEFA
     """The homogeneous baseline: ``optimal`` cuts for as many copies of the slowest kind (the
     one with the largest whole-model latency), then the best assignment of the real devices.
     """
-    costs = list(costs) if costs is not None else [k.cost_source(graph) for k in kinds]
+    costs = list(costs) if costs is not None else [kind_cost(k, graph) for k in kinds]
     t0 = time.perf_counter()
     n = len(graph.ops)
     slowest = max(range(len(kinds)), key=lambda t: costs[t].latency(0, n))
@@ -148,7 +149,7 @@ def place_layers(graph: Graph, kinds: Sequence[DeviceKind], objective: str = "la
     if objective not in ("latency", "energy"):
         raise TpusplitError(f"--objective: per-layer placement minimises latency or energy, "
                             f"not {objective!r}")
-    costs = list(costs) if costs is not None else [k.cost_source(graph) for k in kinds]
+    costs = list(costs) if costs is not None else [kind_cost(k, graph) for k in kinds]
     per_kind = [segment_matrix(c) * (kinds[t].power.active_w if objective == "energy" else 1.0)
                 for t, c in enumerate(costs)]
     # every device is a place of its own (two TPUs of one kind are two caches)

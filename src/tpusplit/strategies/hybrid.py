@@ -23,10 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from tpusplit.costs.base import CostSource
-from tpusplit.costs.predictor import Predictor, PredictorCost
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph
 from tpusplit.partition import spans
+from tpusplit.predictor import Predictor, PredictorCost
 from tpusplit.strategies.base import Plan, Timer, check_num_segments, make_plan
 from tpusplit.strategies.predicted import latency_matrix, minmax_partition, resolve_predictor
 
@@ -107,7 +107,7 @@ def hybrid(graph: Graph, num_segments: int, cost: CostSource) -> Plan:
     """Registry entry: predictor-narrowed search, profiling finalists on ``cost``.
 
     Uses the predictor trained for ``cost.device`` (see
-    :func:`tpusplit.costs.predictor.find_predictor`); ``cost_evaluations`` are profiling runs.
+    :func:`tpusplit.predictor.find_predictor`); ``cost_evaluations`` are profiling runs.
     """
     check_num_segments(graph, num_segments)
     predictor = resolve_predictor(cost)

@@ -15,10 +15,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from tpusplit.costs.base import CostSource
-from tpusplit.costs.predictor import Predictor, PredictorCost, find_predictor
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph
 from tpusplit.partition import minmax
+from tpusplit.predictor import Predictor, PredictorCost, find_predictor
 from tpusplit.strategies.base import Plan, Timer, check_num_segments, make_plan
 
 

@@ -1,0 +1,1 @@
+"""Measured cost sources: profilers on real backends, their disk cache, a device's cost source."""
