@@ -62,3 +62,42 @@ def test_every_module_is_in_a_layer_or_a_leaf() -> None:
                                                 and (p / "__init__.py").exists()}
     known = set(LAYERS) | set(LEAVES) | {"__init__", "__main__"}
     assert top <= known, f"not placed in the layering: {sorted(top - known)}"
+
+
+def test_cli_imports_only_api_and_report() -> None:
+    """The commands parse flags into ``api`` and print through ``report``: nothing else."""
+    allowed = {"api", "report", "cli", *LEAVES}
+    for path in (SRC / "cli").rglob("*.py"):
+        for module in _imports(path):
+            target = _layer(module)
+            assert target is None or target in allowed, f"cli/{path.name} imports {module}"
+
+
+def test_no_import_cycle() -> None:
+    """No module imports (directly or through others) a module that imports it."""
+    modules = {".".join(p.relative_to(SRC.parent).with_suffix("").parts).removesuffix(
+        ".__init__"): p for p in SRC.rglob("*.py")}
+    edges = {m: {i for i in _imports(p) if i in modules and i != m} for m, p in modules.items()}
+    state: dict[str, int] = {}
+
+    def visit(m: str, trail: list[str]) -> None:
+        state[m] = 1
+        for n in sorted(edges[m]):
+            if state.get(n) == 1 and not n.startswith(m + ".") and not m.startswith(n + "."):
+                raise AssertionError(f"import cycle: {' -> '.join([*trail, m, n])}")
+            if n not in state:
+                visit(n, [*trail, m])
+        state[m] = 2
+
+    for m in sorted(modules):
+        if m not in state:
+            visit(m, [])
+
+
+def test_one_device_parser() -> None:
+    """Device strings are read in one place (devices/): no other module splits them."""
+    for path in SRC.rglob("*.py"):
+        if path.parent.name == "devices":
+            continue
+        text = path.read_text()
+        assert "def parse_devices" not in text and "def resolve(" not in text, path

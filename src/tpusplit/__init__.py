@@ -10,6 +10,9 @@ From a file to a running pipeline::
     sim = tpusplit.simulate("model.tflite", plan)         # what 4 Edge TPUs would do
     run = tpusplit.run("model.tflite", plan, inputs=16, check=True)  # LiteRT, one core each
     print(run.measurement.time_per_inference_ms, run.check.ok)
+    with tpusplit.pipeline("model.tflite", plan) as pipe:  # streaming: push / pop
+        pipe.push(inputs)
+        result = pipe.pop()
 
     segments = tpusplit.split(tpusplit.load("model.tflite"), plan.cuts)  # .tflite bytes
 
@@ -19,19 +22,24 @@ Layers (each imports only the ones above it; ``errors``, ``units``, ``files`` an
 0. ``partition``  chain partitioning as pure functions over (n, k, cost(i, j))
 1. ``graph``      read .tflite, costs per op, cuts, write segments
 2. ``models``     model builders: synthetic families, random nets, NASBench-101 cells, zoo
-3. ``pipeline``   backends (LiteRT CPU, Edge TPU delegate, null) and the pipeline runner
-4. ``costs``      cost sources: Edge TPU model and device profiles, profiler, predictor
-5. ``sim``        multi-device pipeline simulator
-6. ``strategies`` one file per strategy, a registry, the Plan type, the comparison
-7. ``report``     tables, JSON, plots
-8. ``api``        this facade: plan, simulate, run
-9. ``cli``        thin command line
+3. ``devices``     the catalogue: device names, kinds, mixes, targets, clusters, profiles, power
+4. ``pipeline``    backends (LiteRT CPU, Edge TPU delegate, null) and the pipeline runners
+5. ``costs``       the cost-source interface, the additive and analytic Edge TPU models
+6. ``profiling``   measured cost sources (CPU, Edge TPU) and which source a device gets
+7. ``calibration`` fitting the Edge TPU model to measurement files
+8. ``predictor``   learned segment-latency predictors
+9. ``sim``         multi-device pipeline simulator
+10. ``strategies`` one file per strategy, a registry, the Plan type, the comparison
+11. ``report``     tables, JSON, plots
+12. ``api``        the application layer: plan, simulate, run, pipeline over a target
+13. ``cli``        thin commands: flags into ``api``, results through ``report``
 """
 
-from tpusplit.api import Run, plan, run, simulate
+from tpusplit.api import Run, Target, parse_target, pipeline, plan, run, simulate
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph, load, split
 from tpusplit.strategies import Plan
 
-__all__ = ["Graph", "Plan", "Run", "TpusplitError", "load", "plan", "run", "simulate", "split"]
+__all__ = ["Graph", "Plan", "Run", "Target", "TpusplitError", "load", "parse_target", "pipeline",
+           "plan", "run", "simulate", "split"]
 __version__ = "0.1.0"

@@ -104,7 +104,7 @@ def test_bad_files_are_one_line_errors(cli: Cli, model: Path, tmp_path: Path) ->
     cases = [
         ((pb, pa), "give the segments in pipeline order"),
         ((pa, pb, "--check"), "--check with segment files needs --reference"),
-        ((tmp_path / "nope.tflite",), "nope.tflite: cannot read"),
+        ((tmp_path / "nope.tflite",), "nope.tflite: no such file"),
         ((model, "--cuts", "2", "--inputs", empty), "no .npy or .npz files"),
     ]
     np.save(tmp_path / "wrong.npy", np.zeros((2, 5, 5, 3), np.float32))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tpusplit.costs.edgetpu import EdgeTPUCost
-from tpusplit.costs.runner import RunnerModel, check_runner
+from tpusplit.costs.runner import RunnerModel
 from tpusplit.devices.profiles import load_profile
+from tpusplit.devices.target import check_runner
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import load
 from tpusplit.models.synthetic import fc

@@ -7,10 +7,8 @@ from pathlib import Path
 
 import typer
 
-from tpusplit.calibration.fit import calibrate
-from tpusplit.calibration.measurements import read_any
+from tpusplit.api.tools import calibrate, read_any, save_profile
 from tpusplit.cli.app import app
-from tpusplit.devices.profiles import save_profile
 from tpusplit.report.console import console as make_console
 
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import typer
 
+from tpusplit.api.tools import probe_cluster
 from tpusplit.cli.app import app
-from tpusplit.devices.cluster_spec import parse_cluster
 from tpusplit.errors import TpusplitError
+from tpusplit.files import write_file
 
 cluster_app = typer.Typer(help="Multi-host pipelines on Ray: describe a cluster.",
                           no_args_is_help=True)
@@ -43,36 +44,12 @@ def probe(
     byte_sizes = _sizes(sizes)
     if output.is_dir():
         raise TpusplitError(f"{output}: is a directory; give a file name like cluster.json")
-    from tpusplit.pipeline.ray_probe import live_nodes, probe_links
-    from tpusplit.pipeline.ray_runner import connect, disconnect
-
-    connected = connect(address)
-    try:
-        nodes, links = probe_links(live_nodes(), byte_sizes, repeats)
-    finally:
-        if connected:
-            disconnect()
-    hosts = []
-    for n in nodes:
-        host: dict[str, object] = {"name": n.name, "devices": f"cpu:{max(n.cpus, 1)}",
-                                   "address": n.hostname}
-        if n.resources:
-            host["resources"] = {n.name: 0.001}
-        else:
-            host["node_id"] = n.node_id
-        hosts.append(host)
-    data = {"hosts": hosts,
-            "links": [{"from": lk.a, "to": lk.b, "bandwidth_mb_s": round(lk.bandwidth_mb_s, 3),
-                       "latency_ms": round(lk.latency_ms, 4),
-                       "measured": [{"bytes": s, "ms": round(ms, 4)} for s, ms in lk.samples]}
-                      for lk in links]}
-    cluster = parse_cluster(data, str(output))  # what plan --cluster will read
-    from tpusplit.files import write_file
-
+    data, cluster = probe_cluster(address, byte_sizes, repeats, str(output))
     write_file(output, json.dumps(data, indent=1) + "\n", "cluster description")
     if as_json:
         print(json.dumps(data, indent=1))
     else:
-        for lk in links:
-            print(f"{lk.a} -> {lk.b}: {lk.bandwidth_mb_s:.1f} MB/s, {lk.latency_ms:.3f} ms")
-        print(f"{len(cluster.hosts)} host(s), {len(links)} link(s) -> {output}")
+        for lk in data["links"]:
+            print(f"{lk['from']} -> {lk['to']}: {lk['bandwidth_mb_s']:.1f} MB/s, "
+                  f"{lk['latency_ms']:.3f} ms")
+        print(f"{len(cluster.hosts)} host(s), {len(data['links'])} link(s) -> {output}")

@@ -8,10 +8,9 @@ import sys
 import typer
 from rich.table import Table
 
+from tpusplit.api.tools import COMPILER, find_compiler, library_name, list_devices
 from tpusplit.cli.app import app
 from tpusplit.errors import TpusplitError
-from tpusplit.pipeline.edgetpu import library_name, list_devices
-from tpusplit.pipeline.edgetpu_compiler import COMPILER, find_compiler
 from tpusplit.report.console import console as make_console
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
+from tpusplit.api.tools import load
 from tpusplit.cli.app import app
-from tpusplit.graph import load
 from tpusplit.report.console import console as make_console
 from tpusplit.report.graph import graph_dict, graph_summary, graph_table
 

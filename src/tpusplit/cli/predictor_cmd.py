@@ -8,12 +8,18 @@ from pathlib import Path
 import numpy as np
 import typer
 
+from tpusplit.api.tools import (
+    Dataset,
+    collect,
+    cost_factory,
+    device_help,
+    evaluate,
+    load_predictor,
+    model_specs,
+    predictor_class,
+)
 from tpusplit.cli.app import app
-from tpusplit.devices.catalogue import device_help
 from tpusplit.errors import TpusplitError
-from tpusplit.predictor import evaluate, load_predictor, predictor_class
-from tpusplit.predictor.dataset import Dataset, collect, model_specs
-from tpusplit.profiling.sources import cost_factory
 from tpusplit.report.console import console as make_console
 from tpusplit.report.predictor import metrics_dict, metrics_table
 from tpusplit.report.progress import counting

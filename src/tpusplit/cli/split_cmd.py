@@ -7,16 +7,14 @@ from pathlib import Path
 
 import typer
 
+from tpusplit.api.tools import Plan, check_cuts, compile_segments, compiled_files, load, split_files
 from tpusplit.cli.app import app
 from tpusplit.cli.common import parse_cuts
 from tpusplit.errors import TpusplitError
 from tpusplit.files import write_files
-from tpusplit.graph import check_cuts, load, split_files
-from tpusplit.pipeline.edgetpu_compiler import compile_segments, compiled_files
 from tpusplit.report.compile import compile_rows, compile_table
 from tpusplit.report.console import console as make_console
 from tpusplit.report.split import split_lines, split_rows
-from tpusplit.strategies import Plan
 
 
 @app.command("split")

@@ -6,8 +6,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from tpusplit.api.tools import zoo as zoo_lib
 from tpusplit.cli.app import app
-from tpusplit.models import zoo as zoo_lib
 
 zoo_app = typer.Typer(help="Build and list the reference zoo (Keras applications, int8).",
                       no_args_is_help=True)

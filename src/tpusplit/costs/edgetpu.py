@@ -69,9 +69,10 @@ from tpusplit.costs.onchip import (
     layer_bytes,
     segment_placement,
 )
-from tpusplit.costs.runner import RunnerModel, check_runner
+from tpusplit.costs.runner import RunnerModel
 from tpusplit.devices.energy import PowerModel, power_of
 from tpusplit.devices.profiles import DEVICES, DeviceProfile, Reads, load_profile
+from tpusplit.devices.target import CLOCKS, check_runner
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph
 from tpusplit.units import MiB
@@ -199,9 +200,6 @@ class EdgeTPUFeatures:
 #: read off the Dev Board clock sweep, ``benchmarks/results/edgetpu_model.md``).
 CLOCK_TERMS: tuple[str, ...] = ("conv_ms_per_mcycle", "depthwise_ms_per_mcycle",
                                 "fc_ms_per_ktile", "element_ms_per_mib", "op_ms")
-#: Clocks of libedgetpu's two builds, MHz: ``max`` (libedgetpu1-max, Coral's published
-#: figures) and ``std`` (libedgetpu1-std, half the clock).
-CLOCKS: dict[str, float] = {"max": 500.0, "std": 250.0}
 
 
 def at_clock(p: DeviceProfile, clock: str | float) -> DeviceProfile:

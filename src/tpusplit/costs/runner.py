@@ -27,9 +27,6 @@ from dataclasses import dataclass
 
 from tpusplit.errors import TpusplitError
 
-#: Runner names, in the order the CLI lists them; the first is the default.
-RUNNERS: tuple[str, ...] = ("python", "coral", "none")
-
 
 @dataclass(frozen=True)
 class RunnerModel:
@@ -66,11 +63,3 @@ class RunnerModel:
             return f"runner {self.name}: no host time per stage"
         how = "serialised across stages (GIL)" if self.serial else "per stage, stages overlap"
         return f"runner {self.name}: {self.stage_ms:.3f} ms host time per stage and input, {how}"
-
-
-def check_runner(name: str) -> str:
-    """``name`` if it is a known runner, else a one-line error."""
-    if name not in RUNNERS:
-        raise TpusplitError(f"--runner: unknown runner {name!r}; use one of "
-                            f"{', '.join(RUNNERS)}")
-    return name

@@ -12,15 +12,14 @@ from tpusplit.graph.layer_split import (
     propose,
     split_layers,
 )
+from tpusplit.graph.segment_files import segment_path, split_files
 from tpusplit.graph.slicing import (
     Segment,
     bounds,
     check_cuts,
     extract,
-    segment_path,
     segments,
     split,
-    split_files,
     unique_names,
 )
 from tpusplit.graph.tflite import GraphError

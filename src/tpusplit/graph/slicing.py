@@ -6,7 +6,6 @@ import copy
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from ai_edge_litert import schema_py_generated as schema
 
@@ -89,25 +88,6 @@ def split(graph: Graph, cuts: Sequence[int]) -> list[bytes]:
     """
     names = unique_names(graph)
     return [_segment_model(graph, seg, names) for seg in segments(graph, cuts)]
-
-
-def segment_path(directory: str | Path, stem: str, index: int, count: int) -> Path:
-    """Where segment ``index`` of ``count`` of model ``stem`` is written: Coral's naming,
-    ``<stem>_segment_<index>_of_<count>.tflite``."""
-    return Path(directory) / f"{stem}_segment_{index}_of_{count}.tflite"
-
-
-def split_files(graph: Graph, cuts: Sequence[int], directory: str | Path,
-                coral: bool = False) -> dict[Path, bytes]:
-    """:func:`split` (with ``coral``: :func:`tpusplit.graph.coral.split_coral`), keyed by the
-    file each segment goes to (:func:`segment_path`); nothing is written."""
-    if coral:
-        from tpusplit.graph.coral import split_coral
-
-        blobs = split_coral(graph, cuts)
-    else:
-        blobs = split(graph, cuts)
-    return {segment_path(directory, graph.name, i, len(blobs)): b for i, b in enumerate(blobs)}
 
 
 def unique_names(graph: Graph) -> list[str]:

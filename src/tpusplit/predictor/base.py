@@ -6,6 +6,7 @@ import pickle
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from importlib import import_module
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -91,7 +92,6 @@ def load_predictor(path: str | Path) -> Predictor:
 
     The file is a pickle: load only predictors you trained or trust.
     """
-    from tpusplit.predictor.registry import predictor_class
 
     path = Path(path)
     if not path.is_file():
@@ -184,3 +184,24 @@ class PredictorCost(CostSource):
         """Predict every contiguous segment of the graph (n(n+1)/2 of them)."""
         n = len(self.graph.ops)
         self.prefetch([(a, b) for a in range(n) for b in range(a + 1, n + 1)])
+
+
+#: kind -> (module, class, pip extra that provides its dependencies)
+KINDS: dict[str, tuple[str, str, str]] = {
+    "gbt": ("tpusplit.predictor.gbt", "GBTPredictor", "predict-light"),
+    "transformer": ("tpusplit.predictor.transformer", "TransformerPredictor", "predict"),
+}
+
+
+def predictor_class(kind: str) -> type[Predictor]:
+    """The predictor class for ``kind``; a one-line error when unknown or not installed."""
+    if kind not in KINDS:
+        raise TpusplitError(f"unknown predictor kind {kind!r}: expected one of "
+                            f"{', '.join(KINDS)}")
+    module, name, extra = KINDS[kind]
+    try:
+        cls: type[Predictor] = getattr(import_module(module), name)
+    except ImportError as exc:
+        raise TpusplitError(f"predictor {kind!r} needs {exc.name!r}: pip install "
+                            f"'tpusplit[{extra}]'") from None
+    return cls

@@ -21,9 +21,10 @@ from pathlib import Path
 
 from tpusplit.costs.base import CostSource
 from tpusplit.costs.edgetpu import EdgeTPUCost
-from tpusplit.costs.runner import RunnerModel, check_runner
+from tpusplit.costs.runner import RunnerModel
 from tpusplit.devices.catalogue import REGISTRY, resolve
 from tpusplit.devices.kinds import DeviceKind
+from tpusplit.devices.target import check_runner
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph
 

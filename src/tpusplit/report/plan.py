@@ -6,12 +6,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
 from rich.table import Table
 
 from tpusplit.costs.base import CostSource
 from tpusplit.report.format import op_range
 from tpusplit.strategies import AutoResult, Plan
 from tpusplit.strategies.base import rebatch
+from tpusplit.strategies.outcome import Planning
 from tpusplit.units import MiB
 
 
@@ -132,3 +134,52 @@ def speedup_plot(series: dict[str, tuple[Sequence[float], Sequence[float]]], pat
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def planning_json(p: Planning, batch: int, compare_all: bool) -> Any:
+    """What ``tpusplit plan --json`` prints for a :class:`Planning`."""
+    if p.cost is None:  # a mix of devices, a cluster, or --objective latency|energy
+        assert p.plan is not None
+        out: dict[str, Any] = {**p.plan.as_dict(), "objective": p.objective}
+        if compare_all:
+            out["compare"] = [o.as_dict() for o in p.others]
+            if p.layers is not None:
+                out["per_layer_placement"] = {"runs": [list(r) for r in p.layers.runs],
+                                              "cost": p.layers.cost, "unit": p.layers.unit}
+        return out
+    assert p.cost is not None
+    extra = {} if p.auto is None else {"auto": auto_dict(p.auto, p.cost, batch)}
+    if p.comparison is not None:
+        rows = compare_rows(p.comparison.plans, p.comparison.single)
+        return rows if p.auto is None else {**extra, "plans": rows}
+    assert p.plan is not None
+    return {**p.plan.as_dict(), **extra}
+
+
+def show_planning(out: Console, p: Planning, batch: int) -> None:
+    """What ``tpusplit plan`` prints for a :class:`Planning` (tables and summary lines)."""
+    n = p.target.count
+    if p.comparison is not None:
+        assert p.cost is not None
+        if p.auto is not None:
+            out.print(f"--tpus auto: N = {n} ({p.auto.reason})")
+        out.print(compare_table(p.comparison.plans, p.comparison.single,
+                                title=f"{p.graph.name}: {n} x {p.cost.device}, batch {batch} "
+                                "(the strategies share one cost cache)"))
+        return
+    assert p.plan is not None
+    if p.auto is not None and p.cost is not None:
+        tried = [rebatch(x, p.cost, batch) for x in p.auto.tried]
+        out.print(compare_table(tried, tried[0], title=f"{p.graph.name}: {p.plan.strategy}, "
+                                f"N = 1..{len(tried)}"))
+        out.print(f"--tpus auto: N = {p.plan.num_segments} ({p.auto.reason})")
+    out.print(plan_table(p.plan))
+    out.print(plan_summary(p.plan))
+    for other in p.others:
+        out.print(f"{other.strategy}: bottleneck {other.bottleneck_ms:.3f} ms, time per "
+                  f"inference {other.time_per_inference_ms:.3f} ms, energy "
+                  f"{other.energy_mj or 0:.2f} mJ ({other.notes[0]})")
+    if p.layers is not None:
+        runs = ", ".join(f"{a}..{b - 1} {label}" for a, b, label in p.layers.runs)
+        out.print(f"per-layer placement (one input at a time): {p.layers.cost:.3f} "
+                  f"{p.layers.unit}; runs {runs}")

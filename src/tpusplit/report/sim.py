@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
 from rich.table import Table
 
 from tpusplit.costs.base import CostSource
@@ -207,3 +208,25 @@ def family_plot(rows: Sequence[dict[str, Any]], family: str, path: str | Path) -
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def show_simulation(out: Console, cost: CostSource, result: SimResult, device: str,
+                    plot: Path | None = None) -> None:
+    """What ``tpusplit simulate`` prints: the stage table, the summary, the runner, the
+    expected error, the energy and where the Gantt chart went."""
+    out.print(sim_table(cost, result))
+    out.print(f"time per inference {result.time_per_inference_ms:.3f} ms, throughput "
+              f"{result.throughput_ips:.1f}/s, first result {result.first_result_ms:.3f} ms "
+              f"(batch {result.batch}, predicted by the {device} model)")
+    if len(result.segments) > 1:
+        out.print(cost.runner.describe())
+    expected = cost.expected_error(len(result.segments))
+    if expected:
+        out.print(expected)
+    energy = sim_energy(cost, result)
+    if energy is not None:
+        out.print(f"energy {energy.total_mj:.2f} mJ per inference ({energy.active_mj:.2f} "
+                  f"active), {energy.inferences_per_joule:.1f} inferences/J (power model: "
+                  f"tpusplit.devices.energy)")
+    if plot is not None:
+        out.print(f"Gantt chart written to {plot}")

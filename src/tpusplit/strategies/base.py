@@ -13,6 +13,7 @@ from typing import Any
 from tpusplit.costs.base import CostSource, SegmentCost
 from tpusplit.costs.runner import RunnerModel
 from tpusplit.devices.energy import pipeline_energy
+from tpusplit.devices.target import Target
 from tpusplit.errors import TpusplitError, read_json
 from tpusplit.files import write_file
 from tpusplit.graph import Graph, bounds
@@ -90,6 +91,23 @@ class Plan:
     runner: RunnerModel = field(default_factory=lambda: RunnerModel("none"))
     #: How far off the figures are expected to be (the cost source's own words), or "".
     expected_error: str = ""
+    #: What the plan is for (devices, counts, hosts, runner): set by :func:`tpusplit.plan`,
+    #: so simulating, running or streaming the plan needs no device argument. None in plans
+    #: made by a strategy alone and in plan files written before targets existed.
+    target: Target | None = None
+    #: Copies of each segment that run side by side (issue "replicas"): segment ``i`` runs on
+    #: ``replicas[i]`` devices, inputs dealt to whichever is free. Empty: one copy each.
+    replicas: tuple[int, ...] = ()
+
+    @property
+    def replica_counts(self) -> tuple[int, ...]:
+        """Copies of each segment (1 each in a plan without replicas)."""
+        return self.replicas or (1,) * len(self.segments)
+
+    @property
+    def devices_used(self) -> int:
+        """Devices the plan occupies: the sum of the replica counts."""
+        return sum(self.replica_counts)
 
     @property
     def num_segments(self) -> int:
@@ -101,7 +119,9 @@ class Plan:
         """Steady-state time per input: the slowest segment (or network transfer, in a plan for
         a cluster) with the runner's host time per stage; for a runner whose host work
         serialises, at least that host time times the number of stages."""
-        period = self.runner.period_ms([s.latency_ms for s in self.segments])
+        period = self.runner.period_ms([s.latency_ms / r for s, r
+                                        in zip(self.segments, self.replica_counts,
+                                               strict=True)])
         return max([period, *self.network_ms])
 
     @property
@@ -122,6 +142,8 @@ class Plan:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (the ``tpusplit plan --json`` object)."""
+        segments = [{**s.as_dict(), "replicas": r}
+                    for s, r in zip(self.segments, self.replica_counts, strict=True)]
         return {
             "strategy": self.strategy,
             "device": self.device,
@@ -129,7 +151,7 @@ class Plan:
             "num_ops": self.num_ops,
             "num_segments": self.num_segments,
             "cuts": list(self.cuts),
-            "segments": [s.as_dict() for s in self.segments],
+            "segments": segments,
             "bottleneck_ms": self.bottleneck_ms,
             "batch": self.batch,
             "time_per_inference_ms": self.time_per_inference_ms,
@@ -145,6 +167,7 @@ class Plan:
                        "serial": self.runner.serial},
             "expected_error": self.expected_error,
             **({"network_ms": list(self.network_ms)} if self.network_ms else {}),
+            **({"target": self.target.as_dict()} if self.target is not None else {}),
         }
 
     def to_json(self) -> str:
@@ -164,6 +187,9 @@ class Plan:
                                _int(s.get("off_chip_bytes", 0)), str(s.get("device", "")),
                                str(s.get("host", "")))
                 for s in data["segments"])
+            replicas = tuple(_int(s.get("replicas", 1)) for s in data["segments"])
+            if any(r < 1 for r in replicas):
+                raise ValueError("replicas must be >= 1")
             energy = data.get("energy_mj")
             lb = data.get("lower_bound_ms")
             plan = cls(
@@ -181,6 +207,9 @@ class Plan:
                 network_ms=tuple(float(x) for x in data.get("network_ms", ())),
                 runner=_runner(data.get("runner")),
                 expected_error=str(data.get("expected_error", "")),
+                target=(Target.from_dict(data["target"], source) if data.get("target")
+                        is not None else None),
+                replicas=replicas if any(r > 1 for r in replicas) else (),
             )
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             what = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
