@@ -20,7 +20,7 @@ def model(tmp_path: Path) -> Path:
 
 
 def test_plan_simulate_run_from_a_file(model: Path, tmp_path: Path) -> None:
-    plan = tpusplit.plan(model, 2, device="edgetpu-pcie")
+    plan = tpusplit.plan(model, 2, device="edgetpu-pcie", replicas=1)
     assert plan.num_segments == 2 and plan.device == "edgetpu-pcie" and plan.batch == 15
     plan.save(tmp_path / "plan.json")
     again = tpusplit.Plan.load(tmp_path / "plan.json")
@@ -101,7 +101,7 @@ def test_simulate_uses_the_plans_own_device(model: Path) -> None:
 
 
 def test_a_plan_file_carries_its_target_and_replicas(model: Path, tmp_path: Path) -> None:
-    plan = tpusplit.plan(model, 2, device="edgetpu-pcie", runner="coral")
+    plan = tpusplit.plan(model, 2, device="edgetpu-pcie", runner="coral", replicas=1)
     plan.save(tmp_path / "p.json")
     data = json.loads((tmp_path / "p.json").read_text())
     assert data["target"] == {"device": "edgetpu-pcie", "count": 2, "runner": "coral",

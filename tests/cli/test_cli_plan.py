@@ -25,7 +25,7 @@ def models(tmp_path: Path) -> dict[str, Path]:
 
 def test_plan_json_has_the_documented_fields(cli: Cli, models: dict[str, Path]) -> None:
     code, out, err = cli("plan", models["fc"], "--tpus", "3", "--strategy", "optimal",
-                         "--json")
+                         "--replicas", "1", "--json")
     assert code == 0, err
     d = json.loads(out)
     for key in ("strategy", "device", "num_segments", "cuts", "segments", "bottleneck_ms",
@@ -81,7 +81,7 @@ def test_auto(cli: Cli, models: dict[str, Path]) -> None:
 
 @pytest.mark.parametrize("args, message", [
     (("--tpus", "0"), "positive integer"),
-    (("--tpus", "11"), "cannot cut 10 ops into 11"),
+    (("--tpus", "11", "--replicas", "1"), "cannot cut 10 ops into 11"),
     (("--tpus", "two"), "--tpus must be"),
     (("--tpus", "2", "--strategy", "nope"), "unknown strategy"),
     (("--tpus", "2", "--device", "tpu9"), "unknown device"),

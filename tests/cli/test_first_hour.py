@@ -95,7 +95,7 @@ def test_plan_compare_on_cpu_shows_one_figure_per_segment(cli: Cli, model: Path)
 
 def test_auto_with_compare_compares_at_the_chosen_n(cli: Cli, model: Path) -> None:
     code, out, err = cli("plan", model, "--tpus", "auto", "--max-tpus", "3", "--compare",
-                         "--json")
+                         "--replicas", "1", "--json")
     assert code == 0, err
     doc = json.loads(out)
     n = {len(r["cuts"]) + 1 for r in doc["plans"]}

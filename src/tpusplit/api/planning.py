@@ -40,6 +40,8 @@ from tpusplit.strategies.heterogeneous import (
     plan_devices,
 )
 from tpusplit.strategies.outcome import Planning
+from tpusplit.strategies.registry import Strategy
+from tpusplit.strategies.replicated import optimal_replicated, pure_replicas
 
 Model = str | Path | bytes | Graph
 #: Where warnings go (the CLI prints them on stderr; the facade collects them).
@@ -183,10 +185,17 @@ def make_plans(model: Model, target: Target, *, strategy: str | None = None,
                coral: str | None = None, compare_all: bool = False,
                objective: str = "throughput", max_tpus: int = 8,
                target_ips: float | None = None, profile_cache: Path | None = None,
-               progress: bool = False, warn: Warn | None = None) -> Planning:
+               replicas: int | None = None, progress: bool = False,
+               warn: Warn | None = None) -> Planning:
     """Plan ``model`` for ``target`` (module docstring). ``target.count`` 0 means ``--tpus
     auto``: the fewest devices (up to ``max_tpus``) within 5% of the best throughput, or
-    reaching ``target_ips``."""
+    reaching ``target_ips``.
+
+    ``replicas``: at most this many copies of a stage (1: a pure pipeline). By default
+    ``optimal`` on the Edge TPU model plans stages and replicas together (:mod:`tpusplit.
+    strategies.replicated`) and ``compare_all`` adds pure ``replicas`` and pure ``stages``;
+    profiled costs plan pure pipelines unless ``replicas`` is given (every replica count
+    would be measured)."""
     check_objective(objective)
     warnings: list[str] = []
 
@@ -214,22 +223,25 @@ def make_plans(model: Model, target: Target, *, strategy: str | None = None,
     else:
         ps = setup(graph, target, cost, strategy, coral, profile_cache, say)
     n = target.count or None
+    planners = _replica_planners(ps, replicas)
     ps.estimate(n or max_tpus, names() if compare_all else [ps.strategy])
     res = found = None
     chosen_plan: Plan | None = None
     with ps.progress(f"planning {graph.name}", progress) as step:
         if n is None:
             step(f"--tpus auto: {ps.strategy}, N = 1..{max_tpus}")
-            res = auto(graph, ps.cost, ps.strategy, max_tpus, target_ips)
-            n = res.plan.num_segments
+            res = auto(graph, ps.cost, ps.strategy, max_tpus, target_ips,
+                       planner=planners.get(ps.strategy))
+            n = res.plan.devices_used
         if compare_all:
-            found = compare(graph, n, ps.cost, batch=batch,
+            found = compare(graph, n, ps.cost, [*names(), *planners.keys() - set(names())],
+                            batch=batch, planners=planners,
                             progress=lambda s: step(f"{s} on {n} x {ps.cost.device}"))
         else:
             step(f"{ps.strategy} on {n} x {ps.cost.device}")
+            fn = planners.get(ps.strategy) or get(ps.strategy)
             chosen_plan = ps.finish(rebatch(res.plan if res is not None
-                                            else plan_with(graph, n, ps.cost, ps.strategy),
-                                            ps.cost, batch))
+                                            else fn(graph, n, ps.cost), ps.cost, batch))
     if res is not None and not res.target_reached:
         say(f"{graph.source}: {res.reason}")
     if found is not None:
@@ -239,6 +251,24 @@ def make_plans(model: Model, target: Target, *, strategy: str | None = None,
         chosen_plan = found.plan(ps.strategy)
     return Planning(graph, target.with_count(n), chosen_plan, ps.cost, found, res,
                     warnings=warnings)
+
+
+def _replica_planners(ps: PlanSetup, replicas: int | None) -> dict[str, Strategy]:
+    """The replica-aware ``optimal`` and the pure ``replicas`` and ``stages`` rows, unless
+    replicas are off (``replicas=1``, or by default on a profiled cost)."""
+    if replicas is not None and replicas < 1:
+        raise TpusplitError(f"--replicas must be >= 1, got {replicas}")
+    if replicas == 1 or (replicas is None and ps.profiler is not None) or (
+            replicas is None and ps.target.backend == "cpu"):
+        return {}
+
+    def hybrid(graph: Graph, n: int, cost: CostSource) -> Plan:
+        return optimal_replicated(graph, n, cost, max_replicas=replicas)
+
+    def stages(graph: Graph, n: int, cost: CostSource) -> Plan:
+        return replace(get("optimal")(graph, n, cost), strategy="stages")
+
+    return {"optimal": hybrid, "stages": stages, "replicas": pure_replicas}
 
 
 def _plan_mix(graph: Graph, target: Target, objective: str, batch: int, compare_all: bool,
@@ -281,15 +311,17 @@ def plan(model: Model, tpus: int | str | None = None, *, device: str = "edgetpu-
          strategy: str | None = None, cost: CostSource | str | None = None,
          batch: int = DEFAULT_BATCH, runner: str = "python", host_ms: float | None = None,
          clock: str | None = None, coral: str | None = None, objective: str = "throughput",
-         max_tpus: int = 8, target_ips: float | None = None) -> Plan:
+         max_tpus: int = 8, target_ips: float | None = None,
+         replicas: int | None = None) -> Plan:
     """Where to cut ``model`` for ``tpus`` devices of ``device`` (``"auto"`` or None: the
     fewest reaching the best throughput within 5%, or ``target_ips``), or for a mix
     (``devices="usb3:2,cpu:1"``) or a cluster description (``cluster``), exactly what
-    ``tpusplit plan`` gives for the same flags. ``runner``, ``host_ms``, ``clock``: the
-    pipeline runner whose host time the figures include (``python``, ``coral``, ``none``)
-    and the Edge TPU clock (``max``, ``std``). ``cost``: ``"model"``, ``"profile"`` or a
-    cost source of the graph. The plan carries its target: :func:`simulate` and :func:`run`
-    need no device. Save it with :meth:`Plan.save`."""
+    ``tpusplit plan`` gives for the same flags. ``replicas``: at most this many copies of a
+    stage (default: as many as help, on the Edge TPU model; 1: a pure pipeline). ``runner``,
+    ``host_ms``, ``clock``: the pipeline runner whose host time the figures include
+    (``python``, ``coral``, ``none``) and the Edge TPU clock (``max``, ``std``). ``cost``:
+    ``"model"``, ``"profile"`` or a cost source of the graph. The plan carries its target:
+    :func:`simulate` and :func:`run` need no device. Save it with :meth:`Plan.save`."""
     count = None if tpus in (None, "auto") else tpus
     if isinstance(count, str):
         raise TpusplitError(f"tpus must be a number of devices or 'auto', got {tpus!r}")
@@ -299,6 +331,7 @@ def plan(model: Model, tpus: int | str | None = None, *, device: str = "edgetpu-
     if isinstance(cost, CostSource) and target.count == 0:
         target = target.with_count(0)
     found = make_plans(model, target, strategy=strategy, cost=cost, batch=batch, coral=coral,
-                       objective=objective, max_tpus=max_tpus, target_ips=target_ips)
+                       objective=objective, max_tpus=max_tpus, target_ips=target_ips,
+                       replicas=replicas)
     assert found.plan is not None
     return found.plan

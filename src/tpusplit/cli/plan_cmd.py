@@ -64,6 +64,9 @@ def plan_command(
     runner: str = typer.Option("python", "--runner", help=RUNNER_HELP),
     host_ms: float = typer.Option(None, "--host-ms", min=0, help=HOST_MS_HELP),
     clock: str = typer.Option(None, "--clock", help=CLOCK_HELP),
+    replicas: int = typer.Option(None, "--replicas", min=1, help="At most this many copies "
+                                 "of a stage, inputs dealt to whichever is free (default: as "
+                                 "many as help with the Edge TPU model; 1: a pure pipeline)."),
 ) -> None:
     """Choose where to cut MODEL for N devices; show segments, bottleneck and throughput."""
     if cluster is None and (tpus is None) == (devices is None):
@@ -75,7 +78,7 @@ def plan_command(
     found = make_plans(model, target, strategy=strategy, cost=cost_kind, batch=batch,
                        coral=coral, compare_all=compare_all, objective=objective,
                        max_tpus=max_tpus, target_ips=target_ips, profile_cache=profile_cache,
-                       progress=True, warn=warn)
+                       replicas=replicas, progress=True, warn=warn)
     if output is not None:
         if found.plan is None:
             raise TpusplitError(f"{output}: strategy {strategy or 'optimal'} did not produce "

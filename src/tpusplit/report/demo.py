@@ -32,7 +32,11 @@ def show_strategies(out: Console, found: Planning) -> Plan:
         print(f"note: {', '.join(comparison.skipped)} skipped: {why}", file=sys.stderr)
     out.print(compare_table(comparison.plans, comparison.single,
                             title=f"{found.graph.name} on {n} simulated TPUs"))
-    best = min(comparison.plans, key=lambda p: (p.bottleneck_ms, p.strategy != "optimal"))
+    overall = min(comparison.plans, key=lambda p: (p.bottleneck_ms, p.strategy != "optimal"))
+    # the tour splits a model: the best pipeline of single copies (stages)
+    piped = [p for p in comparison.plans if not p.replicas and p.num_segments > 1]
+    best = min(piped or comparison.plans,
+               key=lambda p: (p.bottleneck_ms, p.strategy not in ("optimal", "stages")))
     comp = comparison.plan("compiler")
     vs_compiler = (f", {comp.time_per_inference_ms / best.time_per_inference_ms:.2f}x the "
                    "compiler split" if comp is not None else "")
@@ -44,6 +48,11 @@ def show_strategies(out: Console, found: Planning) -> Plan:
               f"{vs_compiler}")
     out.print(f"{best.runner.describe()}; {best.expected_error}" if best.expected_error
               else best.runner.describe())
+    if overall.replicas and overall is not best:
+        out.print(f"with copies of stages (replicas {list(overall.replica_counts)}, cuts "
+                  f"{list(overall.cuts)}): {overall.time_per_inference_ms:.1f} ms per "
+                  f"inference, {best.time_per_inference_ms / overall.time_per_inference_ms:.2f}x "
+                  "this pipeline (tpusplit plan --tpus N plans both; --replicas 1: stages only)")
     return best
 
 

@@ -21,16 +21,20 @@ def plan_table(plan: Plan) -> Table:
     """One row per segment: ops, latency, on-chip and streamed MiB."""
     mixed = any(s.device for s in plan.segments)
     hosts = any(s.host for s in plan.segments)
-    where = f"devices {plan.device}" if mixed else f"{plan.num_segments} x {plan.device}"
+    where = f"devices {plan.device}" if mixed else f"{plan.devices_used} x {plan.device}"
     table = Table(title=f"{plan.model}: {plan.strategy} on {where}")
+    reps = plan.replica_counts
     for col in ("segment", *(("host",) if hosts else ()), *(("device",) if mixed else ()),
+                *(("replicas",) if plan.replicas else ()),
                 "ops", "latency ms", "on-chip MiB", "streamed MiB",
                 *(("network ms after",) if plan.network_ms else ())):
         table.add_column(col, justify="right")
+    slow = max(s.latency_ms / r for s, r in zip(plan.segments, reps, strict=True))
     for i, s in enumerate(plan.segments):
-        slowest = s.latency_ms == plan.bottleneck_ms and plan.num_segments > 1
+        slowest = s.latency_ms / reps[i] == slow and plan.devices_used > 1
         after = (f"{plan.network_ms[i]:.3f}" if i < len(plan.network_ms) else "-",)
         table.add_row(str(i), *((s.host,) if hosts else ()), *((s.device,) if mixed else ()),
+                      *((str(reps[i]),) if plan.replicas else ()),
                       op_range(s.start, s.end),
                       f"[bold]{s.latency_ms:.3f}[/]" if slowest else f"{s.latency_ms:.3f}",
                       f"{s.on_chip_bytes / MiB:.2f}", f"{s.off_chip_bytes / MiB:.2f}",
@@ -41,7 +45,9 @@ def plan_table(plan: Plan) -> Table:
 def plan_summary(plan: Plan) -> str:
     """A few lines: cuts, bottleneck, time per inference, throughput, solving cost."""
     lines = [
-        f"cuts {list(plan.cuts)}",
+        f"cuts {list(plan.cuts)}" + (f", replicas {list(plan.replicas)} ({plan.devices_used} "
+                                     "devices: a stage's inputs dealt to whichever copy is "
+                                     "free)" if plan.replicas else ""),
         f"bottleneck {plan.bottleneck_ms:.3f} ms, time per inference "
         f"{plan.time_per_inference_ms:.3f} ms (batch {plan.batch}), "
         f"{plan.throughput_ips:.1f} inferences/s",
@@ -54,7 +60,7 @@ def plan_summary(plan: Plan) -> str:
                      f"tpusplit.devices.energy)")
     if plan.lower_bound_ms is not None:
         lines.append(f"proved lower bound on the bottleneck: {plan.lower_bound_ms:.3f} ms")
-    if plan.num_segments > 1:
+    if plan.devices_used > 1:
         lines.append(plan.runner.describe())
     if plan.expected_error:
         lines.append(plan.expected_error)
@@ -81,13 +87,17 @@ def compare_rows(plans: Sequence[Plan], single: Plan | None) -> list[dict[str, A
 def compare_table(plans: Sequence[Plan], single: Plan | None, title: str = "") -> Table:
     """Strategies side by side: bottleneck, time per inference, speed-ups, streaming, effort."""
     table = Table(title=title or None)
-    for col in ("strategy", "cuts", "bottleneck ms", "time/inf ms", "x 1 device",
-                "x compiler", "streamed MiB", "evaluations", "solve s"):
-        table.add_column(col, justify="left" if col in ("strategy", "cuts") else "right")
-    for r in compare_rows(plans, single):
+    with_reps = any(p.replicas for p in plans)
+    for col in ("strategy", "cuts", *(("replicas",) if with_reps else ()), "bottleneck ms",
+                "time/inf ms", "x 1 device", "x compiler", "streamed MiB", "evaluations",
+                "solve s"):
+        table.add_column(col, justify="left" if col in ("strategy", "cuts", "replicas")
+                         else "right")
+    for p, r in zip(plans, compare_rows(plans, single), strict=True):
         cuts = r["cuts"]
         table.add_row(
             r["strategy"], ",".join(map(str, cuts)) if len(cuts) <= 8 else f"{len(cuts)} cuts",
+            *((",".join(map(str, p.replica_counts)),) if with_reps else ()),
             f"{r['bottleneck_ms']:.3f}", f"{r['time_per_inference_ms']:.3f}",
             _x(r["speedup_vs_1"]), _x(r["speedup_vs_compiler"]),
             f"{r['streamed_bytes'] / MiB:.2f}", str(r["cost_evaluations"]),
@@ -99,7 +109,8 @@ def auto_dict(result: AutoResult, cost: CostSource, batch: int) -> dict[str, Any
     """What ``--tpus auto`` tried and why it chose its N, JSON-ready (throughput at
     ``batch``)."""
     return {"reason": result.reason, "target_reached": result.target_reached,
-            "tried": [{"num_segments": p.num_segments, "cuts": list(p.cuts),
+            "tried": [{"num_segments": p.num_segments, "devices": p.devices_used,
+                       "cuts": list(p.cuts), "replicas": list(p.replica_counts),
                        "throughput_ips": rebatch(p, cost, batch).throughput_ips}
                       for p in result.tried]}
 
@@ -172,7 +183,7 @@ def show_planning(out: Console, p: Planning, batch: int) -> None:
         tried = [rebatch(x, p.cost, batch) for x in p.auto.tried]
         out.print(compare_table(tried, tried[0], title=f"{p.graph.name}: {p.plan.strategy}, "
                                 f"N = 1..{len(tried)}"))
-        out.print(f"--tpus auto: N = {p.plan.num_segments} ({p.auto.reason})")
+        out.print(f"--tpus auto: N = {p.plan.devices_used} ({p.auto.reason})")
     out.print(plan_table(p.plan))
     out.print(plan_summary(p.plan))
     for other in p.others:

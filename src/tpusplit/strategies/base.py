@@ -119,9 +119,8 @@ class Plan:
         """Steady-state time per input: the slowest segment (or network transfer, in a plan for
         a cluster) with the runner's host time per stage; for a runner whose host work
         serialises, at least that host time times the number of stages."""
-        period = self.runner.period_ms([s.latency_ms / r for s, r
-                                        in zip(self.segments, self.replica_counts,
-                                               strict=True)])
+        period = self.runner.period_ms([s.latency_ms for s in self.segments],
+                                       self.replica_counts)
         return max([period, *self.network_ms])
 
     @property
@@ -254,7 +253,8 @@ def rebatch(plan: Plan, cost: CostSource, batch: int) -> Plan:
     check_batch(batch)
     if batch == plan.batch:
         return plan
-    tpi = simulate(cost, list(plan.cuts), batch=batch).time_per_inference_ms
+    tpi = simulate(cost, list(plan.cuts), batch=batch,
+                   replicas=plan.replicas or None).time_per_inference_ms
     return replace(plan, batch=batch, time_per_inference_ms=tpi)
 
 
@@ -319,7 +319,7 @@ class Timer:
 
 def make_plan(strategy: str, graph: Graph, cost: CostSource, cuts: Sequence[int],
               timer: Timer, *, batch: int = DEFAULT_BATCH, lower_bound_ms: float | None = None,
-              notes: Sequence[str] = ()) -> Plan:
+              notes: Sequence[str] = (), replicas: Sequence[int] = ()) -> Plan:
     """Evaluate the segments of ``cuts`` on ``cost`` and package them as a :class:`Plan`.
 
     Raises TpusplitError if a segment would be empty (a strategy bug, never silent).
@@ -330,15 +330,20 @@ def make_plan(strategy: str, graph: Graph, cost: CostSource, cuts: Sequence[int]
                                    int(c.off_chip_bytes)) for c in seg_costs)
     evaluations, seconds = timer.evaluations, timer.seconds
     timer.stop()
-    result = simulate(cost, sorted(cuts), batch=batch)
+    reps = tuple(int(r) for r in replicas)
+    result = simulate(cost, sorted(cuts), batch=batch, replicas=reps or None)
     tpi = result.time_per_inference_ms
     power = cost.power()
-    energy = None if power is None else pipeline_energy(
-        [b / batch for b in result.stage_busy_ms], tpi, [power] * len(seg_costs)).total_mj
+    counts = reps or (1,) * len(seg_costs)
+    # every device on its own: a stage's busy time shared by its replicas
+    busy = [b / batch / r for b, r in zip(result.stage_busy_ms, counts, strict=True)
+            for _ in range(r)]
+    energy = None if power is None else pipeline_energy(busy, tpi,
+                                                        [power] * len(busy)).total_mj
     return Plan(strategy=strategy, device=cost.device, model=graph.name,
                 num_ops=len(graph.ops), cuts=tuple(int(c) for c in sorted(cuts)),
                 segments=figures, batch=batch, time_per_inference_ms=tpi,
                 cost_evaluations=evaluations, solve_seconds=seconds,
                 lower_bound_ms=lower_bound_ms, notes=tuple(notes),
                 model_fingerprint=graph.fingerprint, energy_mj=energy, runner=cost.runner,
-                expected_error=cost.expected_error(len(seg_costs)) or "")
+                expected_error=cost.expected_error(len(seg_costs)) or "", replicas=reps)

@@ -9,14 +9,14 @@ predictions) is re-costed on the shared source, its segments evaluated like any 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from tpusplit.costs.base import CostSource
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph
 from tpusplit.strategies.base import DEFAULT_BATCH, Plan, Timer, make_plan, rebatch
-from tpusplit.strategies.registry import get, names
+from tpusplit.strategies.registry import Strategy, get, names
 
 
 @dataclass(frozen=True)
@@ -34,9 +34,12 @@ class Comparison:
 
 def compare(graph: Graph, num_segments: int, cost: CostSource,
             strategies: Sequence[str] | None = None, batch: int = DEFAULT_BATCH,
-            progress: Callable[[str], None] | None = None) -> Comparison:
+            progress: Callable[[str], None] | None = None,
+            planners: Mapping[str, Strategy] | None = None) -> Comparison:
     """Plan ``graph`` into ``num_segments`` with every strategy (default: all but the
     oracles) on ``cost``, sharing its cache; ``progress(name)`` is called before each.
+    ``planners`` adds strategies or replaces registered ones by name (replica-aware
+    ``optimal``, pure ``replicas``, ``stages``).
 
     A strategy that cannot plan (e.g. no trained predictor) is skipped with its one-line
     reason; a :class:`~tpusplit.errors.TpusplitError` when none can. Complexity: the sum of
@@ -49,7 +52,8 @@ def compare(graph: Graph, num_segments: int, cost: CostSource,
         if progress is not None:
             progress(name)
         try:
-            p = get(name)(graph, num_segments, cost)
+            fn = (planners or {}).get(name) or get(name)
+            p = fn(graph, num_segments, cost)
         except TpusplitError as exc:
             skipped[name] = str(exc)
             continue

@@ -8,7 +8,7 @@ from tpusplit.costs.base import CostSource
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph
 from tpusplit.strategies.base import Plan
-from tpusplit.strategies.registry import get
+from tpusplit.strategies.registry import Strategy, get
 
 #: Throughput within this fraction of the best counts as reaching it.
 TOLERANCE = 0.05
@@ -25,20 +25,23 @@ class AutoResult:
 
 
 def auto(graph: Graph, cost: CostSource, strategy: str = "optimal", max_segments: int = 8,
-         target_ips: float | None = None, tolerance: float = TOLERANCE) -> AutoResult:
+         target_ips: float | None = None, tolerance: float = TOLERANCE,
+         planner: Strategy | None = None) -> AutoResult:
     """Plan ``graph`` with ``strategy`` for N = 1..``max_segments`` and pick N.
 
     Without a target: the smallest N whose throughput is at least ``(1 - tolerance)`` times the
     best. With ``target_ips``: the smallest N reaching it; if none does, the best N and
     ``target_reached=False``. Complexity: ``max_segments`` runs of the strategy (the cost
     source's cache is shared between them); an N the strategy cannot plan is skipped.
+    ``planner`` replaces the registered strategy (a replica-aware ``optimal``: N is then a
+    number of devices, stages and replicas together).
     """
     if max_segments < 1:
         raise TpusplitError(f"{graph.source}: --max-tpus must be >= 1, got {max_segments}")
     if target_ips is not None and not target_ips > 0:
         raise TpusplitError(f"{graph.source}: the throughput target must be > 0, "
                             f"got {target_ips}")
-    fn = get(strategy)
+    fn = planner or get(strategy)
     top = min(max_segments, len(graph.ops))
     plans = []
     for k in range(1, top + 1):
@@ -53,11 +56,11 @@ def auto(graph: Graph, cost: CostSource, strategy: str = "optimal", max_segments
     if target_ips is None:
         need = (1 - tolerance) * best.throughput_ips
         chosen = next(p for p in tried if p.throughput_ips >= need)
-        reason = (f"fewest segments within {tolerance:.0%} of the best throughput "
-                  f"({best.throughput_ips:.1f}/s with {best.num_segments})")
+        reason = (f"fewest devices within {tolerance:.0%} of the best throughput "
+                  f"({best.throughput_ips:.1f}/s with {best.devices_used})")
         return AutoResult(chosen, tried, reason)
     hit = next((p for p in tried if p.throughput_ips >= target_ips), None)
     if hit is None:
         return AutoResult(best, tried, f"no N <= {top} reaches {target_ips:g}/s; the best is "
-                          f"{best.throughput_ips:.1f}/s with {best.num_segments}", False)
-    return AutoResult(hit, tried, f"fewest segments reaching {target_ips:g}/s")
+                          f"{best.throughput_ips:.1f}/s with {best.devices_used}", False)
+    return AutoResult(hit, tried, f"fewest devices reaching {target_ips:g}/s")
