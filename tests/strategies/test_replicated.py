@@ -90,3 +90,25 @@ def test_a_replicated_plan_runs_bit_exact_on_cpu_cores(tmp_path: Path, cli) -> N
                          "--check", "--json")
     assert code == 0, err
     assert json.loads(out)["replicas"] == list(plan.replicas)
+
+
+@pytest.mark.zoo
+def test_hybrid_is_never_worse_on_the_zoo() -> None:
+    """The acceptance sweep: every converted zoo model, N = 1..8, both profiles (needs
+    ``tpusplit zoo build``)."""
+    from tpusplit.models import zoo
+
+    found = zoo.available()
+    if not found:
+        pytest.skip("the zoo is not built (tpusplit zoo build)")
+    for name in found:
+        path = zoo.zoo_path(name)
+        graph = tpusplit.load(path)
+        for device in ("edgetpu-usb3", "edgetpu-pcie"):
+            cost = EdgeTPUCost(graph, device)
+            for n in range(1, 9):
+                hybrid = optimal_replicated(graph, n, cost)
+                stages = get("optimal")(graph, n, cost)
+                assert hybrid.bottleneck_ms <= stages.bottleneck_ms * (1 + 1e-9), (path, n)
+                assert hybrid.bottleneck_ms <= pure_replicas(graph, n, cost).bottleneck_ms * (
+                    1 + 1e-9), (path, n)

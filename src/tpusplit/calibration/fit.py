@@ -32,6 +32,9 @@ Observations come from :mod:`tpusplit.calibration.measurements`. :func:`leave_on
 without each real model in turn and predicts it: the honest error on networks never seen.
 
 Lawson-Hanson NNLS (scipy.optimize.nnls when available; a numpy active-set fallback).
+
+Size: over 400 lines because the joint fit (grid over read terms, per-host and clock terms,
+runner columns, held-out evaluations) is one procedure over one design matrix.
 """
 
 from __future__ import annotations

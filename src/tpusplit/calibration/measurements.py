@@ -21,6 +21,9 @@ one way, on one host):
   ``coral`` (PipelinedModelRunner, default) or ``python`` (a thread-and-queue pipeline whose
   host work serialises); ``link`` ``usb3``, ``usb2`` or ``pcie`` (default ``usb3``);
   ``clock`` the Edge TPU clock, ``max`` (default), ``std`` or MHz.
+
+Size: over 400 lines because the catalogue of measurement hosts and one reader per published
+data format; each reader is short and they share the Observation type.
 """
 
 from __future__ import annotations

@@ -48,6 +48,9 @@ on the host CPU and are not costed (microseconds at the sizes measured). Each te
 and how much of the data it explains, is in ``benchmarks/results/edgetpu_model.md``.
 
 A ``memory`` callable may override the caching model with the compiler's real figures.
+
+Size: over 400 lines because the analytic model is one formula (chip terms, link, streaming,
+clocks, runner) and its documentation; its on-chip rule already lives in onchip.py.
 """
 
 from __future__ import annotations

@@ -40,6 +40,9 @@ slices back, what the concatenation costs on the device, and any channel-alignme
 
 Reference: TFLite's integer kernels (``tensorflow/lite/kernels/internal/reference/integer_ops``)
 for the per-channel arithmetic; Coral's compiler documentation for the op limits.
+
+Size: over 400 lines because one rewrite (slice weights, biases and quantisation, wire the
+concatenation) whose TFLite bookkeeping is shared by every op type it handles.
 """
 
 from __future__ import annotations

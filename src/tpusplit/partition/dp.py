@@ -45,6 +45,10 @@ is known, rows that cannot beat it are skipped: about O(k n b) for segments of a
 useful lengths), plus, per opened state, the predecessors it tries; O(n^2) memory (one
 float matrix of bounds; temporaries in blocks of :data:`BLOCK` rows); at most n(n+1)/2
 distinct evaluations.
+
+Size: over 400 lines because one algorithm (the exact min-max programme with lazy evaluation,
+blocked bound matrices and row banding) whose parts share its state; split, they would pass a
+dozen arrays around.
 """
 
 from __future__ import annotations

@@ -56,6 +56,9 @@ most ``K`` evaluations; the forward fallback O(S n^2) numpy time and at most n(n
 evaluations. Memory O(R n^2).
 
 :func:`replica_brute_force` tries every cut set and every replica assignment: the oracle.
+
+Size: over 400 lines because one algorithm (the replicated programme, its lazy rounds, forward
+fallback and latency tie-break) with its brute-force oracle, which belongs beside it.
 """
 
 from __future__ import annotations

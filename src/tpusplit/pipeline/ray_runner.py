@@ -43,6 +43,9 @@ Same API, statistics and failure semantics as the threaded
   calls (``wait_s``); ``blocked_s`` is 0 (an actor never waits to hand on a result).
 
 Ray is imported lazily: the base install has no Ray (``pip install 'tpusplit[cluster]'``).
+
+Size: over 400 lines because the Ray runner mirrors the threaded one (actors, replicas,
+ordering, faults, start-up and reachability checks) and must stay importable without Ray.
 """
 
 from __future__ import annotations

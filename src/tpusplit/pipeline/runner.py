@@ -24,6 +24,9 @@ memory), with explicit failure semantics:
 
 Works with any :class:`~tpusplit.pipeline.backend.Stage` (LiteRT on CPU, the Edge TPU
 delegate, or test doubles). LiteRT's ``invoke()`` releases the GIL, so stages run in parallel.
+
+Size: over 400 lines because the threaded runner's state machine (queues, replicas, ordering,
+faults) is one object; the stage wiring and statistics it needs are small helpers beside it.
 """
 
 from __future__ import annotations

