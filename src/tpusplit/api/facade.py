@@ -22,11 +22,12 @@ from tpusplit.strategies.base import DEFAULT_BATCH
 Feeds = Mapping[str, np.ndarray]
 
 
-def _cuts(graph: Graph, plan: Plan | Sequence[int]) -> list[int]:
+def _cuts(graph: Graph, plan: Plan | Sequence[int]) -> tuple[Graph, list[int]]:
+    """The graph a plan's cuts index (``graph`` rewritten when the plan cuts inside layers)
+    and the cuts, checked."""
     if isinstance(plan, Plan):
-        plan.check_graph(graph, f"plan of {plan.model}")
-        return list(plan.cuts)
-    return check_cuts(graph, list(plan))
+        return plan.for_model(graph, f"plan of {plan.model}"), list(plan.cuts)
+    return graph, check_cuts(graph, list(plan))
 
 
 def sim_target(plan: Plan | Sequence[int], device: str | None, runner: str | None,
@@ -76,8 +77,7 @@ def simulation(model: Model, plan: Plan | Sequence[int] = (), *, device: str | N
                runner: str | None = None, host_ms: float | None = None,
                clock: str | None = None) -> tuple[CostSource | list[CostSource], SimResult]:
     """:func:`simulate`, with the cost source(s) it used (what ``tpusplit simulate`` shows)."""
-    graph = graph_of(model)
-    cuts = _cuts(graph, plan)
+    graph, cuts = _cuts(graph_of(model), plan)
     b = batch if batch is not None else plan.batch if isinstance(plan, Plan) else DEFAULT_BATCH
     check_batch(b)
     if buses is not None and len(buses) != len(cuts) + 1:
@@ -119,7 +119,7 @@ def run(model: Model, plan: Plan | Sequence[int], inputs: int | Sequence[Feeds] 
     also timed on one thread (``measurement.baseline_ms``)."""
     graph = graph_of(model)
     chosen = plan if isinstance(plan, Plan) else None
-    cuts = None if chosen is not None else _cuts(graph, plan)
+    cuts = None if chosen is not None else _cuts(graph, plan)[1]
     prep = prepare([], chosen, cuts, device=device, threads=threads, coral=coral,
                    tpu_map=tpu_map, cluster=cluster, graph=graph)
     feeds = list(inputs) if not isinstance(inputs, int) else None
@@ -148,7 +148,7 @@ def pipeline(model: Model, plan: Plan | Sequence[int], *, device: str = "cpu",
     """
     graph = graph_of(model)
     chosen = plan if isinstance(plan, Plan) else None
-    cuts = None if chosen is not None else _cuts(graph, plan)
+    cuts = None if chosen is not None else _cuts(graph, plan)[1]
     prep = prepare([], chosen, cuts, device=device, threads=threads, coral=coral,
                    tpu_map=tpu_map, graph=graph)
     if not prep.stages:

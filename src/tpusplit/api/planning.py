@@ -42,6 +42,7 @@ from tpusplit.strategies.heterogeneous import (
 from tpusplit.strategies.outcome import Planning
 from tpusplit.strategies.registry import Strategy
 from tpusplit.strategies.replicated import optimal_replicated, pure_replicas
+from tpusplit.strategies.split_layers import plan_split_layers
 
 Model = str | Path | bytes | Graph
 #: Where warnings go (the CLI prints them on stderr; the facade collects them).
@@ -119,11 +120,12 @@ class PlanSetup:
                     f"{self.graph.source}: {plan.strategy} found no {plan.num_segments}-"
                     f"segment plan without a segment edgetpu_compiler rejects (ops "
                     f"[{bad.start}, {bad.end})); try another --tpus or --strategy")
-        check_plan(self.graph, plan.cuts, plan.strategy, self.coral)
+        graph = plan.for_model(self.graph, f"plan of {plan.model}")
+        check_plan(graph, plan.cuts, plan.strategy, self.coral)
         plan = replace(plan, target=self.target.with_count(plan.devices_used))
         if self.coral == "off" and self.target.backend != "edgetpu":
             return plan
-        return replace(plan, notes=(*plan.notes, coral_note(self.graph, plan.cuts, self.coral)))
+        return replace(plan, notes=(*plan.notes, coral_note(graph, plan.cuts, self.coral)))
 
     def finish_all(self, found: Comparison) -> Comparison:
         """:meth:`finish` on every compared plan; a plan it refuses becomes a skipped one."""
@@ -185,8 +187,8 @@ def make_plans(model: Model, target: Target, *, strategy: str | None = None,
                coral: str | None = None, compare_all: bool = False,
                objective: str = "throughput", max_tpus: int = 8,
                target_ips: float | None = None, profile_cache: Path | None = None,
-               replicas: int | None = None, progress: bool = False,
-               warn: Warn | None = None) -> Planning:
+               replicas: int | None = None, split_layers: bool = False,
+               progress: bool = False, warn: Warn | None = None) -> Planning:
     """Plan ``model`` for ``target`` (module docstring). ``target.count`` 0 means ``--tpus
     auto``: the fewest devices (up to ``max_tpus``) within 5% of the best throughput, or
     reaching ``target_ips``.
@@ -195,7 +197,10 @@ def make_plans(model: Model, target: Target, *, strategy: str | None = None,
     ``optimal`` on the Edge TPU model plans stages and replicas together (:mod:`tpusplit.
     strategies.replicated`) and ``compare_all`` adds pure ``replicas`` and pure ``stages``;
     profiled costs plan pure pipelines unless ``replicas`` is given (every replica count
-    would be measured)."""
+    would be measured).
+
+    ``split_layers``: the strategies may cut inside large layers (:mod:`tpusplit.strategies.
+    split_layers`); the plan then records the rewrite of the model it is for."""
     check_objective(objective)
     warnings: list[str] = []
 
@@ -207,6 +212,9 @@ def make_plans(model: Model, target: Target, *, strategy: str | None = None,
     if strategy is not None:
         get(strategy)
     if target.cluster is not None or target.kinds or objective != "throughput":
+        if split_layers:
+            raise TpusplitError("--split-layers plans --tpus N on one kind of device "
+                                "(throughput); not --devices, --cluster or --objective")
         if cost == "profile":
             raise TpusplitError(f"{getattr(model, 'source', model)}: --cost profile plans "
                                 "--tpus N on one kind of Edge TPU; --devices, --cluster and "
@@ -224,6 +232,12 @@ def make_plans(model: Model, target: Target, *, strategy: str | None = None,
         ps = setup(graph, target, cost, strategy, coral, profile_cache, say)
     n = target.count or None
     planners = _replica_planners(ps, replicas)
+    if split_layers:
+        if isinstance(cost, CostSource) or ps.profiler is not None:
+            raise TpusplitError("--split-layers plans on the Edge TPU model or the CPU "
+                                "profiler, which cost any rewritten model; not on a given "
+                                "cost source or --cost profile")
+        planners = _split_planners(ps, planners, batch)
     ps.estimate(n or max_tpus, names() if compare_all else [ps.strategy])
     res = found = None
     chosen_plan: Plan | None = None
@@ -240,8 +254,9 @@ def make_plans(model: Model, target: Target, *, strategy: str | None = None,
         else:
             step(f"{ps.strategy} on {n} x {ps.cost.device}")
             fn = planners.get(ps.strategy) or get(ps.strategy)
-            chosen_plan = ps.finish(rebatch(res.plan if res is not None
-                                            else fn(graph, n, ps.cost), ps.cost, batch))
+            found_plan = res.plan if res is not None else fn(graph, n, ps.cost)
+            chosen_plan = ps.finish(found_plan if found_plan.layer_splits
+                                    else rebatch(found_plan, ps.cost, batch))
     if res is not None and not res.target_reached:
         say(f"{graph.source}: {res.reason}")
     if found is not None:
@@ -269,6 +284,28 @@ def _replica_planners(ps: PlanSetup, replicas: int | None) -> dict[str, Strategy
         return replace(get("optimal")(graph, n, cost), strategy="stages")
 
     return {"optimal": hybrid, "stages": stages, "replicas": pure_replicas}
+
+
+def _split_planners(ps: PlanSetup, planners: dict[str, Strategy], batch: int
+                    ) -> dict[str, Strategy]:
+    """Every strategy (and replica planner) through :func:`~tpusplit.strategies.split_layers.
+    plan_split_layers`, costing each rewritten model as ``ps`` costs the original."""
+    target, mode = ps.target, ps.coral
+
+    def make(graph: Graph) -> CostSource:
+        return for_coral(make_cost(graph, target.device, target.runner, target.host_ms,
+                                   target.clock), mode)
+
+    def wrap(fn: Strategy) -> Strategy:
+        def planner(graph: Graph, n: int, cost: CostSource) -> Plan:
+            found = plan_split_layers(graph, n, make, fn, whole=fn(graph, n, cost))
+            if not found.plan.layer_splits:
+                return found.plan
+            return rebatch(found.plan, make(found.graph), batch)
+        return planner
+
+    names_ = [*names(), *planners.keys()]
+    return {name: wrap(planners.get(name) or get(name)) for name in dict.fromkeys(names_)}
 
 
 def _plan_mix(graph: Graph, target: Target, objective: str, batch: int, compare_all: bool,
@@ -312,12 +349,14 @@ def plan(model: Model, tpus: int | str | None = None, *, device: str = "edgetpu-
          batch: int = DEFAULT_BATCH, runner: str = "python", host_ms: float | None = None,
          clock: str | None = None, coral: str | None = None, objective: str = "throughput",
          max_tpus: int = 8, target_ips: float | None = None,
-         replicas: int | None = None) -> Plan:
+         replicas: int | None = None, split_layers: bool = False) -> Plan:
     """Where to cut ``model`` for ``tpus`` devices of ``device`` (``"auto"`` or None: the
     fewest reaching the best throughput within 5%, or ``target_ips``), or for a mix
     (``devices="usb3:2,cpu:1"``) or a cluster description (``cluster``), exactly what
     ``tpusplit plan`` gives for the same flags. ``replicas``: at most this many copies of a
-    stage (default: as many as help, on the Edge TPU model; 1: a pure pipeline). ``runner``,
+    stage (default: as many as help, on the Edge TPU model; 1: a pure pipeline);
+    ``split_layers``: cuts inside large layers are allowed (the plan records the rewrite).
+    ``runner``,
     ``host_ms``, ``clock``: the pipeline runner whose host time the figures include
     (``python``, ``coral``, ``none``) and the Edge TPU clock (``max``, ``std``). ``cost``:
     ``"model"``, ``"profile"`` or a cost source of the graph. The plan carries its target:
@@ -332,6 +371,6 @@ def plan(model: Model, tpus: int | str | None = None, *, device: str = "edgetpu-
         target = target.with_count(0)
     found = make_plans(model, target, strategy=strategy, cost=cost, batch=batch, coral=coral,
                        objective=objective, max_tpus=max_tpus, target_ips=target_ips,
-                       replicas=replicas)
+                       replicas=replicas, split_layers=split_layers)
     assert found.plan is not None
     return found.plan

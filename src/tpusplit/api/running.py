@@ -177,8 +177,9 @@ def prepare(paths: Sequence[Path | str], plan: Plan | Path | str | None = None,
             from tpusplit.graph import load
 
             graph = load(paths[0])
+        original = graph
         if chosen is not None:
-            chosen.check_graph(graph, plan_source)
+            graph = chosen.for_model(graph, plan_source)  # a plan may cut inside layers
             cut_list = list(chosen.cuts)
             specs = plan_backends(chosen, simulate_tpu, plan_source,
                                   threads if cluster is not None else None)
@@ -193,7 +194,7 @@ def prepare(paths: Sequence[Path | str], plan: Plan | Path | str | None = None,
             cut_list = check_cuts(graph, list(cuts or []))
         segments = split_coral(graph, cut_list) if carry else split(graph, cut_list)
         outputs = io_names(graph)[1]
-        whole = whole_model(graph)
+        whole = whole_model(original)  # --check compares with the model as given
         ctx.update(model=str(paths[0]) if paths else graph.name, cuts=cut_list)
     else:
         segments = [read_bytes(p, "TFLite segment") for p in paths]

@@ -67,6 +67,10 @@ def plan_command(
     replicas: int = typer.Option(None, "--replicas", min=1, help="At most this many copies "
                                  "of a stage, inputs dealt to whichever is free (default: as "
                                  "many as help with the Edge TPU model; 1: a pure pipeline)."),
+    split_layers: bool = typer.Option(False, "--split-layers", help="Let the strategy cut "
+                                      "inside large layers (conv, depthwise, fully connected "
+                                      ">= 1 MiB) by output channels, in multiples of 64; the "
+                                      "plan records the rewrite, split and run reproduce it."),
 ) -> None:
     """Choose where to cut MODEL for N devices; show segments, bottleneck and throughput."""
     if cluster is None and (tpus is None) == (devices is None):
@@ -78,7 +82,8 @@ def plan_command(
     found = make_plans(model, target, strategy=strategy, cost=cost_kind, batch=batch,
                        coral=coral, compare_all=compare_all, objective=objective,
                        max_tpus=max_tpus, target_ips=target_ips, profile_cache=profile_cache,
-                       replicas=replicas, progress=True, warn=warn)
+                       replicas=replicas, split_layers=split_layers, progress=True,
+                       warn=warn)
     if output is not None:
         if found.plan is None:
             raise TpusplitError(f"{output}: strategy {strategy or 'optimal'} did not produce "

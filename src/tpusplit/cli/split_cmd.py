@@ -43,7 +43,7 @@ def split_command(
     edge = compile_
     if plan_file is not None:
         chosen = Plan.load(plan_file)
-        chosen.check_graph(graph, str(plan_file))
+        graph = chosen.for_model(graph, str(plan_file))  # a plan may cut inside layers
         cut_list = list(chosen.cuts)
         edge = edge or chosen.device.startswith("edgetpu")
     else:

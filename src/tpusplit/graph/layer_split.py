@@ -172,6 +172,13 @@ def propose(graph: Graph, op: int, k: int, granularity: int = EDGETPU_CHANNELS) 
                          f"({exc})") from None
 
 
+def layer_channels(graph: Graph, op: int) -> tuple[int, int]:
+    """``(output channels, depth multiplier)`` of a splittable op (multiplier 1 but for a
+    depthwise convolution); a one-line :class:`GraphError` if op ``op`` cannot split."""
+    info = _layer(graph, op)
+    return info.channels, info.multiplier
+
+
 def new_op_count(graph: Graph, split: LayerSplit) -> int:
     """How many ops replace ``split.op``: ``k`` slices and a concatenation, plus ``k`` SLICE
     ops for a depthwise convolution."""
@@ -314,7 +321,17 @@ def split_layers(model: bytes | Graph,
     Complexity: O(n + T + bytes of the sliced weights).
     """
     graph = model if isinstance(model, Graph) else load(model, name)
-    return _Rewriter(graph).run(_plan(graph, splits))
+    return serialize(_Rewriter(graph).run(_plan(graph, splits)))
+
+
+def split_graph(graph: Graph, splits: Mapping[int, Sequence[int]] | Iterable[LayerSplit]
+                ) -> Graph:
+    """:func:`split_layers` as a :class:`Graph`, without writing and re-reading the file (the
+    planners only read the rewritten model; what is written or run comes from
+    :func:`split_layers`). Its ``size_bytes`` counts the constant buffers only."""
+    model = _Rewriter(graph).run(_plan(graph, splits))
+    size = sum(len(b.data) for b in model.buffers or [] if b.data is not None)
+    return Graph(model, graph.source, size)
 
 
 def _plan(graph: Graph, splits: Mapping[int, Sequence[int]] | Iterable[LayerSplit]
@@ -475,7 +492,7 @@ class _Rewriter:
         return op
 
     # ------------------------------------------------------------------ the model
-    def run(self, plan: Mapping[int, tuple[LayerSplit, _Layer]]) -> bytes:
+    def run(self, plan: Mapping[int, tuple[LayerSplit, _Layer]]) -> schema.ModelT:
         src = self.graph.model
         sg = src.subgraphs[0]
         ops: list[schema.OperatorT] = []
@@ -543,4 +560,4 @@ class _Rewriter:
                         maps.append(new_tm)
                     setattr(new_sig, field, maps)
                 out.signatureDefs.append(new_sig)
-        return serialize(out)
+        return out

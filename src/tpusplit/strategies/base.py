@@ -17,6 +17,7 @@ from tpusplit.devices.target import Target
 from tpusplit.errors import TpusplitError, read_json
 from tpusplit.files import write_file
 from tpusplit.graph import Graph, bounds
+from tpusplit.graph.layer_split import LayerSplit, split_graph
 from tpusplit.partition import spans
 from tpusplit.sim import check_batch, simulate
 
@@ -98,6 +99,13 @@ class Plan:
     #: Copies of each segment that run side by side (issue "replicas"): segment ``i`` runs on
     #: ``replicas[i]`` devices, inputs dealt to whichever is free. Empty: one copy each.
     replicas: tuple[int, ...] = ()
+    #: Layers cut inside (issue "cut inside a layer"): the plan is for the model rewritten
+    #: with these splits (:func:`tpusplit.graph.layer_split.split_layers`) from a model of
+    #: ``source_ops`` ops and fingerprint ``source_fingerprint``; its cuts, segments,
+    #: ``num_ops`` and ``model_fingerprint`` are the rewritten model's. Empty: no rewrite.
+    layer_splits: tuple[LayerSplit, ...] = ()
+    source_ops: int = 0
+    source_fingerprint: str = ""
 
     @property
     def replica_counts(self) -> tuple[int, ...]:
@@ -167,6 +175,9 @@ class Plan:
             "expected_error": self.expected_error,
             **({"network_ms": list(self.network_ms)} if self.network_ms else {}),
             **({"target": self.target.as_dict()} if self.target is not None else {}),
+            **({"layer_splits": [s.to_json() for s in self.layer_splits],
+                "source_ops": self.source_ops, "source_fingerprint": self.source_fingerprint}
+               if self.layer_splits else {}),
         }
 
     def to_json(self) -> str:
@@ -209,6 +220,10 @@ class Plan:
                 target=(Target.from_dict(data["target"], source) if data.get("target")
                         is not None else None),
                 replicas=replicas if any(r > 1 for r in replicas) else (),
+                layer_splits=tuple(LayerSplit.from_json(s, source)
+                                   for s in data.get("layer_splits", ())),
+                source_ops=_int(data.get("source_ops", 0)),
+                source_fingerprint=str(data.get("source_fingerprint", "")),
             )
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             what = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
@@ -226,6 +241,23 @@ class Plan:
     def load(cls, path: str | Path) -> Plan:
         """Read a plan file written by ``tpusplit plan -o``."""
         return cls.from_dict(read_json(path, "plan (JSON)"), str(path))
+
+    def for_model(self, graph: Graph, source: str) -> Graph:
+        """The graph this plan's cuts index: ``graph`` itself, or for a plan that cuts inside
+        layers, ``graph`` rewritten with its splits (after checking ``graph`` is the model it
+        was made for). One-line TpusplitError if the plan is for another model."""
+        if not self.layer_splits:
+            self.check_graph(graph, source)
+            return graph
+        if self.source_ops != len(graph.ops) or (self.source_fingerprint and
+                                                 self.source_fingerprint != graph.fingerprint):
+            raise TpusplitError(f"{source}: the plan is for another model "
+                                f"({self.model or 'unknown'}, {self.source_ops} ops, "
+                                f"fingerprint {self.source_fingerprint}), not {graph.source} "
+                                f"({len(graph.ops)} ops, fingerprint {graph.fingerprint})")
+        rewritten = split_graph(graph, self.layer_splits)
+        self.check_graph(rewritten, source)
+        return rewritten
 
     def check_graph(self, graph: Graph, source: str) -> None:
         """Raise a one-line TpusplitError unless the plan was made for ``graph``: same op
