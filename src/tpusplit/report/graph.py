@@ -12,6 +12,7 @@ from typing import Any
 from rich.table import Table
 
 from tpusplit.graph import Graph
+from tpusplit.strategies.split_layers import splittable
 from tpusplit.units import MiB
 
 
@@ -45,6 +46,9 @@ def graph_dict(graph: Graph) -> dict[str, Any]:
         "inputs": [graph.tensors[t].name for t in graph.inputs],
         "outputs": [graph.tensors[t].name for t in graph.outputs],
         "narrowest_cuts": [{"cut": k, "bytes": int(cross[k])} for k in graph.narrowest_cuts()],
+        "splittable_layers": [{"op": s.op, "kind": s.kind, "channels": s.channels,
+                               "param_bytes": s.param_bytes, "max_slices": s.slices}
+                              for s in splittable(graph)],
         "op_table": ops,
     }
 
@@ -75,6 +79,12 @@ def graph_summary(graph: Graph) -> str:
     """A few lines: ops, parameters, MACs and the narrowest cut points."""
     cross = graph.crossing_bytes
     narrow = ", ".join(f"{k} ({int(cross[k]):,} B)" for k in graph.narrowest_cuts())
+    layers = splittable(graph)
+    big = ", ".join(f"{s.op} {s.kind} {s.channels} ch {s.param_bytes / MiB:.2f} MiB"
+                    for s in layers[:8]) + (f", ... ({len(layers)} in all)"
+                                            if len(layers) > 8 else "")
     return (f"ops: {len(graph.ops)}   parameters: {graph.param_bytes / MiB:.2f} MiB   "
             f"MACs: {graph.macs:,}   full int8: {'yes' if graph.is_full_int8 else 'no'}\n"
-            f"narrowest cuts (cut k = before op k, as in --cuts: bytes crossing): {narrow}")
+            f"narrowest cuts (cut k = before op k, as in --cuts: bytes crossing): {narrow}\n"
+            f"layers plan --split-layers may cut inside (>= 1 MiB, by 64 output channels): "
+            f"{big or 'none'}")
