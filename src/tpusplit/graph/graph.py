@@ -122,7 +122,8 @@ class Graph:
         raw = sg.operators or []
         for k, op in enumerate(raw):
             for t in op.outputs if op.outputs is not None else []:
-                producer[t] = k
+                if t >= 0:  # -1: an absent output, not the last tensor
+                    producer[t] = k
         seen_buffers: set[int] = set()
         depth: list[int] = []
         preds_of: list[tuple[int, ...]] = []

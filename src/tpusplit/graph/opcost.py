@@ -29,6 +29,23 @@ POOL_OPS = frozenset({"AVERAGE_POOL_2D", "MAX_POOL_2D", "L2_POOL_2D"})
 REDUCE_OPS = frozenset({"MEAN", "SUM", "REDUCE_MAX", "REDUCE_MIN", "REDUCE_PROD"})
 #: Ops that only reinterpret or move a tensor: no arithmetic counted.
 FREE_OPS = frozenset({"RESHAPE", "SQUEEZE", "EXPAND_DIMS"})
+#: Inputs tpusplit reads of these ops (their shapes size the work, or the host's part of a
+#: compiled model): a model whose op has fewer is refused when read.
+NEEDED_INPUTS: dict[str, int] = {"CONV_2D": 2, "CONV_3D": 2, "DEPTHWISE_CONV_2D": 2,
+                                 "FULLY_CONNECTED": 2, "TRANSPOSE_CONV": 3, "BATCH_MATMUL": 2,
+                                 "QUANTIZE": 1, "DEQUANTIZE": 1}
+
+
+def work_problem(name: str, options: object, inputs: Sequence[int]) -> str | None:
+    """Why :func:`op_work` cannot size an op of type ``name`` with these input tensor
+    indices (-1: absent) and options, or None when it can."""
+    need = NEEDED_INPUTS.get(name, 0)
+    present = [i for i in inputs[:need] if i >= 0]
+    if len(inputs) < need or len(present) < need:
+        return f"{name} needs {need} input(s), has {len(present)}"
+    if name in POOL_OPS and not isinstance(options, schema.Pool2DOptionsT):
+        return f"{name} has no Pool2DOptions"
+    return None
 
 
 def _elems(shape: Sequence[int] | None) -> int:
@@ -61,11 +78,12 @@ def op_work(
         return _elems(in_shapes[2]) * _elems(w[:3]), 0
     if name == "BATCH_MATMUL":
         a = in_shapes[0] or []
-        adj_x = bool(getattr(options, "adjX", False))
+        adj_x = bool(getattr(options, "adjX", False)) and len(a) >= 2
         k = int(a[-2] if adj_x else a[-1]) if len(a) else 1
         return out * k, 0
     if name in POOL_OPS:
-        assert isinstance(options, schema.Pool2DOptionsT)
+        if not isinstance(options, schema.Pool2DOptionsT):
+            raise ValueError(f"{name} without Pool2DOptions")
         return 0, out * max(1, options.filterHeight) * max(1, options.filterWidth)
     if name in REDUCE_OPS:
         return 0, _elems(in_shapes[0]) if in_shapes else out

@@ -70,44 +70,121 @@ def parse(data: bytes, source: str) -> schema.ModelT:
     try:
         root = schema.Model.GetRootAs(data, 0)
         model = schema.ModelT.InitFromObj(root)
-    except (struct.error, IndexError, ValueError, TypeError, OverflowError, MemoryError) as exc:
+    except (struct.error, IndexError, ValueError, TypeError, OverflowError, MemoryError,
+            UnicodeDecodeError) as exc:
         raise GraphError(f"{source}: corrupt or truncated TFLite flatbuffer ({exc})") from None
-    _validate(model, len(data), source)
+    validate(model, len(data), source)
     return model
 
 
-def _validate(model: schema.ModelT, size: int, source: str) -> None:
-    """Structural checks the flatbuffer parser does not make."""
+#: LiteRT's own limit on a tensor's element count (``int`` sizes in its kernels).
+MAX_ELEMENTS = 2**31 - 1
+
+
+def _text(value: object, what: str, corrupt: str) -> str:
+    if isinstance(value, bytes):
+        try:
+            return value.decode()
+        except UnicodeDecodeError:
+            raise GraphError(f"{corrupt} ({what} is not UTF-8 text)") from None
+    return "" if value is None else str(value)
+
+
+def _index(i: object, n: int, what: str, corrupt: str, optional: bool = False) -> int:
+    k = int(i)  # type: ignore[call-overload]
+    if not (-1 if optional else 0) <= k < n:
+        raise GraphError(f"{corrupt} ({what} {k} out of range)")
+    return k
+
+
+def validate(model: schema.ModelT, size: int, source: str) -> None:
+    """Structural checks the flatbuffer parser does not make, each a one-line
+    :class:`GraphError` naming ``source``: indices in range (tensors, buffers, operator
+    codes, metadata, intermediates), buffers inside the file, constant data as long as its
+    shape, text that is UTF-8, shapes LiteRT can hold (no negative dimension, at most
+    :data:`MAX_ELEMENTS` elements), every tensor an op reads written before by one op only
+    (or a model input, a constant, a variable), no op writing a model input or a constant,
+    every model output written, and the inputs and options tpusplit reads of each op
+    (:func:`tpusplit.graph.opcost.work_problem`). O(ops + tensors + buffers)."""
+    from tpusplit.graph.opcost import work_problem
+
     corrupt = f"{source}: corrupt or truncated TFLite flatbuffer"
     buffers = model.buffers or []
     codes = model.operatorCodes or []
+    nb = max(len(buffers), 1)
+    for b, buf in enumerate(buffers):
+        if buf is not None and buf.offset and buf.offset + buf.size > size:
+            raise GraphError(f"{corrupt} (buffer {b} lies past the end of the file)")
+    for md in model.metadata or []:
+        _index(md.buffer, nb, "metadata buffer index", corrupt)
+    for b in model.metadataBuffer if model.metadataBuffer is not None else []:
+        _index(b, nb, "metadata buffer index", corrupt)
+    names = []
+    for k, code in enumerate(codes):
+        names.append(opcode_name(code))
+        _text(code.customCode, f"custom code of operator code {k}", corrupt)
     for sg in model.subgraphs or []:
         tensors = sg.tensors or []
-        for t in tensors:
-            if not 0 <= t.buffer < max(len(buffers), 1):
-                raise GraphError(f"{corrupt} (tensor buffer index {t.buffer} out of range)")
+        nt = len(tensors)
+        constant = [False] * nt
+        for ti, t in enumerate(tensors):
+            _index(t.buffer, nb, "tensor buffer index", corrupt)
+            _text(t.name, f"the name of tensor {ti}", corrupt)
+            shape = [int(d) for d in (t.shape if t.shape is not None else [])]
+            if any(d < 0 for d in shape):
+                raise GraphError(f"{corrupt} (tensor {ti} has a negative dimension: {shape})")
+            elements = 1
+            for d in shape:
+                elements *= d
+            if elements > MAX_ELEMENTS:
+                raise GraphError(f"{corrupt} (tensor {ti} has {elements:,} elements; LiteRT "
+                                 f"holds at most {MAX_ELEMENTS:,})")
             buf = buffers[t.buffer] if buffers else None
-            if buf is not None and buf.offset and buf.offset + buf.size > size:
-                raise GraphError(f"{corrupt} (buffer {t.buffer} lies past the end of the file)")
+            held = 0 if buf is None else (len(buf.data) if buf.data is not None
+                                          else int(buf.size) if buf.offset else 0)
+            constant[ti] = held > 0 and not t.isVariable
             if buf is not None and buf.data is not None and len(buf.data) and t.type in DTYPES:
-                need = int(np.prod(t.shape if t.shape is not None else [], dtype=np.int64))
-                need *= DTYPES[t.type].itemsize
+                need = elements * DTYPES[t.type].itemsize
                 if t.sparsity is None and len(buf.data) < need:
                     raise GraphError(
                         f"{corrupt} (constant tensor {_name(t)!r} has {len(buf.data)} bytes, "
                         f"its shape needs {need})"
                     )
-        for op in sg.operators or []:
-            if not 0 <= op.opcodeIndex < len(codes):
-                raise GraphError(f"{corrupt} (operator code index {op.opcodeIndex} out of range)")
-            for i in [*(op.inputs if op.inputs is not None else []),
-                      *(op.outputs if op.outputs is not None else [])]:
-                if not -1 <= i < len(tensors):
-                    raise GraphError(f"{corrupt} (tensor index {i} out of range)")
-        for i in [*(sg.inputs if sg.inputs is not None else []),
-                  *(sg.outputs if sg.outputs is not None else [])]:
-            if not 0 <= i < len(tensors):
-                raise GraphError(f"{corrupt} (model input/output index {i} out of range)")
+        inputs = {_index(i, nt, "model input index", corrupt)
+                  for i in (sg.inputs if sg.inputs is not None else [])}
+        outputs = [_index(i, nt, "model output index", corrupt)
+                   for i in (sg.outputs if sg.outputs is not None else [])]
+        written: dict[int, int] = {}
+        for k, op in enumerate(sg.operators or []):
+            oc = _index(op.opcodeIndex, len(codes), "operator code index", corrupt)
+            ins = [_index(i, nt, "tensor index", corrupt, optional=True)
+                   for i in (op.inputs if op.inputs is not None else [])]
+            outs = [_index(i, nt, "tensor index", corrupt, optional=True)
+                    for i in (op.outputs if op.outputs is not None else [])]
+            for i in (op.intermediates if op.intermediates is not None else []):
+                _index(i, nt, "intermediate tensor index", corrupt, optional=True)
+            problem = work_problem(names[oc], op.builtinOptions, ins)
+            if problem is not None:
+                raise GraphError(f"{corrupt} (op {k}: {problem})")
+            for i in ins:
+                if i < 0 or i in inputs or constant[i] or tensors[i].isVariable:
+                    continue
+                if i not in written:
+                    raise GraphError(f"{corrupt} (op {k} reads tensor {i}, which no earlier "
+                                     "op writes and is not a model input or a constant)")
+            for i in outs:
+                if i < 0 or tensors[i].isVariable:
+                    continue
+                if i in written:
+                    raise GraphError(f"{corrupt} (tensor {i} is written by ops {written[i]} "
+                                     f"and {k})")
+                if i in inputs or constant[i]:
+                    raise GraphError(f"{corrupt} (op {k} writes tensor {i}, a model "
+                                     f"{'input' if i in inputs else 'constant'})")
+                written[i] = k
+        for i in outputs if sg.operators else []:  # no ops at all: load() says so
+            if i not in written and i not in inputs and not constant[i]:
+                raise GraphError(f"{corrupt} (model output tensor {i} is written by no op)")
 
 
 def _name(t: schema.TensorT) -> str:
