@@ -7,8 +7,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tpusplit.partition.device_chain import cluster_brute_force, cluster_partition, evaluate
-from tpusplit.partition.hetero import hetero_partition
+from tpusplit.partition.device_chain import (
+    cluster_brute_force,
+    cluster_partition,
+    evaluate,
+    hetero_partition,
+)
 
 
 def random_instance(seed: int, kinds: int, n: int, hosts: int

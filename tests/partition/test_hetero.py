@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tpusplit.partition.hetero import hetero_brute_force, hetero_partition
+from tpusplit.partition.device_chain import hetero_brute_force, hetero_partition
 from tpusplit.partition.placement import place, place_brute_force
 
 

@@ -21,7 +21,6 @@ from tpusplit.strategies.heterogeneous import (
     place_layers,
     plan_as_slowest,
     plan_devices,
-    segment_matrix,
 )
 
 
@@ -66,7 +65,7 @@ def test_objectives_and_per_layer_placement() -> None:
     layers = place_layers(g, kinds, "latency", costs=costs)  # type: ignore[arg-type]
     # placement may revisit a kind, so it is never worse than a 2-device contiguous pipeline
     assert layers.cost <= sum(s.latency_ms for s in lat.segments) + 1e-9
-    table = np.stack([segment_matrix(c) for c in costs])  # type: ignore[arg-type]
+    table = np.stack([c.matrix() for c in costs])  # type: ignore[arg-type]
     if len(g.ops) <= 9:
         assert layers.cost == pytest.approx(place_brute_force(table).cost)
     energy = place_layers(g, kinds, "energy", costs=costs)  # type: ignore[arg-type]

@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from tpusplit.costs.runner import RunnerModel
 from tpusplit.devices.energy import PowerModel
 from tpusplit.graph import Graph
@@ -122,6 +124,20 @@ class CostSource(ABC):
         self.evaluations += 1
         self._cache[key] = cost
         return cost
+
+    def matrix(self, spans: Iterable[tuple[int, int]] | None = None) -> np.ndarray:
+        """``m[i, j]`` = latency of segment ``[i, j)`` for the ``spans`` given (every
+        ``i < j`` when None; :meth:`prefetch` is told them first), ``inf`` elsewhere: the
+        one segment-cost matrix the device-mix and predictor planners read.
+        O(spans) evaluations."""
+        n = len(self.graph.ops)
+        todo = (list(spans) if spans is not None else
+                [(i, j) for i in range(n) for j in range(i + 1, n + 1)])
+        self.prefetch(todo)
+        m = np.full((n + 1, n + 1), np.inf)
+        for i, j in todo:
+            m[i, j] = self.latency(i, j)
+        return m
 
     def latency(self, start: int, end: int) -> float:
         """Shorthand for ``segment(start, end).latency_ms``."""

@@ -19,11 +19,21 @@ algorithms (onnx's ``reference`` style)::
 * :func:`spans` and :func:`bottleneck`: cuts to segment bounds, and a partition's value;
 * :func:`replica_partition`: stages *and* replicas per stage on at most N devices, exactly
   (:func:`replica_brute_force`, its oracle; :func:`replica_value`, a plan's period and
-  latency).
+  latency);
+* :func:`cluster_partition` / :func:`hetero_partition`: a mix of device kinds, on several
+  hosts or one, exactly (one programme; :func:`cluster_brute_force`,
+  :func:`hetero_brute_force`, their oracles).
 """
 
 from tpusplit.partition.bisection import bisect, probe
 from tpusplit.partition.chain import Partition, bottleneck, check_counts, spans
+from tpusplit.partition.device_chain import (
+    ClusterPartition,
+    cluster_brute_force,
+    cluster_partition,
+    hetero_brute_force,
+    hetero_partition,
+)
 from tpusplit.partition.dp import minmax, shortest_fill
 from tpusplit.partition.oracle import brute_force
 from tpusplit.partition.replicas import (
@@ -33,6 +43,7 @@ from tpusplit.partition.replicas import (
     replica_value,
 )
 
-__all__ = ["Partition", "ReplicaPartition", "bisect", "bottleneck", "brute_force",
-           "check_counts", "minmax", "probe", "replica_brute_force", "replica_partition",
-           "replica_value", "shortest_fill", "spans"]
+__all__ = ["ClusterPartition", "Partition", "ReplicaPartition", "bisect", "bottleneck",
+           "brute_force", "check_counts", "cluster_brute_force", "cluster_partition",
+           "hetero_brute_force", "hetero_partition", "minmax", "probe", "replica_brute_force",
+           "replica_partition", "replica_value", "shortest_fill", "spans"]

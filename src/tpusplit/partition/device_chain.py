@@ -1,32 +1,43 @@
-"""Chain partitioning across hosts: device kinds on hosts, network links charged at cuts.
+"""Chain partitioning on device mixes, on one host or several: one exact programme.
 
-As :mod:`tpusplit.partition.hetero` (contiguous segments on devices of several kinds, the
-order of devices free, some possibly unused), but every kind lives on a host, and a cut
-``i`` between consecutive stages on different hosts ``a`` and ``b`` costs
-``links[a, b, i]`` (the network transfer of the tensors crossing cut ``i``; 0 on one
-host). The transfer is one more element of the pipeline: with ``objective="max"`` the value
-is the largest of the stage costs and the transfers (a link moves the data of one input
-while the stages compute others), with ``objective="sum"`` their total (one input's latency).
+A chain of ``n`` ops runs as a pipeline of contiguous segments, each on its own device. There
+are ``counts[t]`` devices of kind ``t`` (an Edge TPU on USB 3, one on PCIe, a CPU core); a
+segment ``[i, j)`` on kind ``t`` costs ``costs[t, i, j]``. The order of the devices along the
+pipeline is free and fewer stages than devices may be used. Every kind lives on a host, and a
+cut ``i`` between consecutive stages on different hosts ``a`` and ``b`` costs
+``links[a, b, i]`` (the network transfer of the tensors crossing cut ``i``; 0 on one host).
+The transfer is one more element of the pipeline: with ``objective="max"`` the value is the
+largest of the stage costs and the transfers (throughput; a link moves the data of one input
+while the stages compute others), with ``objective="sum"`` their total (one input's latency,
+or energy when the costs are energy).
 
-:func:`cluster_partition` is exact: the programme of the heterogeneous partitioner with the
-kind of the last stage in the state, ``B[u][j][t] = min_{t', i} combine(B[u - e_t][i][t'],
-links[host(t'), host(t), i], cost[t, i, j])``. Among optimal pipelines the fewest stages
-win, then a smaller total where the programme sees it (a tie-break, not a guarantee).
-:func:`cluster_brute_force` tries every partition and every assignment: the oracle.
+:func:`cluster_partition` is exact: the dynamic programme of PipeEdge (Hu et al., "PipeEdge:
+Pipeline Parallelism for Large-Scale Model Inference on Heterogeneous Edge Devices", DSD 2022)
+over (device multiset, prefix) with the kind of the last stage in the state, ``B[u][j][t] =
+min_{t', i} combine(B[u - e_t][i][t'], links[host(t'), host(t), i], costs[t, i, j])``.
+:func:`hetero_partition` is the same programme with every kind on one host. Among optimal
+pipelines the fewest stages win, then a smaller total where the programme sees it (a
+tie-break, not a guarantee). :func:`cluster_brute_force` and :func:`hetero_brute_force` try
+every partition and every assignment: the oracles.
 
 Complexity: O(U * T^2 * n^2) time (numpy over the n^2 segment pairs) and O(U * n * T) memory
 for ``T`` kinds, ``n`` ops and ``U = prod(counts[t] + 1)`` device multisets.
 """
 
+
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from tpusplit.partition.hetero import COMBINE, Costs, brute_force_min
+#: ``costs[t, i, j]``: segment ``[i, j)`` on a device of kind ``t`` (``np.inf`` where
+#: impossible; only ``i < j`` is read).
+Costs = np.ndarray
+#: How stage costs combine: "max" (bottleneck, throughput) or "sum" (latency).
+COMBINE = ("max", "sum")
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,3 +190,48 @@ def cluster_brute_force(costs: Costs, counts: Sequence[int], hosts: Sequence[int
         n, counts, lambda c, a: evaluate(costs, hosts, links, c, a, objective)[:2])
     return ClusterPartition(tuple(cuts), tuple(assign), v, total,
                             evaluate(costs, hosts, links, cuts, assign, objective)[2])
+
+
+def brute_force_min(n: int, counts: Sequence[int],
+                    score: Callable[[tuple[int, ...], tuple[int, ...]], tuple[float, float]]
+                    ) -> tuple[tuple[int, ...], tuple[int, ...], float, float]:
+    """Every number of stages, cut set and assignment of kinds (at most ``counts[t]`` of kind
+    ``t``); the ``(cuts, kinds, value, total)`` with the smallest value, then fewest stages,
+    then smallest total, where ``score(cuts, kinds) = (value, total)``. The oracles' loop.
+
+    Raises ValueError when every assignment has an infinite value.
+    """
+    best: tuple[tuple[float, int, float], tuple[int, ...], tuple[int, ...]] | None = None
+    for k in range(1, min(n, sum(counts)) + 1):
+        for cuts in itertools.combinations(range(1, n), k - 1):
+            for assign in itertools.product(range(len(counts)), repeat=k):
+                if any(assign.count(t) > counts[t] for t in range(len(counts))):
+                    continue
+                v, total = score(cuts, assign)
+                key = (v, k, total)
+                if best is None or key < best[0]:
+                    best = (key, cuts, assign)
+    assert best is not None
+    (v, _, total), cuts, assign = best
+    if not np.isfinite(v):
+        raise ValueError("no finite partition: every assignment has an impossible segment")
+    return cuts, assign, v, total
+
+
+def _one_host(costs: Costs) -> tuple[list[int], np.ndarray]:
+    return [0] * costs.shape[0], np.zeros((1, 1, costs.shape[1]))
+
+
+def hetero_partition(costs: Costs, counts: Sequence[int], objective: str = "max"
+                     ) -> ClusterPartition:
+    """The exact best pipeline of ops ``[0, n)`` on at most ``counts[t]`` devices of each
+    kind, all on one host (:func:`cluster_partition` without links; module docstring)."""
+    hosts, links = _one_host(costs)
+    return cluster_partition(costs, counts, hosts, links, objective)
+
+
+def hetero_brute_force(costs: Costs, counts: Sequence[int], objective: str = "max"
+                       ) -> ClusterPartition:
+    """The oracle of :func:`hetero_partition`: every partition and assignment."""
+    hosts, links = _one_host(costs)
+    return cluster_brute_force(costs, counts, hosts, links, objective)

@@ -27,7 +27,6 @@ from tpusplit.graph import Graph, bounds
 from tpusplit.partition.device_chain import cluster_partition
 from tpusplit.profiling.sources import kind_cost
 from tpusplit.strategies.base import DEFAULT_BATCH, Plan, SegmentFigures, pipeline_time_ms
-from tpusplit.strategies.heterogeneous import segment_matrix
 
 CLUSTER_OBJECTIVES = {"throughput": "max", "latency": "sum"}
 
@@ -69,7 +68,7 @@ def plan_cluster(graph: Graph, cluster: Cluster, objective: str = "throughput",
     for k in kinds:  # one cost source per kind of device, shared by the hosts having it
         if k.label not in sources:
             sources[k.label] = kind_cost(k, graph)
-    mats: dict[str, np.ndarray] = {label: segment_matrix(c) for label, c in sources.items()}
+    mats: dict[str, np.ndarray] = {label: c.matrix() for label, c in sources.items()}
     costs = np.stack([mats[k.label] for k in kinds])
     links = link_matrix(graph, cluster)
     try:

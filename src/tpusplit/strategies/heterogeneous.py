@@ -2,7 +2,7 @@
 per-layer placement.
 
 - :func:`plan_devices`: the exact best pipeline of contiguous segments on a device set
-  (:func:`tpusplit.partition.hetero.hetero_partition`, PipeEdge's dynamic programme), for an
+  (:func:`tpusplit.partition.device_chain.hetero_partition`, PipeEdge's dynamic programme), for an
   objective: ``throughput`` (smallest bottleneck), ``latency`` (smallest sum of stage times:
   one input through the pipeline) or ``energy`` (smallest active energy per inference).
 - :func:`plan_as_slowest`: the baseline a homogeneous planner gives: every device treated as
@@ -30,7 +30,7 @@ from tpusplit.devices.energy import pipeline_energy
 from tpusplit.devices.kinds import DeviceKind, describe
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph, bounds
-from tpusplit.partition.hetero import hetero_partition
+from tpusplit.partition.device_chain import hetero_partition
 from tpusplit.partition.placement import Placement, place
 from tpusplit.profiling.sources import kind_cost
 from tpusplit.sim import simulate
@@ -38,16 +38,6 @@ from tpusplit.strategies.base import DEFAULT_BATCH, Plan, SegmentFigures
 from tpusplit.strategies.optimal import optimal
 
 OBJECTIVES = ("throughput", "latency", "energy")
-
-
-def segment_matrix(cost: CostSource) -> np.ndarray:
-    """``m[i, j]`` = latency of segment ``[i, j)`` (``inf`` for ``j <= i``): every segment."""
-    n = len(cost.graph.ops)
-    m = np.full((n + 1, n + 1), np.inf)
-    for i in range(n):
-        for j in range(i + 1, n + 1):
-            m[i, j] = cost.latency(i, j)
-    return m
 
 
 def check_objective(objective: str) -> None:
@@ -85,7 +75,7 @@ def plan_devices(graph: Graph, kinds: Sequence[DeviceKind], objective: str = "th
     check_objective(objective)
     costs = list(costs) if costs is not None else [kind_cost(k, graph) for k in kinds]
     t0 = time.perf_counter()
-    lat = np.stack([segment_matrix(c) for c in costs])
+    lat = np.stack([c.matrix() for c in costs])
     if objective == "energy":
         mats = np.stack([lat[t] * kinds[t].power.active_w for t in range(len(kinds))])
     else:
@@ -150,7 +140,7 @@ def place_layers(graph: Graph, kinds: Sequence[DeviceKind], objective: str = "la
         raise TpusplitError(f"--objective: per-layer placement minimises latency or energy, "
                             f"not {objective!r}")
     costs = list(costs) if costs is not None else [kind_cost(k, graph) for k in kinds]
-    per_kind = [segment_matrix(c) * (kinds[t].power.active_w if objective == "energy" else 1.0)
+    per_kind = [c.matrix() * (kinds[t].power.active_w if objective == "energy" else 1.0)
                 for t, c in enumerate(costs)]
     # every device is a place of its own (two TPUs of one kind are two caches)
     devices = [(t, k) for t, kind in enumerate(kinds) for k in range(kind.count)]

@@ -37,13 +37,7 @@ def latency_matrix(cost: PredictorCost, stages: int | None = None) -> np.ndarray
 
     Predicts in one batch the segments a ``stages``-way partition can use (all when None).
     """
-    n = len(cost.graph.ops)
-    spans = needed_spans(n, stages if stages is not None else 3)
-    cost.prefetch(spans)
-    lat = np.full((n + 1, n + 1), np.inf)
-    for a, b in spans:
-        lat[a, b] = cost.latency(a, b)
-    return lat
+    return cost.matrix(needed_spans(len(cost.graph.ops), stages if stages is not None else 3))
 
 
 def minmax_partition(lat: np.ndarray, stages: int) -> tuple[list[int], float]:
