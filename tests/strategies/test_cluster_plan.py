@@ -114,3 +114,10 @@ def test_a_cluster_plan_also_runs_on_one_host(cli: Cli, tmp_path: Path) -> None:
     assert json.loads(out)["check"]["bit_exact"] is True
     code, _, err = cli("run", model, "--cuts", "2", "--cluster", "auto", "--pin")
     assert code == 2 and err.startswith("error: --pin pins the threaded runner's stages")
+
+
+def test_a_cluster_plan_reports_energy_as_every_plan_does() -> None:
+    graph = load(conv(64, layers=4, size=16))
+    plan = plan_cluster(graph, parse_cluster(two_hosts(1e4, 0.05)), "throughput")
+    assert plan.energy_mj is not None and plan.energy_mj > 0
+    assert "energy_mj" in plan.as_dict() and plan.as_dict()["energy_mj"] == plan.energy_mj

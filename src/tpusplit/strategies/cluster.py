@@ -21,6 +21,7 @@ import numpy as np
 
 from tpusplit.costs.base import CostSource
 from tpusplit.devices.cluster_spec import Cluster
+from tpusplit.devices.energy import pipeline_energy
 from tpusplit.devices.kinds import DeviceKind
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph, bounds
@@ -93,8 +94,11 @@ def plan_cluster(graph: Graph, cluster: Cluster, objective: str = "throughput",
              f"network: {'; '.join(crossings) if crossings else 'none (one host)'}"]
     device = ";".join(f"{h.name}={h.devices}" for h in cluster.hosts)
     evaluations = sum(c.evaluations for c in sources.values())
+    # energy: each stage's device busy for its latency, idle the rest of the period
+    energy = pipeline_energy(stage_ms, max([*stage_ms, *part.transfers]),
+                             [kinds[t].power for t in part.kinds]).total_mj
     return Plan(strategy=f"cluster-{objective}", device=device, model=graph.name,
                 num_ops=len(graph.ops), cuts=part.cuts, segments=tuple(figures), batch=batch,
                 time_per_inference_ms=tpi, cost_evaluations=evaluations,
                 solve_seconds=seconds, notes=tuple(notes), model_fingerprint=graph.fingerprint,
-                network_ms=part.transfers)
+                network_ms=part.transfers, energy_mj=energy)
