@@ -187,3 +187,25 @@ def test_inputs_from_files_keep_working(cli: Cli, model: Path, tmp_path: Path) -
                          "--check", "--json")
     assert code == 0, err
     assert json.loads(out)["count"] == 2 and json.loads(out)["check"]["bit_exact"]
+
+
+def test_compare_says_in_one_line_which_strategies_it_skipped(cli: Cli, model: Path,
+                                                              monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("TPUSPLIT_PREDICTOR", str(model.parent / "no-such-predictor.pkl"))
+    code, _, err = cli("plan", model, "--tpus", "2", "--compare")
+    assert code == 0
+    lines = [line for line in err.splitlines() if "skipped" in line]
+    assert len(lines) == 1 and "predicted, hybrid skipped" in lines[0], err
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["plan", "MODEL", "--devices", "usb3:2", "--strategy", "balanced"],
+     "--strategy plans --tpus N on one kind of device"),
+    (["plan", "MODEL", "--devices", "usb3:2", "--replicas", "2"],
+     "--replicas plans --tpus N on one kind of device"),
+    (["demo", "--devices", "usb3:2", "--tpus", "3"], "give --tpus (with --device) or --devices"),
+])
+def test_conflicting_options_are_refused(cli: Cli, model: Path, args: list[str],
+                                         message: str) -> None:
+    code, out, err = cli(*[str(model) if a == "MODEL" else a for a in args])
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1

@@ -27,17 +27,23 @@ def test_lists_the_tpus_with_type_and_path(cli: Cli, tpus: Callable[[str], None]
     assert doc["compiler"]
 
 
-def test_no_tpu_is_one_line(cli: Cli, tpus: Callable[[str], None]) -> None:
+def test_no_tpu_is_reported_not_an_error(cli: Cli, tpus: Callable[[str], None]) -> None:
+    """Listing nothing is an answer: exit 0, one line saying so (issue 19)."""
     code, out, err = cli("devices")
-    assert code == 2 and out == ""
-    assert err.startswith("error: ") and "no Edge TPU found: plug one in" in err
-    assert len(err.strip().splitlines()) == 1
+    assert code == 0 and err == ""
+    assert "no Edge TPU found: plug one in" in out and len(out.strip().splitlines()) == 1
+    code, out, _ = cli("devices", "--json")
+    assert code == 0 and json.loads(out)["devices"] == []
 
 
-def test_no_library_is_one_line(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_library_is_reported_with_valid_json(cli: Cli,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TPUSPLIT_LIBEDGETPU", "libnot-edgetpu.so.1")
     code, out, err = cli("devices")
-    assert code == 2 and out == ""
-    assert err == ("error: libnot-edgetpu.so.1: libedgetpu is not installed, so no Edge TPU "
-                   "can be used; install the Edge TPU runtime (libedgetpu1-std), see "
-                   "https://coral.ai/software/ (or run on CPU with --device cpu)\n")
+    assert code == 0 and err == ""
+    assert out.startswith("no Edge TPU runtime (libedgetpu is not installed")
+    assert len(out.strip().splitlines()) == 1
+    code, out, _ = cli("devices", "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["runtime"] is False and doc["devices"] == []
+    assert "libedgetpu is not installed" in doc["note"]

@@ -184,3 +184,12 @@ def test_fuzz_repro_is_one_line(kind: str, tmp_path: Path,
         assert code != 0 and len(lines) == 1 and str(path) in lines[0], errs
         assert "Traceback" not in errs and not (tmp_path / "out").exists()
 
+
+
+@pytest.mark.parametrize("cuts", [["a"], [float("nan")], [float("inf")], [None], [1.5]])
+def test_cuts_that_are_not_op_indices_are_one_line_errors(cuts: list[object]) -> None:
+    from tpusplit.graph import check_cuts
+
+    graph = load(conv(8, size=8), name="m.tflite")
+    with pytest.raises(GraphError, match=r"m.tflite: cut .* is not an op index"):
+        check_cuts(graph, cuts)  # type: ignore[arg-type]

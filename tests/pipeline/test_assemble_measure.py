@@ -155,3 +155,25 @@ def test_run_and_check_in_one_call(random_nets: list[bytes]) -> None:
     assert m.count == 5 and check is not None and check.ok and check.compared == 5
     m, check = run_and_check(graph, [n // 3, 2 * n // 3], count=3, check=False)
     assert m.count == 3 and check is None and m.results == []
+
+
+def test_a_whole_model_litert_cannot_invoke_is_one_line(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The baseline of ``run`` (the whole model on one thread): an invoke failure is a
+    one-line TpusplitError, not LiteRT's traceback."""
+    from tpusplit.errors import TpusplitError
+    from tpusplit.graph import load
+    from tpusplit.models.synthetic import conv
+    from tpusplit.pipeline import random_feeds
+    from tpusplit.pipeline.litert import LiteRTStage
+    from tpusplit.pipeline.measure import whole_model_ms
+
+    def broken(self, feeds):  # type: ignore[no-untyped-def]
+        raise RuntimeError("tensorflow/lite/kernels/reshape.cc:92 num_input_elements != "
+                           "num_output_elements\nNode number 3 (RESHAPE) failed to prepare.")
+
+    data = conv(8, size=8)
+    feeds = random_feeds(load(data), 2)
+    monkeypatch.setattr(LiteRTStage, "run", broken)
+    with pytest.raises(TpusplitError, match="LiteRT cannot run it") as err:
+        whole_model_ms(data, feeds)
+    assert "\n" not in str(err.value)

@@ -212,6 +212,10 @@ def make_plans(model: Model, target: Target, *, strategy: str | None = None,
     if strategy is not None:
         get(strategy)
     if target.cluster is not None or target.kinds or objective != "throughput":
+        if strategy is not None or replicas is not None:
+            raise TpusplitError(f"--{'strategy' if strategy is not None else 'replicas'} "
+                                "plans --tpus N on one kind of device; --devices, --cluster "
+                                "and --objective use their own exact planner")
         if split_layers:
             raise TpusplitError("--split-layers plans --tpus N on one kind of device "
                                 "(throughput); not --devices, --cluster or --objective")
@@ -261,8 +265,14 @@ def make_plans(model: Model, target: Target, *, strategy: str | None = None,
         say(f"{graph.source}: {res.reason}")
     if found is not None:
         found = ps.finish_all(found)
-        for name, why in found.skipped.items():
-            say(f"{name} skipped: {why}")
+        by_reason: dict[str, list[str]] = {}
+        for name, why in found.skipped.items():  # one line per reason, not per strategy
+            if "no latency predictor" in why:
+                why = (f"no trained latency predictor for {ps.cost.device} (see `tpusplit "
+                       "predictor -h`)")
+            by_reason.setdefault(why, []).append(name)
+        for why, skipped in by_reason.items():
+            say(f"{', '.join(skipped)} skipped: {why}")
         chosen_plan = found.plan(ps.strategy)
     return Planning(graph, target.with_count(n), chosen_plan, ps.cost, found, res,
                     warnings=warnings)

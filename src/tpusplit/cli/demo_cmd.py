@@ -25,8 +25,8 @@ MAX_FILTERS = 1024  # conv F: 5 x 3x3 x F x F int8 weights, 45 MiB at 1024
 def demo(
     filters: int = typer.Option(682, "--filters", min=1, max=MAX_FILTERS,
                                 help="F of the conv family model."),
-    tpus: int = typer.Option(4, "--tpus", min=1, help="Simulated Edge TPUs to plan for (at "
-                             "most the model's 6 ops)."),
+    tpus: int = typer.Option(None, "--tpus", min=1, help="Simulated Edge TPUs to plan for "
+                             "(default 4; at most the model's 6 ops)."),
     device: str = typer.Option("edgetpu-usb3", "--device", help="The simulated Edge TPU: "
                                f"{', '.join(EDGETPUS)}, or a device-profile .json file."),
     devices: str = typer.Option(None, "--devices", help="A mix of devices instead of --tpus "
@@ -40,6 +40,9 @@ def demo(
     clock: str = typer.Option(None, "--clock", help=CLOCK_HELP),
 ) -> None:
     """The tour: build conv F=682, plan it on simulated TPUs, split, run on CPU, check."""
+    if devices is not None and tpus is not None:
+        raise TpusplitError("give --tpus (with --device) or --devices, not both")
+    tpus = 4 if tpus is None else tpus
     target = parse_target(device if devices is None else None, tpus if devices is None
                           else None, devices=devices, runner=runner, clock=clock)
     if devices is None and target.backend != "edgetpu":

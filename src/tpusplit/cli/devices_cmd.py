@@ -19,17 +19,24 @@ def devices_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead."),
 ) -> None:
     """List the attached Edge TPUs (type usb/pci, delegate name, system path)."""
-    found = list_devices()  # a one-line error when libedgetpu is missing
     compiler = find_compiler()
+    try:
+        found, runtime, why = list_devices(), True, ""
+    except TpusplitError as exc:  # no libedgetpu: nothing to list, not a mistake
+        found, runtime, why = [], False, str(exc).split(": ", 1)[-1]
     if as_json:
-        print(json.dumps({"library": library_name(), "compiler": compiler,
-                          "devices": [{"name": d.name, "type": d.kind, "path": d.path}
-                                      for d in found]}, indent=1))
+        print(json.dumps({"library": library_name() if runtime else None, "runtime": runtime,
+                          "compiler": compiler, "devices": [{"name": d.name, "type": d.kind,
+                                                             "path": d.path} for d in found],
+                          **({"note": why} if why else {})}, indent=1))
         return
     if not found:
-        raise TpusplitError(f"{library_name()}: no Edge TPU found: plug one in (a USB "
-                            "Accelerator needs a USB 3 port for full speed; a PCIe card needs "
-                            "the gasket/apex driver), or plan with --cost model")
+        what = (f"no Edge TPU runtime ({why})" if not runtime else
+                f"{library_name()}: no Edge TPU found: plug one in (a USB Accelerator needs a "
+                "USB 3 port for full speed; a PCIe card needs the gasket/apex driver)")
+        print(f"{what}; {COMPILER} {'at ' + compiler if compiler else 'not found'}. Plan "
+              "and simulate without hardware with the Edge TPU model (--cost model).")
+        return
     out = make_console()
     table = Table(title=f"{len(found)} Edge TPU(s) seen by {library_name()}")
     for col in ("#", "name", "type", "path"):

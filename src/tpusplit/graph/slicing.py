@@ -38,7 +38,11 @@ def check_cuts(graph: Graph, cuts: Sequence[int]) -> list[int]:
     n = len(graph.ops)
     out: list[int] = []
     for c in cuts:
-        if isinstance(c, bool) or int(c) != c:
+        try:
+            whole = not isinstance(c, bool) and int(c) == c
+        except (TypeError, ValueError, OverflowError):  # "a", nan, inf, None
+            whole = False
+        if not whole:
             raise GraphError(f"{graph.source}: cut {c!r} is not an op index")
         out.append(int(c))
     for c in out:

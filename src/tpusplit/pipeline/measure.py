@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from tpusplit.errors import TpusplitError
 from tpusplit.pipeline.backend import Stage
 from tpusplit.pipeline.runner import (
     Pipeline,
@@ -183,9 +184,14 @@ def whole_model_ms(model: bytes, inputs: Sequence[Mapping[str, np.ndarray]],
 
     stage = LiteRTStage(model, num_threads=1)
     feeds = [{n: x[n] for n in stage.input_names} for x in inputs]
-    for x in feeds[:warmup]:
-        stage.run(x)
-    t0 = time.perf_counter()
-    for x in feeds:
-        stage.run(x)
+    try:
+        for x in feeds[:warmup]:
+            stage.run(x)
+        t0 = time.perf_counter()
+        for x in feeds:
+            stage.run(x)
+    except (RuntimeError, ValueError) as exc:  # LiteRT loads the model but cannot invoke it
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TpusplitError(f"the whole model loads but LiteRT cannot run it ({first}); "
+                            "nothing to compare the pipeline with") from None
     return 1e3 * (time.perf_counter() - t0) / max(len(feeds), 1)
