@@ -37,6 +37,8 @@ def write_files(files: Mapping[Path, bytes | str], what: str = "file") -> None:
             path = Path(path)
             current = path
             path.parent.mkdir(parents=True, exist_ok=True)
+            for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a killed write
+                stale.unlink(missing_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
             staged.append((tmp, path))
             with os.fdopen(fd, "wb") as fh:

@@ -22,7 +22,7 @@ from tpusplit.devices.catalogue import resolve
 from tpusplit.devices.cluster_spec import Cluster, load_cluster
 from tpusplit.devices.kinds import DeviceKind, parse_devices
 from tpusplit.errors import TpusplitError, read_bytes
-from tpusplit.graph import Graph, bounds, check_cuts, split
+from tpusplit.graph import Graph, bounds, check_cuts, check_segment_set, split
 from tpusplit.graph.coral import chain_violations, split_coral
 from tpusplit.pipeline import check_outputs, make_backend, measure_pipeline
 from tpusplit.pipeline.assemble import (
@@ -197,6 +197,7 @@ def prepare(paths: Sequence[Path | str], plan: Plan | Path | str | None = None,
         whole = whole_model(original)  # --check compares with the model as given
         ctx.update(model=str(paths[0]) if paths else graph.name, cuts=cut_list)
     else:
+        check_segment_set(paths)
         segments = [read_bytes(p, "TFLite segment") for p in paths]
         ctx.update(model=str(paths[0]) if len(paths) == 1 else None,
                    segment_files=[str(p) for p in paths])

@@ -12,7 +12,7 @@ from tpusplit.calibration.measurements import read_any
 from tpusplit.devices.catalogue import device_help
 from tpusplit.devices.cluster_spec import Cluster, parse_cluster
 from tpusplit.devices.profiles import save_profile
-from tpusplit.graph import Graph, check_cuts, load, segments, split_files
+from tpusplit.graph import Graph, check_cuts, load, segments, split_files, stale_segments
 from tpusplit.models import zoo
 from tpusplit.models.synthetic import conv
 from tpusplit.pipeline.edgetpu import library_name, list_devices
@@ -64,4 +64,5 @@ __all__ = ["COMPILER", "Dataset", "Graph", "Plan", "calibrate", "check_cuts", "c
            "compile_segments", "compiled_files", "conv", "cost_factory", "device_help",
            "evaluate", "find_compiler", "library_name", "list_devices", "load",
            "load_predictor", "model_specs", "parse_cluster", "predictor_class",
-           "probe_cluster", "read_any", "save_profile", "segments", "split_files", "zoo"]
+           "probe_cluster", "read_any", "save_profile", "segments", "split_files",
+           "stale_segments", "zoo"]

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import typer
 
-from tpusplit.api.tools import Plan, check_cuts, compile_segments, compiled_files, load, split_files
+from tpusplit.api.tools import (
+    Plan,
+    check_cuts,
+    compile_segments,
+    compiled_files,
+    load,
+    split_files,
+    stale_segments,
+)
 from tpusplit.cli.app import app
 from tpusplit.cli.common import parse_cuts
 from tpusplit.errors import TpusplitError
@@ -52,6 +61,10 @@ def split_command(
     files = split_files(graph, cut_list, output, coral=carry)
     compiled = compile_segments(files) if compile_ else {}  # before writing anything
     write_files({**files, **compiled_files(compiled)}, "segment")
+    for old in stale_segments(output, graph.name, len(files)):  # an earlier split's set
+        old.unlink(missing_ok=True)
+        print(f"removed {old.name} (an earlier split into other than {len(files)} segments)",
+              file=sys.stderr)
     rows = split_rows(graph, cut_list, list(files), coral=carry)
     if as_json:
         print(json.dumps({"model": str(model), "cuts": cut_list, "coral": carry,

@@ -12,7 +12,12 @@ from tpusplit.graph.layer_split import (
     propose,
     split_layers,
 )
-from tpusplit.graph.segment_files import segment_path, split_files
+from tpusplit.graph.segment_files import (
+    check_segment_set,
+    segment_path,
+    split_files,
+    stale_segments,
+)
 from tpusplit.graph.slicing import (
     Segment,
     bounds,
@@ -36,6 +41,7 @@ __all__ = [
     "balanced_boundaries",
     "bounds",
     "check_cuts",
+    "check_segment_set",
     "extract",
     "load",
     "op_ranges",
@@ -45,5 +51,6 @@ __all__ = [
     "split",
     "split_files",
     "split_layers",
+    "stale_segments",
     "unique_names",
 ]

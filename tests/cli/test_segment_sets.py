@@ -1,0 +1,54 @@
+"""Segment sets stay whole: a killed write leaves no stale temporaries behind the next one,
+``split`` removes an earlier split's set, and ``run`` refuses an incomplete or mixed set."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from tpusplit.files import write_files
+from tpusplit.models.synthetic import conv
+
+Cli = Callable[..., tuple[int, str, str]]
+
+
+def _model(tmp_path: Path) -> Path:
+    m = tmp_path / "m.tflite"
+    m.write_bytes(conv(16, layers=5, size=16))
+    return m
+
+
+def test_run_refuses_an_incomplete_set(cli: Cli, tmp_path: Path) -> None:
+    model = _model(tmp_path)
+    assert cli("split", model, "--cuts", "2,4", "-o", tmp_path / "s")[0] == 0
+    segs = sorted((tmp_path / "s").glob("*.tflite"))
+    assert len(segs) == 3
+    code, _, err = cli("run", *segs[:2], "--random", "1")
+    assert code == 2 and "incomplete or shuffled set of 3 segments" in err
+    assert "missing segment(s) 2" in err and len(err.strip().splitlines()) == 1
+    code, _, err = cli("run", segs[1], segs[0], segs[2], "--random", "1")
+    assert code == 2 and "not in pipeline order" in err
+    assert cli("run", *segs, "--random", "2")[0] == 0
+
+
+def test_split_removes_an_earlier_sets_files(cli: Cli, tmp_path: Path) -> None:
+    model = _model(tmp_path)
+    out = tmp_path / "s"
+    assert cli("split", model, "--cuts", "1,2,3,4", "-o", out)[0] == 0
+    assert len(list(out.glob("m_segment_*_of_5.tflite"))) == 5
+    code, _, err = cli("split", model, "--cuts", "2", "-o", out)
+    assert code == 0 and "removed m_segment_0_of_5.tflite" in err
+    assert sorted(p.name for p in out.glob("*.tflite")) == ["m_segment_0_of_2.tflite",
+                                                            "m_segment_1_of_2.tflite"]
+    code, _, err = cli("run", out / "m_segment_0_of_2.tflite", tmp_path / "nope_segment_1_of_5"
+                       ".tflite", "--random", "1")
+    assert code == 2 and "different splits" in err
+
+
+def test_a_killed_writes_temporaries_are_cleaned_by_the_next(tmp_path: Path) -> None:
+    target = tmp_path / "m_segment_0_of_2.tflite"
+    stale = tmp_path / ".m_segment_0_of_2.tflite.abc123.tmp"  # what a SIGKILL leaves
+    stale.write_bytes(b"half")
+    write_files({target: b"whole"}, "segment")
+    assert target.read_bytes() == b"whole" and not stale.exists()
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
