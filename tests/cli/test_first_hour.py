@@ -209,3 +209,23 @@ def test_conflicting_options_are_refused(cli: Cli, model: Path, args: list[str],
                                          message: str) -> None:
     code, out, err = cli(*[str(model) if a == "MODEL" else a for a in args])
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_ctrl_c_while_the_command_starts_is_one_line(tmp_path: Path) -> None:
+    """An interrupt while the command imports its modules: "interrupted", exit 130."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    for delay in (0.05, 0.2):
+        proc = subprocess.Popen([sys.executable, "-m", "tpusplit", "inspect",
+                                 str(tmp_path / "x.tflite")], stderr=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        if proc.returncode == 130:
+            assert err.strip() == "interrupted", err
+        else:  # finished before the signal: the one-line error about the missing file
+            assert proc.returncode == 2 and len(err.strip().splitlines()) == 1, err
