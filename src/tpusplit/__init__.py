@@ -35,34 +35,11 @@ Layers (each imports only the ones above it; ``errors``, ``units``, ``files`` an
 13. ``cli``        thin commands: flags into ``api``, results through ``report``
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from tpusplit.api import Run, Target, parse_target, pipeline, plan, run, simulate
-    from tpusplit.errors import TpusplitError
-    from tpusplit.graph import Graph, load, split
-    from tpusplit.strategies import Plan
-
-#: The public names and where they live: imported on first use (``import tpusplit`` stays
-#: cheap, so the command line can answer Ctrl-C while it starts).
-_EXPORTS = {"Run": "tpusplit.api", "Target": "tpusplit.api", "parse_target": "tpusplit.api",
-            "pipeline": "tpusplit.api", "plan": "tpusplit.api", "run": "tpusplit.api",
-            "simulate": "tpusplit.api", "TpusplitError": "tpusplit.errors",
-            "Graph": "tpusplit.graph", "load": "tpusplit.graph", "split": "tpusplit.graph",
-            "Plan": "tpusplit.strategies"}
+from tpusplit.api import Run, Target, parse_target, pipeline, plan, run, simulate
+from tpusplit.errors import TpusplitError
+from tpusplit.graph import Graph, load, split
+from tpusplit.strategies import Plan
 
 __all__ = ["Graph", "Plan", "Run", "Target", "TpusplitError", "load", "parse_target", "pipeline",
            "plan", "run", "simulate", "split"]
 __version__ = "0.1.0"
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tpusplit' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value

@@ -1,23 +1,5 @@
-"""The ``tpusplit`` command (and ``python -m tpusplit``): Ctrl-C while it starts is answered.
+"""``python -m tpusplit``."""
 
-Importing the commands pulls in numpy, LiteRT and rich, which takes a moment; an interrupt
-then is "interrupted" and exit status 130, as everywhere else, not an import traceback.
-"""
+from tpusplit.cli import main
 
-from __future__ import annotations
-
-import sys
-
-
-def main() -> None:
-    """Import the commands, then run them (:func:`tpusplit.cli.main`)."""
-    try:
-        from tpusplit.cli import main as run_cli
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        sys.exit(130)
-    run_cli()
-
-
-if __name__ == "__main__":
-    main()
+main()

@@ -219,7 +219,7 @@ def test_ctrl_c_while_the_command_starts_is_one_line(tmp_path: Path) -> None:
     import time
 
     for delay in (0.05, 0.2):
-        proc = subprocess.Popen([sys.executable, "-m", "tpusplit", "inspect",
+        proc = subprocess.Popen([sys.executable, "-m", "tpusplit_launch", "inspect",
                                  str(tmp_path / "x.tflite")], stderr=subprocess.PIPE,
                                 stdout=subprocess.PIPE, text=True)
         time.sleep(delay)

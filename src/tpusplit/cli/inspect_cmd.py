@@ -18,7 +18,7 @@ def inspect(
     model: Path = typer.Argument(..., help="An int8 .tflite model."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead."),
 ) -> None:
-    """One row per op (MACs, parameters, depth, bytes crossing the cut after it) and a summary."""
+    """One row per op (MACs, parameters, depth, bytes crossing the cut before it) and a summary."""
     graph = load(model)
     if as_json:
         print(json.dumps(graph_dict(graph), indent=1))

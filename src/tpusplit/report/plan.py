@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tpusplit.costs.base import CostSource
+from tpusplit.report import legend
 from tpusplit.report.format import op_range
 from tpusplit.strategies import AutoResult, Plan
 from tpusplit.strategies.base import rebatch
@@ -22,7 +23,8 @@ def plan_table(plan: Plan) -> Table:
     mixed = any(s.device for s in plan.segments)
     hosts = any(s.host for s in plan.segments)
     where = f"devices {plan.device}" if mixed else f"{plan.devices_used} x {plan.device}"
-    table = Table(title=f"{plan.model}: {plan.strategy} on {where}")
+    table = Table(title=f"{plan.model}: {plan.strategy} on {where}", caption=legend.PLAN,
+                  caption_justify="left")
     reps = plan.replica_counts
     for col in ("segment", *(("host",) if hosts else ()), *(("device",) if mixed else ()),
                 *(("replicas",) if plan.replicas else ()),
@@ -86,7 +88,7 @@ def compare_rows(plans: Sequence[Plan], single: Plan | None) -> list[dict[str, A
 
 def compare_table(plans: Sequence[Plan], single: Plan | None, title: str = "") -> Table:
     """Strategies side by side: bottleneck, time per inference, speed-ups, streaming, effort."""
-    table = Table(title=title or None)
+    table = Table(title=title or None, caption=legend.COMPARE, caption_justify="left")
     with_reps = any(p.replicas for p in plans)
     for col in ("strategy", "cuts", *(("replicas",) if with_reps else ()), "bottleneck ms",
                 "time/inf ms", "x 1 device", "x compiler", "streamed MiB", "evaluations",
@@ -191,6 +193,6 @@ def show_planning(out: Console, p: Planning, batch: int) -> None:
                   f"inference {other.time_per_inference_ms:.3f} ms, energy "
                   f"{other.energy_mj or 0:.2f} mJ ({other.notes[0]})")
     if p.layers is not None:
-        runs = ", ".join(f"{a}..{b - 1} {label}" for a, b, label in p.layers.runs)
+        runs = ", ".join(f"{op_range(a, b)} {label}" for a, b, label in p.layers.runs)
         out.print(f"per-layer placement (one input at a time): {p.layers.cost:.3f} "
                   f"{p.layers.unit}; runs {runs}")

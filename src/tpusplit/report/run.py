@@ -8,6 +8,7 @@ from rich.table import Table
 
 from tpusplit.pipeline.assemble import CheckResult
 from tpusplit.pipeline.measure import PipelineMeasurement
+from tpusplit.report import legend
 
 
 def run_dict(m: PipelineMeasurement, check: CheckResult | None = None,
@@ -23,7 +24,7 @@ def run_dict(m: PipelineMeasurement, check: CheckResult | None = None,
 
 def summary_table(m: PipelineMeasurement, title: str = "pipeline run") -> Table:
     """One row of headline figures: throughput, time per inference, latencies."""
-    table = Table(title=title)
+    table = Table(title=title, caption=legend.RUN, caption_justify="left")
     cols = ["inputs", "inferences/s", "ms/inference", "ideal inf/s", "share of ideal",
             "first result ms", "p50 ms", "p90 ms", "p99 ms"]
     if m.baseline_ms is not None:
@@ -43,7 +44,7 @@ def summary_table(m: PipelineMeasurement, title: str = "pipeline run") -> Table:
 
 def stage_table(m: PipelineMeasurement) -> Table:
     """Per stage: items, mean busy time per item, utilisation, waiting and blocked time."""
-    table = Table(title="stages")
+    table = Table(title="stages", caption=legend.STAGES, caption_justify="left")
     for c in ("stage", "items", "busy ms/item", "utilisation", "waiting s", "blocked s"):
         table.add_column(c, justify="right")
     for i, (s, u) in enumerate(zip(m.stages, m.utilisation(), strict=True)):

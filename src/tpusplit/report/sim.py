@@ -13,6 +13,8 @@ from rich.table import Table
 from tpusplit.costs.base import CostSource
 from tpusplit.devices.energy import Energy, pipeline_energy
 from tpusplit.errors import TpusplitError
+from tpusplit.report import legend
+from tpusplit.report.format import op_range
 from tpusplit.sim import SimResult
 from tpusplit.units import mib
 
@@ -59,12 +61,12 @@ def sim_energy(cost: CostSource, result: SimResult) -> Energy | None:
 def sim_table(cost: CostSource, result: SimResult) -> Table:
     """One row per segment: ops, parameters on/off chip, latency, busy share."""
     t = Table(title=f"{cost.graph.name} on {len(result.segments)} x {cost.device}, "
-                    f"batch {result.batch}")
+                    f"batch {result.batch}", caption=legend.SIM, caption_justify="left")
     for col in ("segment", "ops", "params MiB", "on-chip MiB", "off-chip MiB", "latency ms",
                 "busy %"):
         t.add_column(col, justify="right")
     for i, (s, busy) in enumerate(zip(result.segments, result.stage_busy_ms, strict=True)):
-        t.add_row(str(i), f"{s.start}..{s.end - 1}",
+        t.add_row(str(i), op_range(s.start, s.end),
                   f"{mib(cost.graph.segment_param_bytes(s.start, s.end)):.2f}",
                   f"{mib(s.on_chip_bytes):.2f}", f"{mib(s.off_chip_bytes):.2f}",
                   f"{s.latency_ms:.3f}", f"{100 * busy / result.wall_ms:.0f}")
@@ -135,7 +137,7 @@ def gantt_bars(result: SimResult) -> Gantt:
     labels = []
     for i, s in enumerate(result.segments):
         for r in range(reps[i]):
-            name = f"TPU {first[i] + r}: ops {s.start}..{s.end - 1}"
+            name = f"TPU {first[i] + r}: ops {op_range(s.start, s.end)}"
             name += f" (replica {r + 1}/{reps[i]})" if reps[i] > 1 else ""
             labels.append(name + ("  (bottleneck)" if i == worst else ""))
     labels += [f"shared link {chr(ord('A') + k)}: TPU "
