@@ -207,7 +207,7 @@ def test_compare_says_in_one_line_which_strategies_it_skipped(cli: Cli, model: P
 ])
 def test_conflicting_options_are_refused(cli: Cli, model: Path, args: list[str],
                                          message: str) -> None:
-    code, out, err = cli(*[str(model) if a == "MODEL" else a for a in args])
+    code, _out, err = cli(*[str(model) if a == "MODEL" else a for a in args])
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
 
 
