@@ -52,3 +52,31 @@ def test_a_killed_writes_temporaries_are_cleaned_by_the_next(tmp_path: Path) -> 
     write_files({target: b"whole"}, "segment")
     assert target.read_bytes() == b"whole" and not stale.exists()
     assert [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+def test_a_reference_that_is_another_model_is_refused_up_front(cli: Cli,
+                                                               tmp_path: Path) -> None:
+    """Same input and output names, other weights: its baseline would be another model's
+    (a '94x speed-up'), so run refuses it before measuring."""
+    model = _model(tmp_path)
+    other = tmp_path / "other.tflite"
+    other.write_bytes(conv(16, layers=5, size=16, seed=1))
+    assert cli("split", model, "--cuts", "2", "-o", tmp_path / "s")[0] == 0
+    segs = sorted((tmp_path / "s").glob("*.tflite"))
+    code, out, err = cli("run", *segs, "--reference", other, "--random", "2")
+    assert code == 2 and out == "" and "not the model these segments were split from" in err
+    assert len(err.strip().splitlines()) == 1
+    code, _, err = cli("run", *segs, "--reference", model, "--random", "2", "--check")
+    assert code == 0, err
+
+
+def test_split_warns_when_libcoral_would_refuse_the_segments(cli: Cli, tmp_path: Path) -> None:
+    from tpusplit.models.random_net import random_net
+
+    model = tmp_path / "rn.tflite"
+    model.write_bytes(random_net(3))
+    code, _, err = cli("split", model, "--cuts", "6,12", "-o", tmp_path / "a")
+    assert code == 0 and "PipelinedModelRunner would refuse" in err and "--coral" in err
+    assert len(err.strip().splitlines()) == 1
+    code, _, err = cli("split", model, "--cuts", "6,12", "--coral", "-o", tmp_path / "b")
+    assert code == 0 and "refuse" not in err

@@ -265,6 +265,8 @@ def execute(prep: Prepared, inputs: Path | Sequence[Feeds] | None = None,
     names = wire(heads, prep.outputs).inputs
     specs = stage_specs(heads, names)
     feeds = _feeds(inputs, random, specs, seed)
+    if prep.context.get("segment_files") and prep.whole is not None and feeds:
+        _same_model(prep, heads, specs, feeds[0])
     checker = (reference_stage(prep.whole, specs, prep.source)
                if check and prep.whole is not None else None)
     try:
@@ -282,6 +284,25 @@ def execute(prep: Prepared, inputs: Path | Sequence[Feeds] | None = None,
     return _finish(prep, m, feeds, checker, threads,
                    f"{prep.context.get('model') or 'segments'} on {prep.context['device']}: "
                    f"{len(prep.stages)} stage(s)")
+
+
+def _same_model(prep: Prepared, heads: list[Stage], specs: Mapping[str, Any],
+                feed: Mapping[str, np.ndarray]) -> None:
+    """Refuse, before measuring, a reference model (``--reference``, or the one file given)
+    whose outputs differ from the segments' on the same input: its baseline and check would
+    be about another model."""
+    from tpusplit.pipeline.sequential import run_sequential
+
+    want = reference_stage(prep.whole, specs, prep.source).run(feed)  # type: ignore[arg-type]
+    got = run_sequential(heads, feed)
+    missing = [n for n in want if n not in got]
+    differ = [n for n in want if n in got and not np.array_equal(want[n], got[n])]
+    if missing or differ:
+        what = (f"outputs {', '.join(missing)} that the segments do not produce" if missing
+                else f"other values of {', '.join(differ)} on the same input")
+        raise TpusplitError(f"{prep.source}: gives {what}: not the model these segments "
+                            "were split from (its check and baseline would be about another "
+                            "model)")
 
 
 def _feeds(inputs: Path | Sequence[Feeds] | None, random: int | None,

@@ -28,6 +28,18 @@ from tpusplit.profiling.sources import cost_factory
 from tpusplit.strategies import Plan
 
 
+def coral_problems(graph: Graph, cuts: list[int]) -> list[str]:
+    """Why libcoral's PipelinedModelRunner would refuse the plain segments of ``cuts`` (a
+    tensor carried past a segment; :func:`tpusplit.graph.coral.chain_violations`); empty
+    when it takes them."""
+    from tpusplit.graph.coral import chain_violations
+
+    names = [t.name for t in graph.tensors]
+    ios = [([names[i] for i in s.inputs], [names[o] for o in s.outputs])
+           for s in segments(graph, cuts)]
+    return chain_violations(ios)
+
+
 def probe_cluster(address: str, sizes: list[int], repeats: int, source: str
                   ) -> tuple[dict[str, Any], Cluster]:
     """Connect to the Ray cluster at ``address``, measure bandwidth and latency between
@@ -60,9 +72,34 @@ def probe_cluster(address: str, sizes: list[int], repeats: int, source: str
     return data, parse_cluster(data, source)  # what plan --cluster will read
 
 
-__all__ = ["COMPILER", "Dataset", "Graph", "Plan", "calibrate", "check_cuts", "collect",
-           "compile_segments", "compiled_files", "conv", "cost_factory", "device_help",
-           "evaluate", "find_compiler", "library_name", "list_devices", "load",
-           "load_predictor", "model_specs", "parse_cluster", "predictor_class",
-           "probe_cluster", "read_any", "save_profile", "segments", "split_files",
-           "stale_segments", "zoo"]
+__all__ = [
+    "COMPILER",
+    "Dataset",
+    "Graph",
+    "Plan",
+    "calibrate",
+    "check_cuts",
+    "collect",
+    "compile_segments",
+    "compiled_files",
+    "conv",
+    "coral_problems",
+    "cost_factory",
+    "device_help",
+    "evaluate",
+    "find_compiler",
+    "library_name",
+    "list_devices",
+    "load",
+    "load_predictor",
+    "model_specs",
+    "parse_cluster",
+    "predictor_class",
+    "probe_cluster",
+    "read_any",
+    "save_profile",
+    "segments",
+    "split_files",
+    "stale_segments",
+    "zoo",
+]

@@ -13,6 +13,7 @@ from tpusplit.api.tools import (
     check_cuts,
     compile_segments,
     compiled_files,
+    coral_problems,
     load,
     split_files,
     stale_segments,
@@ -59,6 +60,11 @@ def split_command(
         cut_list = check_cuts(graph, parse_cuts(cuts, str(model)))
     carry = edge if coral is None else coral
     files = split_files(graph, cut_list, output, coral=carry)
+    problems = [] if carry else coral_problems(graph, cut_list)
+    if problems:
+        print(f"warning: libcoral's PipelinedModelRunner would refuse these segments: "
+              f"{problems[0]}; tpusplit run takes them, --coral wires them for libcoral",
+              file=sys.stderr)
     compiled = compile_segments(files) if compile_ else {}  # before writing anything
     write_files({**files, **compiled_files(compiled)}, "segment")
     for old in stale_segments(output, graph.name, len(files)):  # an earlier split's set
