@@ -80,3 +80,16 @@ def test_split_warns_when_libcoral_would_refuse_the_segments(cli: Cli, tmp_path:
     assert len(err.strip().splitlines()) == 1
     code, _, err = cli("split", model, "--cuts", "6,12", "--coral", "-o", tmp_path / "b")
     assert code == 0 and "refuse" not in err
+
+
+def test_a_mixed_plan_without_libedgetpu_suggests_simulate_tpu(cli: Cli, tmp_path: Path,
+                                                               monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("TPUSPLIT_LIBEDGETPU", "libnot-edgetpu.so.1")
+    model = tmp_path / "mx.tflite"
+    model.write_bytes(conv(64, layers=4, size=32))  # planned as usb3 then cpu
+    assert cli("plan", model, "--devices", "usb3:1,cpu:1", "-o", tmp_path / "p.json")[0] == 0
+    code, _, err = cli("run", model, "--plan", tmp_path / "p.json", "--random", "1")
+    assert code == 2 and "--simulate-tpu" in err and "--device cpu" not in err
+    code, _, err = cli("run", model, "--plan", tmp_path / "p.json", "--random", "1",
+                       "--simulate-tpu")
+    assert code == 0, err

@@ -124,6 +124,21 @@ def plan_backends(plan: Plan, simulate_tpu: bool, source: str, threads: int | No
     return out
 
 
+def _mixed_backends(specs: list[BackendSpec]) -> list[Backend]:
+    """The backends of a mixed plan's segments; without libedgetpu, the hint is
+    ``--simulate-tpu`` (``--device cpu`` is what the mixed plan already runs its CPU stages
+    on)."""
+    try:
+        return [build_backend(s) for s in specs]
+    except TpusplitError as exc:
+        text = str(exc)
+        if "libedgetpu" not in text:
+            raise
+        raise TpusplitError(text.split(" (or run on CPU")[0] + "; or run this plan's Edge TPU "
+                            "stages on the CPU, paced at their predicted latency, with "
+                            "--simulate-tpu") from None
+
+
 def _plan_of(plan: Plan | Path | str | None) -> tuple[Plan | None, str]:
     if plan is None:
         return None, ""
@@ -222,7 +237,7 @@ def prepare(paths: Sequence[Path | str], plan: Plan | Path | str | None = None,
             if dev.backend == "edgetpu" and backend is not None:
                 backend.sources = [f"segment {i} (ops [{a}, {b}))"  # type: ignore[attr-defined]
                                    for i, (a, b) in enumerate(bounds(graph, cut_list))]
-            per: Backend | list[Backend] | None = ([build_backend(s) for s in specs]
+            per: Backend | list[Backend] | None = (_mixed_backends(specs)
                                                    if specs is not None else backend)
             stages = load_replicas(graph, cut_list, replicas, per, segments)
         if dev.backend == "edgetpu" and backend is not None:
