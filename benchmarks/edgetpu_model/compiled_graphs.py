@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -57,7 +58,9 @@ from tpusplit.graph import Graph
 from tpusplit.units import MiB
 
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE.parents[0] / "results"
+#: Where results go: ``$TPUSPLIT_RESULTS`` (``tpusplit bench`` sets it), else the
+#: committed ``benchmarks/results/``.
+RESULTS = Path(os.environ.get("TPUSPLIT_RESULTS") or HERE.parents[0] / "results")
 COMMAND = "python benchmarks/edgetpu_model/compiled_graphs.py"
 #: The depthwise constants before this comparison: ``(kh * kw + 8) * ceil64(channels)``.
 DEPTHWISE_BEFORE = (1, 8)

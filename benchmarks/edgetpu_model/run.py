@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -61,7 +62,9 @@ from tpusplit.report.sim import family_plot, gantt_bars
 from tpusplit.sim import simulate
 
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE.parents[0] / "results"
+#: Where results go: ``$TPUSPLIT_RESULTS`` (``tpusplit bench`` sets it), else the
+#: committed ``benchmarks/results/``.
+RESULTS = Path(os.environ.get("TPUSPLIT_RESULTS") or HERE.parents[0] / "results")
 PROFILE = {"usb3-x86": "edgetpu-usb3", "devboard": "edgetpu-devboard",
            "rpi4-usb3": "edgetpu-rpi4-usb3", "rpi3-usb2": "edgetpu-rpi3-usb2",
            "usb3-sweeps": "edgetpu-usb3-sweeps"}

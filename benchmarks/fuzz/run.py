@@ -27,7 +27,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 HARNESS = ROOT / "tests" / "helpers" / "fuzzing.py"
-RESULTS = ROOT / "benchmarks" / "results"
+#: Where results go: ``$TPUSPLIT_RESULTS`` (``tpusplit bench`` sets it), else the
+#: committed ``benchmarks/results/``.
+RESULTS = Path(os.environ.get("TPUSPLIT_RESULTS") or ROOT / "benchmarks" / "results")
 
 
 def fuzz(inputs: int, seed: int, src: Path | None) -> dict[str, Any]:
@@ -106,13 +108,13 @@ def table(result: dict[str, Any], title: str) -> list[str]:
     return lines
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--inputs", type=int, default=5000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--before", help="a git revision to fuzz side by side (its src/)")
     ap.add_argument("--results", type=Path, default=RESULTS)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
                          capture_output=True, text=True, check=False).stdout.strip()
     after = fuzz(args.inputs, args.seed, ROOT / "src")

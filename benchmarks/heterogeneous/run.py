@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -47,7 +48,10 @@ from tpusplit.strategies.heterogeneous import (
     plan_devices,
 )
 
-RESULTS = Path(__file__).resolve().parents[1] / "results"
+#: Where results go: ``$TPUSPLIT_RESULTS`` (``tpusplit bench`` sets it), else the
+#: committed ``benchmarks/results/``.
+RESULTS = Path(os.environ.get("TPUSPLIT_RESULTS")
+               or Path(__file__).resolve().parents[1] / "results")
 MIXES = ("usb3:2,pcie:1", "usb3:1,cpu:2", "usb3:4")
 MODELS = ("MobileNetV2", "EfficientNetB0", "ResNet50", "InceptionV3", "DenseNet121")
 

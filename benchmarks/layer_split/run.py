@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -27,7 +28,10 @@ from tpusplit.strategies import get
 from tpusplit.strategies.split_layers import plan_split_layers
 from tpusplit.units import MiB
 
-RESULTS = Path(__file__).resolve().parents[1] / "results"
+#: Where results go: ``$TPUSPLIT_RESULTS`` (``tpusplit bench`` sets it), else the
+#: committed ``benchmarks/results/``.
+RESULTS = Path(os.environ.get("TPUSPLIT_RESULTS")
+               or Path(__file__).resolve().parents[1] / "results")
 DEVICES = ("edgetpu-usb3", "edgetpu-pcie")
 
 
@@ -69,10 +73,10 @@ def cache_plot(graph: tpusplit.Graph, n: int, device: str, path: Path) -> None:
     fig.savefig(path, dpi=120)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--results", type=Path, default=RESULTS)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     t0 = time.perf_counter()
     rows: list[dict[str, Any]] = []
     families = {f"conv{f}": conv(f) for f in range(442, 703, 20)}

@@ -16,13 +16,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).resolve().parents[1] / "results"
+#: Where results go: ``$TPUSPLIT_RESULTS`` (``tpusplit bench`` sets it), else the
+#: committed ``benchmarks/results/``.
+RESULTS = Path(os.environ.get("TPUSPLIT_RESULTS")
+               or Path(__file__).resolve().parents[1] / "results")
 
 CHILD = r"""
 import json, resource, sys, time, tracemalloc

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -42,7 +43,10 @@ from tpusplit.graph import Graph, load
 from tpusplit.models import zoo
 from tpusplit.strategies import plan
 
-RESULTS = Path(__file__).resolve().parents[1] / "results"
+#: Where results go: ``$TPUSPLIT_RESULTS`` (``tpusplit bench`` sets it), else the
+#: committed ``benchmarks/results/``.
+RESULTS = Path(os.environ.get("TPUSPLIT_RESULTS")
+               or Path(__file__).resolve().parents[1] / "results")
 EDGETPU = ("edgetpu-usb3", "edgetpu-pcie", "edgetpu-usb2")
 #: The issue's targets: (model, source kind, seconds).
 TARGETS = (("ResNet152", "edgetpu", 0.1), ("NASNetMobile", "any", 1.0))

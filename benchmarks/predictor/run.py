@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import platform
 import sys
 import time
@@ -51,7 +52,10 @@ from tpusplit.profiling.sources import cost_factory
 from tpusplit.strategies.hybrid import plan_hybrid
 from tpusplit.strategies.predicted import plan_predicted
 
-RESULTS = Path(__file__).resolve().parents[1] / "results"
+#: Where results go: ``$TPUSPLIT_RESULTS`` (``tpusplit bench`` sets it), else the
+#: committed ``benchmarks/results/``.
+RESULTS = Path(os.environ.get("TPUSPLIT_RESULTS")
+               or Path(__file__).resolve().parents[1] / "results")
 TEST_SEED = 100_000
 
 

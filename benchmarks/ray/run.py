@@ -53,7 +53,10 @@ from tpusplit.pipeline.runner import Pipeline
 from tpusplit.profiling.cpu import ProfilerCost
 from tpusplit.strategies import plan
 
-RESULTS = Path(__file__).resolve().parents[1] / "results"
+#: Where results go: ``$TPUSPLIT_RESULTS`` (``tpusplit bench`` sets it), else the
+#: committed ``benchmarks/results/``.
+RESULTS = Path(os.environ.get("TPUSPLIT_RESULTS")
+               or Path(__file__).resolve().parents[1] / "results")
 HOSTS = ("hostA", "hostB")
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -39,7 +40,10 @@ from tpusplit.pipeline.assemble import io_names, random_feeds, whole_model
 from tpusplit.profiling.cpu import ProfilerCost
 from tpusplit.strategies import plan
 
-RESULTS = Path(__file__).resolve().parents[1] / "results"
+#: Where results go: ``$TPUSPLIT_RESULTS`` (``tpusplit bench`` sets it), else the
+#: committed ``benchmarks/results/``.
+RESULTS = Path(os.environ.get("TPUSPLIT_RESULTS")
+               or Path(__file__).resolve().parents[1] / "results")
 FALLBACK = {"MobileNetV2": "MobileNetV2-slim", "ResNet50": "InceptionV1-slim"}
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import platform
 import sys
 import time
@@ -43,7 +44,10 @@ from tpusplit.models.specs import build_spec
 from tpusplit.partition import replica_partition
 from tpusplit.sim import simulate
 
-RESULTS = Path(__file__).resolve().parents[1] / "results"
+#: Where results go: ``$TPUSPLIT_RESULTS`` (``tpusplit bench`` sets it), else the
+#: committed ``benchmarks/results/``.
+RESULTS = Path(os.environ.get("TPUSPLIT_RESULTS")
+               or Path(__file__).resolve().parents[1] / "results")
 MODELS = ("MobileNetV2", "SSDMobileNetV1", "ResNet50", "InceptionV4-slim", "conv-682",
           "fc-2620")
 MACHINES = {"usb3": ("edgetpu-usb3", True), "pcie": ("edgetpu-pcie", False)}

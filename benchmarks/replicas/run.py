@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -43,7 +44,10 @@ from tpusplit.models import zoo
 from tpusplit.models.random_net import random_net
 from tpusplit.partition import minmax, replica_partition
 
-RESULTS = Path(__file__).resolve().parents[1] / "results"
+#: Where results go: ``$TPUSPLIT_RESULTS`` (``tpusplit bench`` sets it), else the
+#: committed ``benchmarks/results/``.
+RESULTS = Path(os.environ.get("TPUSPLIT_RESULTS")
+               or Path(__file__).resolve().parents[1] / "results")
 SOURCES = ("edgetpu-usb3", "edgetpu-pcie", "edgetpu-usb2", "additive")
 #: The partition benchmark's targets: (chain, source kind, seconds); the stand-ins are held
 #: to their model's target.

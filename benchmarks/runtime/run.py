@@ -46,7 +46,10 @@ from tpusplit.pipeline.assemble import io_names, random_feeds
 from tpusplit.pipeline.runner import Pipeline
 from tpusplit.profiling.cpu import ProfilerCost
 
-RESULTS = Path(__file__).resolve().parents[1] / "results"
+#: Where results go: ``$TPUSPLIT_RESULTS`` (``tpusplit bench`` sets it), else the
+#: committed ``benchmarks/results/``.
+RESULTS = Path(os.environ.get("TPUSPLIT_RESULTS")
+               or Path(__file__).resolve().parents[1] / "results")
 Feeds = dict[str, np.ndarray]
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -29,7 +30,10 @@ from tpusplit.pipeline import LiteRTStage, random_inputs, run_sequential
 from tpusplit.pipeline.litert import all_tensors
 from tpusplit.units import MiB
 
-RESULTS = Path(__file__).resolve().parents[1] / "results"
+#: Where results go: ``$TPUSPLIT_RESULTS`` (``tpusplit bench`` sets it), else the
+#: committed ``benchmarks/results/``.
+RESULTS = Path(os.environ.get("TPUSPLIT_RESULTS")
+               or Path(__file__).resolve().parents[1] / "results")
 
 
 def even_param_cuts(graph, n: int) -> list[int]:  # type: ignore[no-untyped-def]

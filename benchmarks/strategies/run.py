@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import platform
 import sys
 import time
@@ -40,7 +41,10 @@ from tpusplit.strategies import plan
 from tpusplit.strategies.base import rebatch
 from tpusplit.units import MiB
 
-RESULTS = Path(__file__).resolve().parents[1] / "results"
+#: Where results go: ``$TPUSPLIT_RESULTS`` (``tpusplit bench`` sets it), else the
+#: committed ``benchmarks/results/``.
+RESULTS = Path(os.environ.get("TPUSPLIT_RESULTS")
+               or Path(__file__).resolve().parents[1] / "results")
 DATA = measurements_dir()
 CORE = ["compiler", "profiled", "balanced", "optimal"]
 #: Host work per stage and input of a Python thread-and-queue pipeline (fc files' README).

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import runpy
+import sys
 from pathlib import Path
 
 import typer
@@ -25,8 +27,12 @@ def bench(
     ctx: typer.Context,
     name: str = typer.Argument(None, help="Benchmark to run (a folder of benchmarks/); "
                                "none lists them. Extra arguments go to the benchmark."),
+    results: Path = typer.Option(Path("bench-results"), "--results", help="Where the "
+                                 "results go (markdown, JSON, PNG)."),
+    commit: bool = typer.Option(False, "--commit", help="Write into the checkout's "
+                                "benchmarks/results/ instead, over the committed figures."),
 ) -> None:
-    """Run a reproducible benchmark; results go to benchmarks/results/ (markdown, JSON, PNG)."""
+    """Run a reproducible benchmark; results go to --results (bench-results/ by default)."""
     root = benchmarks_dir()
     names = sorted(p.parent.name for p in root.glob("*/run.py"))
     if name is None:
@@ -35,6 +41,16 @@ def bench(
         return
     if name not in names:
         raise TpusplitError(f"{root / name}: no such benchmark; choose from {', '.join(names)}")
-    module = runpy.run_path(str(root / name / "run.py"), run_name="tpusplit_bench")
-    code = module["main"](list(ctx.args))
+    out = root / "results" if commit else results.resolve()
+    before = os.environ.get("TPUSPLIT_RESULTS")
+    os.environ["TPUSPLIT_RESULTS"] = str(out)  # every benchmark's RESULTS honours it
+    print(f"results go to {out}", file=sys.stderr)
+    try:
+        module = runpy.run_path(str(root / name / "run.py"), run_name="tpusplit_bench")
+        code = module["main"](list(ctx.args))
+    finally:
+        if before is None:
+            os.environ.pop("TPUSPLIT_RESULTS", None)
+        else:
+            os.environ["TPUSPLIT_RESULTS"] = before
     raise typer.Exit(int(code or 0))
