@@ -231,3 +231,14 @@ def test_ctrl_c_while_the_command_starts_is_one_line(tmp_path: Path) -> None:
             assert err.strip() == "interrupted", err
         else:  # finished before the signal: the one-line error about the missing file
             assert proc.returncode == 2 and len(err.strip().splitlines()) == 1, err
+
+
+def test_more_cpu_stages_than_cores_say_so(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    from tpusplit.api import cores_note
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
+    assert cores_note(2) is None
+    note = cores_note(4)
+    assert note is not None and "4 CPU stages on 2 core(s)" in note and "2x" in note

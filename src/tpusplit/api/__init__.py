@@ -18,9 +18,9 @@ Modules: :mod:`~tpusplit.api.planning` (one path to a plan), :mod:`~tpusplit.api
 """
 
 from tpusplit.api.facade import pipeline, run, simulate, simulation
-from tpusplit.api.planning import Planning, graph_of, make_plans, plan
+from tpusplit.api.planning import Planning, cores_note, graph_of, make_plans, plan
 from tpusplit.api.running import Run, execute, prepare
 from tpusplit.devices.target import Target, parse_target
 
-__all__ = ["Planning", "Run", "Target", "execute", "graph_of", "make_plans", "parse_target",
-           "pipeline", "plan", "prepare", "run", "simulate", "simulation"]
+__all__ = ["Planning", "Run", "Target", "cores_note", "execute", "graph_of", "make_plans",
+           "parse_target", "pipeline", "plan", "prepare", "run", "simulate", "simulation"]

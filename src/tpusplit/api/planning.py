@@ -12,6 +12,7 @@ and what the command shows beside it.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
@@ -48,6 +49,19 @@ Model = str | Path | bytes | Graph
 #: Where warnings go (the CLI prints them on stderr; the facade collects them).
 Warn = Callable[[str], None]
 COSTS = ("model", "profile")
+
+
+def cores_note(stages: int) -> str | None:
+    """A note when ``stages`` CPU workers outnumber this machine's cores: they share them,
+    so the measured pipeline cannot beat the core count (the profiler timed each stage
+    alone); None otherwise."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+    if stages <= cores:
+        return None
+    return (f"{stages} CPU stages on {cores} core(s) share the cores: a run gets at most "
+            f"about {cores}x one core (each stage's time was measured with the machine to "
+            "itself)")
 
 
 def graph_of(model: Model) -> Graph:
@@ -123,6 +137,9 @@ class PlanSetup:
         graph = plan.for_model(self.graph, f"plan of {plan.model}")
         check_plan(graph, plan.cuts, plan.strategy, self.coral)
         plan = replace(plan, target=self.target.with_count(plan.devices_used))
+        shared = cores_note(plan.devices_used) if self.target.backend == "cpu" else None
+        if shared:
+            plan = replace(plan, notes=(*plan.notes, shared))
         if self.coral == "off" and self.target.backend != "edgetpu":
             return plan
         return replace(plan, notes=(*plan.notes, coral_note(graph, plan.cuts, self.coral)))

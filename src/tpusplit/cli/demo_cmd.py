@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from tpusplit.api import execute, make_plans, parse_target, prepare
+from tpusplit.api import cores_note, execute, make_plans, parse_target, prepare
 from tpusplit.api.tools import conv, load, split_files
 from tpusplit.cli.app import app
 from tpusplit.cli.common import CLOCK_HELP, RUNNER_HELP
@@ -75,5 +75,8 @@ def demo(
     out.print(stage_table(run.measurement))
     assert run.check is not None
     out.print(check_line(run.check))
+    shared = cores_note(len(files))
+    if shared:
+        out.print(f"note: {shared}")
     if not run.check.ok:
         raise typer.Exit(1)
