@@ -201,3 +201,22 @@ def test_predicted_on_a_model_reports_the_models_figures(graph: Graph,
     measuring = Analytic(graph)
     plan = predicted(graph, 3, measuring)
     assert measuring.evaluations == 0 and plan.device == "predicted-analytic"
+
+
+@pytest.mark.parametrize(("device", "rows", "message"), [
+    ("edgetpu-usb3", 5000, "trained on edgetpu-usb3 measurements, not cpu"),
+    ("cpu", 2, "trained on 2 segment(s)"),
+])
+def test_a_predictor_for_another_device_or_two_rows_is_refused(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, device: str, rows: int,
+        message: str) -> None:
+    from tpusplit.errors import TpusplitError
+    from tpusplit.predictor import base
+
+    oracle = Oracle()
+    oracle.device, oracle.trained_on = device, rows
+    (tmp_path / "p.pkl").write_bytes(b"x")
+    monkeypatch.setenv(PREDICTOR_ENV, str(tmp_path / "p.pkl"))
+    monkeypatch.setattr(base, "load_predictor", lambda path: oracle)
+    with pytest.raises(TpusplitError, match=message):
+        base.find_predictor("cpu")

@@ -140,7 +140,20 @@ def find_predictor(device: str) -> Predictor:
                             f"(tpusplit predictor collect --device {device} -o data.csv; "
                             f"tpusplit predictor train data.csv -o {path}) or set "
                             f"{PREDICTOR_ENV}")
-    return load_predictor(path)
+    pred = load_predictor(path)
+    if pred.device not in ("unknown", device):
+        raise TpusplitError(f"{path}: a latency predictor trained on {pred.device} "
+                            f"measurements, not {device}: its latencies would be another "
+                            f"device's; train one for {device} or set {PREDICTOR_ENV}")
+    if pred.trained_on < MIN_ROWS:
+        raise TpusplitError(f"{path}: a latency predictor trained on {pred.trained_on} "
+                            f"segment(s); at least {MIN_ROWS} are needed for its figures to "
+                            "mean anything (tpusplit predictor collect gathers thousands)")
+    return pred
+
+
+#: Fewest training segments for a predictor to be used for planning.
+MIN_ROWS = 50
 
 
 class PredictorCost(CostSource):
