@@ -205,7 +205,7 @@ def test_predicted_on_a_model_reports_the_models_figures(graph: Graph,
 
 @pytest.mark.parametrize(("device", "rows", "message"), [
     ("edgetpu-usb3", 5000, "trained on edgetpu-usb3 measurements, not cpu"),
-    ("cpu", 2, "trained on 2 segment(s)"),
+    ("cpu", 2, r"trained on 2 segment\(s\)"),
 ])
 def test_a_predictor_for_another_device_or_two_rows_is_refused(
         tmp_path: Any, monkeypatch: pytest.MonkeyPatch, device: str, rows: int,
