@@ -106,6 +106,10 @@ class Gantt:
     bottleneck: int
 
 
+#: Narrowest bar drawn, as a share of the run (about two pixels of the chart).
+MIN_BAR = 0.002
+
+
 def gantt_bars(result: SimResult) -> Gantt:
     """The bars of :func:`gantt_plot`: one row per device (a replicated segment has one per
     replica) labelled with its op range, the part of ``compute`` spent streaming weights from
@@ -134,16 +138,42 @@ def gantt_bars(result: SimResult) -> Gantt:
             elif e.phase == "compute" and stream > 0:
                 bars.append((link, e.start, stream, "stream"))
     worst = max(range(n), key=lambda i: result.stage_busy_ms[i] / reps[i])
+    # a shared link busier than every device is the bottleneck, not the busiest TPU
+    link_busy = [sum(length for row, _, length, _ in bars if row == devices + k)
+                 for k in range(len(shared))]
+    stage_busy = result.stage_busy_ms[worst] / reps[worst]
+    hot = max(range(len(shared)), key=lambda k: link_busy[k], default=None)
+    link_is_worst = hot is not None and link_busy[hot] > stage_busy
     labels = []
     for i, s in enumerate(result.segments):
         for r in range(reps[i]):
             name = f"TPU {first[i] + r}: ops {op_range(s.start, s.end)}"
             name += f" (replica {r + 1}/{reps[i]})" if reps[i] > 1 else ""
-            labels.append(name + ("  (bottleneck)" if i == worst else ""))
+            labels.append(name + ("  (bottleneck)" if i == worst and not link_is_worst
+                                  else ""))
     labels += [f"shared link {chr(ord('A') + k)}: TPU "
                + ",".join(str(d) for d in range(devices) if buses[d] == b)
+               + ("  (bottleneck)" if link_is_worst and k == hot else "")
                for k, b in enumerate(shared)]
-    return Gantt(bars, labels, first[worst])
+    bottleneck = first[worst]
+    if link_is_worst and hot is not None:
+        bottleneck = devices + hot
+    return Gantt(bars, labels, bottleneck)
+
+
+def phases(chart: Gantt, devices: int) -> tuple[float, float, float]:
+    """``(fill end, drain start, end)`` of a Gantt chart's device rows: the pipeline fills
+    until the last device starts its first job and drains once the first device has done
+    its last job."""
+    starts: dict[int, float] = {}
+    ends: dict[int, float] = {}
+    for row, start, length, _ in chart.bars:
+        if row < devices:
+            starts[row] = min(starts.get(row, start), start)
+            ends[row] = max(ends.get(row, start + length), start + length)
+    if not starts:
+        return 0.0, 0.0, 0.0
+    return max(starts.values()), min(ends.values()), max(ends.values())
 
 
 def gantt_plot(result: SimResult, path: str | Path, title: str = "") -> Path:
@@ -159,21 +189,34 @@ def gantt_plot(result: SimResult, path: str | Path, title: str = "") -> Path:
             from None
     chart = gantt_bars(result)
     rows = len(chart.labels)
-    height = 1.4 + 0.55 * rows
-    fig, ax = plt.subplots(figsize=(10, height))
+    height = 1.6 + 0.55 * rows
+    fig, ax = plt.subplots(figsize=(11, height))
     colours = dict(_COLOURS, stream=_STREAM_COLOUR)
+    devices = sum(result.replicas or [1] * len(result.segments))
+    fill, drain, end = phases(chart, devices)
+    # bars narrower than a pixel vanish or alias: draw them at least MIN_BAR of the run
+    least = MIN_BAR * max(end, 1e-9)
+    thin = sum(1 for *_, length, _ in chart.bars if length < least)
     for row, start, length, phase in chart.bars:
-        ax.barh(rows - 1 - row, length, left=start, height=0.8, color=colours[phase],
-                edgecolor="white", linewidth=0.3)
+        ax.barh(rows - 1 - row, max(length, least), left=start, height=0.8,
+                color=colours[phase], edgecolor="none")
+    if 0 < fill < drain < end:  # fill, steady state, drain
+        ax.axvspan(0, fill, color="0.92", zorder=0)
+        ax.axvspan(drain, end, color="0.92", zorder=0)
+        for x, text in ((fill / 2, "fill"), ((fill + drain) / 2, "steady state"),
+                        ((drain + end) / 2, "drain")):
+            ax.text(x, rows - 0.45, text, ha="center", va="bottom", fontsize=7, color="0.35")
+    ax.set_ylim(-0.6, rows + 0.1)
     ax.set_yticks(range(rows), chart.labels[::-1], fontsize=8)
     ax.get_yticklabels()[rows - 1 - chart.bottleneck].set_fontweight("bold")
-    ax.set_xlabel("time (ms)")
+    ax.set_xlabel("time (ms)" + (f"; {thin} job(s) shorter than {100 * MIN_BAR:g}% of the "
+                                 "run drawn at that width" if thin else ""))
     used = {phase for *_, phase in chart.bars}
-    fig.legend(handles=[Patch(color=colours[k], label=_LABELS[k]) for k in _LABELS if k in used],
-               loc="lower center", fontsize=7, ncol=5, frameon=False)
+    ax.legend(handles=[Patch(color=colours[k], label=_LABELS[k]) for k in _LABELS if k in used],
+              loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
     ax.set_title(title or f"{result.batch} inputs, {result.time_per_inference_ms:.2f} ms per "
                           f"inference", fontsize=9)
-    fig.tight_layout(rect=(0, 0.35 / height, 1, 1))
+    fig.tight_layout()
     try:
         fig.savefig(p, dpi=110)
     except OSError as exc:
