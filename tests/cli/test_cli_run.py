@@ -75,7 +75,21 @@ def test_check_failure_exits_1(cli: Cli, model: Path, tmp_path: Path) -> None:
     graph = load(model)
     seg = tmp_path / "s.tflite"
     seg.write_bytes(split(graph, [])[0])
-    code, out, _ = cli("run", seg, "--random", "2", "--check", "--reference", other)
+    # another model as the reference is refused before anything runs (issue 19)
+    code, out, err = cli("run", seg, "--random", "2", "--check", "--reference", other)
+    assert code == 2 and "not the model these segments were split from" in err
+
+
+def test_a_failed_check_exits_1(cli: Cli, model: Path, monkeypatch: pytest.MonkeyPatch
+                                ) -> None:
+    from tpusplit.api import running
+    from tpusplit.pipeline.assemble import CheckResult
+
+    def mismatch(checker, feeds, results):  # type: ignore[no-untyped-def]
+        return CheckResult(len(feeds), [(0, "out", 3.0)])
+
+    monkeypatch.setattr(running, "check_outputs", mismatch)
+    code, out, _ = cli("run", model, "--cuts", "2", "--random", "2", "--check")
     assert code == 1 and "bit-exact with the whole model: NO" in out
 
 
