@@ -76,7 +76,7 @@ def test_check_failure_exits_1(cli: Cli, model: Path, tmp_path: Path) -> None:
     seg = tmp_path / "s.tflite"
     seg.write_bytes(split(graph, [])[0])
     # another model as the reference is refused before anything runs (issue 19)
-    code, out, err = cli("run", seg, "--random", "2", "--check", "--reference", other)
+    code, _out, err = cli("run", seg, "--random", "2", "--check", "--reference", other)
     assert code == 2 and "not the model these segments were split from" in err
 
 
