@@ -90,12 +90,12 @@ def cases(f: dict[str, Path], d: Path) -> list[list[str]]:
         out.append(["plan", m, *flag])
     for flag in (["--cuts", "0"], ["--cuts", "9"], ["--cuts", "2,1"], ["--cuts", "a"],
                  ["--cuts", "1,1"], ["--batch", "0"], ["--batch", "1000000000"],
-                 ["--buses", "0"], ["--buses", "x,y"], ["--queue-size", "0"],
+                 ["--buses", "0,0"], ["--buses", "x,y"], ["--queue-size", "0"],
                  ["--plot", str(d / "g.txt")], ["--plot", str(f["dir"])],
                  ["--plan", str(f["badplan"])], ["--plan", str(f["otherplan"])],
                  ["--plan", str(f["plan"]), "--cuts", "1"],
                  ["--plan", str(f["plan"]), "--device", "edgetpu-usb2"],
-                 ["--device", "cpu"], ["--runner", "x"], ["--clock", "std", "--device", "cpu"]):
+                 ["--device", "null"], ["--runner", "x"], ["--clock", "std", "--device", "cpu"]):
         out.append(["simulate", m, *flag])
     for flag in (["--cuts", "0", "-o", str(d / "o1")], ["--cuts", "", "-o", str(d / "o2")],
                  ["-o", str(d / "o3")], ["--cuts", "1", "--plan", str(f["plan"]), "-o",
@@ -139,7 +139,8 @@ def classify(proc: subprocess.CompletedProcess[str] | None) -> str:
         return "traceback"
     if proc.returncode == 0:
         return "not refused"
-    lines = [line for line in err.strip().splitlines() if not line.startswith("warning:")]
+    lines = [line for line in err.strip().splitlines()
+             if not line.startswith(("warning:", "note:"))]
     return "clean" if len(lines) == 1 and lines[0].startswith("error:") else "noisy"
 
 

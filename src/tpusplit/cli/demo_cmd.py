@@ -43,6 +43,8 @@ def demo(
     if devices is not None and tpus is not None:
         raise TpusplitError("give --tpus (with --device) or --devices, not both")
     tpus = 4 if tpus is None else tpus
+    if output is not None and output.exists() and not output.is_dir():
+        raise TpusplitError(f"{output}: exists and is not a directory")
     target = parse_target(device if devices is None else None, tpus if devices is None
                           else None, devices=devices, runner=runner, clock=clock)
     if devices is None and target.backend != "edgetpu":
