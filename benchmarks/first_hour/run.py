@@ -128,6 +128,25 @@ def cases(f: dict[str, Path], d: Path) -> list[list[str]]:
             ["predictor", "collect", "--device", "gpu", "-o", str(d / "c.csv")],
             ["cluster", "probe", "-o", str(f["dir"])], ["bench", "nosuch"], ["nosuchcommand"],
             ["plan"], ["inspect", m, "--cuts", "1"]]
+    out += [["plan", m, "--devices", "usb3:2", "--split-layers"],
+            ["plan", m, "--tpus", "2", "--cost", "profile", "--split-layers"],
+            ["plan", m, "--cluster", str(f["cluster_bad"]), "--compare"],
+            ["plan", m, "--tpus", "2", "--profile-cache", str(f["dir"]), "--cost", "profile"],
+            ["plan", str(f["text"]), "--devices", "usb3:2"],
+            ["simulate", m, "--plan", str(f["plan"]), "--plot", str(d / "g.xyz")],
+            ["simulate", m, "--cuts", "1,2", "--buses", "0,1"],
+            ["simulate", str(f["fc"]), "--plan", str(f["plan"])],
+            ["split", m, "--cuts", "1", "--compile", "-o", str(d / "o7")],
+            ["split", str(f["fc"]), "--plan", str(f["plan"]), "-o", str(d / "o8")],
+            ["run", *segs, "--tpu-map", "0:usb:0", "--random", "1"],
+            ["run", *segs, "--check", "--reference", str(f["dir"]), "--random", "1"],
+            ["run", m, "--plan", str(f["plan"]), "--inputs", str(f["dir"])],
+            ["run", m, "--plan", str(f["plan"]), "--device", "edgetpu", "--random", "1"],
+            ["run", m, "--cuts", "1", "--cluster-spec", str(f["cluster_bad"])],
+            ["devices", "--bogus"], ["zoo", "build"], ["zoo", "build", "ResNet50", "--samples",
+            "0"], ["predictor", "eval", str(d / "none.pkl"), str(f["csv_bad"])],
+            ["calibrate", str(f["csv_bad"])], ["cluster", "probe", "-o", str(d / "c.json"),
+            "--sizes", "x"], ["bench", "partition", "--nonsense-flag"]]
     return out
 
 
