@@ -12,7 +12,7 @@ from typing import Any
 
 from tpusplit.costs.base import CostSource, SegmentCost
 from tpusplit.costs.runner import RunnerModel
-from tpusplit.devices.energy import pipeline_energy
+from tpusplit.devices.energy import PowerModel, pipeline_energy
 from tpusplit.devices.target import Target
 from tpusplit.errors import TpusplitError, read_json
 from tpusplit.files import write_file
@@ -350,32 +350,60 @@ class Timer:
 
 
 def make_plan(strategy: str, graph: Graph, cost: CostSource, cuts: Sequence[int],
-              timer: Timer, *, batch: int = DEFAULT_BATCH, lower_bound_ms: float | None = None,
-              notes: Sequence[str] = (), replicas: Sequence[int] = ()) -> Plan:
-    """Evaluate the segments of ``cuts`` on ``cost`` and package them as a :class:`Plan`.
+              timer: Timer | None, *, batch: int = DEFAULT_BATCH,
+              lower_bound_ms: float | None = None, notes: Sequence[str] = (),
+              replicas: Sequence[int] = (), stages: Sequence[StageKind] | None = None,
+              device: str | None = None, solve_seconds: float | None = None) -> Plan:
+    """Evaluate the segments of ``cuts`` and package them as a :class:`Plan`: the one
+    constructor of plans, with the simulator's time model and energy for every plan.
 
+    ``cost`` costs every segment, unless ``stages`` gives each segment its own device kind
+    (a mix of devices: its cost source, label and power). ``timer`` counts the evaluations
+    and the solve time (None: every evaluation of the cost sources, and ``solve_seconds``).
     Raises TpusplitError if a segment would be empty (a strategy bug, never silent).
     """
     edges = bounds(graph, sorted(cuts))
-    seg_costs: list[SegmentCost] = [cost.segment(a, b) for a, b in edges]
+    sources = [s.cost for s in stages] if stages is not None else [cost] * len(edges)
+    seg_costs: list[SegmentCost] = [c.segment(a, b) for c, (a, b) in zip(sources, edges,
+                                                                          strict=True)]
+    labels = [s.label for s in stages] if stages is not None else [""] * len(edges)
     figures = tuple(SegmentFigures(c.start, c.end, float(c.latency_ms), int(c.on_chip_bytes),
-                                   int(c.off_chip_bytes)) for c in seg_costs)
-    evaluations, seconds = timer.evaluations, timer.seconds
-    timer.stop()
+                                   int(c.off_chip_bytes), label)
+                    for c, label in zip(seg_costs, labels, strict=True))
+    if timer is not None:
+        evaluations, seconds = timer.evaluations, timer.seconds
+        timer.stop()
+    else:
+        evaluations = sum(c.evaluations for c in {id(s): s for s in sources}.values())
+        seconds = solve_seconds or 0.0
     reps = tuple(int(r) for r in replicas)
-    result = simulate(cost, sorted(cuts), batch=batch, replicas=reps or None)
+    result = simulate(sources if stages is not None else cost, sorted(cuts), batch=batch,
+                      replicas=reps or None)
     tpi = result.time_per_inference_ms
-    power = cost.power()
+    powers = ([s.power for s in stages] if stages is not None else [cost.power()] * len(edges))
     counts = reps or (1,) * len(seg_costs)
     # every device on its own: a stage's busy time shared by its replicas
     busy = [b / batch / r for b, r in zip(result.stage_busy_ms, counts, strict=True)
             for _ in range(r)]
-    energy = None if power is None else pipeline_energy(busy, tpi,
-                                                        [power] * len(busy)).total_mj
-    return Plan(strategy=strategy, device=cost.device, model=graph.name,
+    per_device = [pw for pw, r in zip(powers, counts, strict=True) for _ in range(r)]
+    energy = (None if any(pw is None for pw in per_device) else
+              pipeline_energy(busy, tpi, per_device).total_mj)  # type: ignore[arg-type]
+    return Plan(strategy=strategy, device=device or cost.device, model=graph.name,
                 num_ops=len(graph.ops), cuts=tuple(int(c) for c in sorted(cuts)),
                 segments=figures, batch=batch, time_per_inference_ms=tpi,
                 cost_evaluations=evaluations, solve_seconds=seconds,
                 lower_bound_ms=lower_bound_ms, notes=tuple(notes),
-                model_fingerprint=graph.fingerprint, energy_mj=energy, runner=cost.runner,
-                expected_error=cost.expected_error(len(seg_costs)) or "", replicas=reps)
+                model_fingerprint=graph.fingerprint, energy_mj=energy,
+                runner=sources[0].runner,
+                expected_error=sources[0].expected_error(len(seg_costs)) or "",
+                replicas=reps)
+
+
+@dataclass(frozen=True)
+class StageKind:
+    """The device kind one segment of a plan for a mix runs on: its cost source, the label
+    the plan shows (``usb3``, ``cpu@2``) and what it draws."""
+
+    cost: CostSource
+    label: str
+    power: PowerModel

@@ -59,7 +59,12 @@ def plan_cluster(graph: Graph, cluster: Cluster, objective: str = "throughput",
                  batch: int = DEFAULT_BATCH) -> Plan:
     """The exact best contiguous pipeline of ``graph`` on ``cluster`` for ``objective``
     (``throughput``: smallest bottleneck over stages and transfers; ``latency``: smallest
-    sum). One-line :class:`TpusplitError` for another objective or no possible plan."""
+    sum). One-line :class:`TpusplitError` for another objective or no possible plan.
+
+    The one plan built outside :func:`~tpusplit.strategies.base.make_plan`: its network
+    transfers are pipeline elements of their own, which the simulator does not model, so
+    its time per inference is the flow shop's closed form over stages and transfers
+    (:func:`~tpusplit.strategies.base.pipeline_time_ms`)."""
     if objective not in CLUSTER_OBJECTIVES:
         raise TpusplitError(f"--objective: {objective!r}; a cluster plan minimises "
                             f"{' or '.join(CLUSTER_OBJECTIVES)}")

@@ -21,20 +21,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from tpusplit.costs.base import CostSource
-from tpusplit.devices.energy import pipeline_energy
 from tpusplit.devices.kinds import DeviceKind, describe
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph, bounds
 from tpusplit.partition.device_chain import hetero_partition
 from tpusplit.partition.placement import Placement, place
 from tpusplit.profiling.sources import kind_cost
-from tpusplit.sim import simulate
-from tpusplit.strategies.base import DEFAULT_BATCH, Plan, SegmentFigures
+from tpusplit.strategies.base import DEFAULT_BATCH, Plan, StageKind, make_plan
 from tpusplit.strategies.optimal import optimal
 
 OBJECTIVES = ("throughput", "latency", "energy")
@@ -49,20 +47,10 @@ def check_objective(objective: str) -> None:
 def _plan(graph: Graph, kinds: Sequence[DeviceKind], costs: Sequence[CostSource],
           cuts: Sequence[int], assign: Sequence[int], strategy: str, batch: int,
           seconds: float, notes: Sequence[str]) -> Plan:
-    stage_costs = [costs[t] for t in assign]
-    segs = [c.segment(a, b) for c, (a, b) in zip(stage_costs, bounds(graph, cuts), strict=True)]
-    figures = tuple(SegmentFigures(s.start, s.end, float(s.latency_ms), int(s.on_chip_bytes),
-                                   int(s.off_chip_bytes), kinds[t].label)
-                    for s, t in zip(segs, assign, strict=True))
-    result = simulate(stage_costs, list(cuts), batch=batch)
-    energy = pipeline_energy([b / batch for b in result.stage_busy_ms],
-                             result.time_per_inference_ms, [kinds[t].power for t in assign])
-    return Plan(strategy=strategy, device=describe(list(kinds)), model=graph.name,
-                num_ops=len(graph.ops), cuts=tuple(int(c) for c in cuts), segments=figures,
-                batch=batch, time_per_inference_ms=result.time_per_inference_ms,
-                cost_evaluations=sum(c.evaluations for c in costs), solve_seconds=seconds,
-                notes=tuple(notes), model_fingerprint=graph.fingerprint,
-                energy_mj=energy.total_mj, runner=stage_costs[0].runner)
+    stages = [StageKind(costs[t], kinds[t].label, kinds[t].power) for t in assign]
+    plan = make_plan(strategy, graph, costs[assign[0]], cuts, None, batch=batch, notes=notes,
+                     stages=stages, device=describe(list(kinds)), solve_seconds=seconds)
+    return replace(plan, cost_evaluations=sum(c.evaluations for c in costs))
 
 
 def plan_devices(graph: Graph, kinds: Sequence[DeviceKind], objective: str = "throughput",
