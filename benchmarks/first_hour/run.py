@@ -143,7 +143,8 @@ def cases(f: dict[str, Path], d: Path) -> list[list[str]]:
             ["run", m, "--plan", str(f["plan"]), "--inputs", str(f["dir"])],
             ["run", m, "--plan", str(f["plan"]), "--device", "edgetpu", "--random", "1"],
             ["run", m, "--cuts", "1", "--cluster-spec", str(f["cluster_bad"])],
-            ["devices", "--bogus"], ["zoo", "build"], ["zoo", "build", "ResNet50", "--samples",
+            ["devices", "--bogus"], ["zoo", "list", "--bogus"], ["zoo", "build", "ResNet50",
+            "--samples",
             "0"], ["predictor", "eval", str(d / "none.pkl"), str(f["csv_bad"])],
             ["calibrate", str(f["csv_bad"])], ["cluster", "probe", "-o", str(d / "c.json"),
             "--sizes", "x"], ["bench", "partition", "--nonsense-flag"]]

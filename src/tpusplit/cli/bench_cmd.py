@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import runpy
 import sys
 from pathlib import Path
+from typing import NoReturn
+from unittest.mock import patch
 
 import typer
 
@@ -44,10 +47,15 @@ def bench(
     out = root / "results" if commit else results.resolve()
     before = os.environ.get("TPUSPLIT_RESULTS")
     os.environ["TPUSPLIT_RESULTS"] = str(out)  # every benchmark's RESULTS honours it
-    print(f"results go to {out}", file=sys.stderr)
+    print(f"note: results go to {out}", file=sys.stderr)
+    def bad_arguments(_parser: argparse.ArgumentParser, message: str) -> NoReturn:
+        raise TpusplitError(f"bench {name}: {message} (see python {root / name / 'run.py'} "
+                            "-h)")
+
     try:
         module = runpy.run_path(str(root / name / "run.py"), run_name="tpusplit_bench")
-        code = module["main"](list(ctx.args))
+        with patch.object(argparse.ArgumentParser, "error", bad_arguments):
+            code = module["main"](list(ctx.args))
     finally:
         if before is None:
             os.environ.pop("TPUSPLIT_RESULTS", None)
