@@ -34,7 +34,10 @@ Same API, statistics and failure semantics as the threaded
 * **Bounded in-flight inputs**: ``push`` waits while ``max_in_flight`` inputs are pushed but
   not yet through the last stage; finished results wait (in the object store) for ``pop``.
 * **Faults**: a stage raising is returned by its actor as a failure marker that the next
-  actors hand on; an actor or node that dies fails its call with Ray's actor error. Either
+  actors hand on; an actor or node that dies fails its call with Ray's actor error, and an
+  actor that holds a late input and does not answer a liveness call (run on a thread of its
+  own) within ``answer_timeout`` seconds fails it too (a node down or frozen, which Ray
+  takes about a minute to declare dead). Either
   way ``pop`` delivers every result before the failing input, in order, then raises
   :class:`StageError` naming the stage (and the replica, for a replicated stage) and the
   input; inputs after it are dropped.
@@ -85,6 +88,9 @@ from tpusplit.pipeline.runner import (
 RAY_MISSING = "ray is not installed: pip install 'tpusplit[cluster]'"
 #: Seconds to wait for every actor to start and load its segment.
 START_TIMEOUT_S = 120.0
+#: Seconds a stage's actor has to answer a liveness call (made when a result is this late):
+#: a node that is down or frozen is found in about twice this, not in Ray's own minute.
+ANSWER_TIMEOUT_S = 10.0
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -288,6 +294,10 @@ class StageActor:
             self.items += 1
         return out
 
+    def alive(self) -> bool:
+        """Answer a liveness call (on the actor's own ``health`` thread, beside a run)."""
+        return True
+
     def stats(self) -> tuple[int, float, float]:
         """(items, busy seconds, idle seconds between calls)."""
         return self.items, self.busy_s, self.wait_s
@@ -316,6 +326,10 @@ class RayPipeline(PipelineBase):
             (default: the actor's rank among the actors of the same placement, so two TPU
             stages or replicas on one host use its TPUs 0 and 1).
         replicas: actors of each stage (default one each).
+        answer_timeout: when a result is ``answer_timeout / 2`` seconds late, the actor that
+            holds the input must answer a liveness call within ``answer_timeout`` seconds;
+            one that does not (its node down, frozen or cut off) fails the input with
+            :class:`StageError` (Ray itself takes about a minute to declare a node dead).
 
     The process must be connected to a cluster (:func:`connect`). Use ``push``/``pop`` or
     ``run`` as with :class:`~tpusplit.pipeline.runner.Pipeline`; close it (or use it as a
@@ -328,7 +342,8 @@ class RayPipeline(PipelineBase):
                  stage_cpus: float = 1.0,
                  devices: Sequence[int | Sequence[int]] | None = None,
                  start_timeout: float = START_TIMEOUT_S,
-                 replicas: Sequence[int] | None = None) -> None:
+                 replicas: Sequence[int] | None = None,
+                 answer_timeout: float = ANSWER_TIMEOUT_S) -> None:
         ray = import_ray()
         if not ray.is_initialized():
             raise PipelineError("not connected to a Ray cluster (connect() first)")
@@ -373,6 +388,7 @@ class RayPipeline(PipelineBase):
         self.placements = [group[0] for group in places]
         self.replicas = counts
         self.max_in_flight = max_in_flight
+        self.answer_timeout = answer_timeout
         self._lock = threading.Condition()
         self._closed = False
         self._ended = False
@@ -384,7 +400,8 @@ class RayPipeline(PipelineBase):
         self._pusher: int | None = None
         self._done = 0  # inputs known to be through the last stage
         self._flight: collections.deque[_Flight] = collections.deque()
-        remote = ray.remote(StageActor)
+        # runs in order on the default thread; liveness calls on a thread of their own
+        remote = ray.remote(concurrency_groups={"health": 1})(StageActor)
         #: Every stage's actors (``replica_actors[i][j]``: replica ``j`` of stage ``i``);
         #: :attr:`actors` lists them all in that order (one per stage without replicas).
         self.replica_actors: list[list[Any]] = []
@@ -625,19 +642,34 @@ class RayPipeline(PipelineBase):
             refs = flight.refs
             seq = self._popped
         ray = self._ray
+        lost: StageError | None = None
+        quiet = time.perf_counter()  # since when no stage of this input has finished
+        finished = self._finished_stages(refs)
         while True:
             if self._closed:
                 raise PipelineError("pop on a closed pipeline")
             ready, _ = ray.wait([refs[-1]], timeout=POLL_S)
             if ready:
                 break
-            if deadline is not None and time.perf_counter() >= deadline:
+            now = time.perf_counter()
+            if deadline is not None and now >= deadline:
                 raise PipelineError(f"no result within {timeout} s")
-        try:
-            got = ray.get(refs[-1])
-        except ray.exceptions.RayError as exc:
-            got = _Failed(-1, seq, exc)
-            self._failure = self._actor_error(flight, seq, exc)
+            if now - quiet >= self.answer_timeout / 2:
+                done = self._finished_stages(refs)
+                if done == finished:
+                    lost = self._silent(flight, done, seq)
+                    if lost is not None:
+                        break
+                finished, quiet = done, time.perf_counter()
+        if lost is not None:
+            got: Any = _Failed(lost.stage, seq, lost)
+            self._failure = lost
+        else:
+            try:
+                got = ray.get(refs[-1])
+            except ray.exceptions.RayError as exc:
+                got = _Failed(-1, seq, exc)
+                self._failure = self._actor_error(flight, seq, exc)
         with self._lock:
             if self._closed:
                 raise PipelineError("pop on a closed pipeline")
@@ -650,6 +682,35 @@ class RayPipeline(PipelineBase):
             self._drop()
             raise self._failure
         return {n: got[n] for n in self.wiring.outputs}
+
+    def _finished_stages(self, refs: Sequence[Any]) -> int:
+        """How many of an input's stages (from the first) have finished."""
+        done = 0
+        for ref in refs:
+            if not self._ray.wait([ref], timeout=0, fetch_local=False)[0]:
+                break
+            done += 1
+        return done
+
+    def _silent(self, flight: _Flight, stage: int, seq: int) -> StageError | None:
+        """The :class:`StageError` when the actor holding input ``seq`` at ``stage`` does not
+        answer a liveness call within :attr:`answer_timeout` seconds (or is dead), else None.
+        """
+        ray = self._ray
+        j = flight.replicas[stage]
+        actor = self.replica_actors[stage][j]
+        ping = actor.alive.options(concurrency_group="health").remote()
+        try:
+            if ray.wait([ping], timeout=self.answer_timeout, fetch_local=False)[0]:
+                ray.get(ping)
+                return None
+            why = (f"does not answer within {self.answer_timeout:g} s (its node down, "
+                   "frozen or cut off?)")
+        except ray.exceptions.RayError as exc:
+            why = f"is gone ({_clean(exc)})"
+        place = self.replica_placements[stage][j].describe()
+        return StageError(stage, seq, ActorLost(f"the Ray actor of {self._name(stage, j)} on "
+                                                f"{place} {why}"), j, self.replicas[stage])
 
     def _stage_error(self, failed: _Failed, seq: int) -> StageError:
         """The :class:`StageError` for a stage that raised."""
