@@ -10,7 +10,8 @@ anchors x 91 classes for COCO, 2034 x 2 for faces) and the TF Object Detection A
 export defaults (``max_detections=10``, ``max_classes_per_detection=1``, ``detections_per_class
 =100``, fast NMS, score threshold 1e-8, IoU 0.6), on class scores of a real-looking spread.
 
-Writes data/coral-reference/host_cpu.csv (model, op, reference_ms, machine).
+Writes data/coral-reference/host_cpu.csv (model, op, reference_ms, machine, anchors, classes);
+``tpusplit.costs.host_ops`` reads it to cost the op in any SSD (linear in anchors x classes).
 """
 
 from __future__ import annotations
@@ -111,11 +112,11 @@ def time_ms(anchors: int, classes: int, repeats: int = 200) -> float:
 
 def main() -> int:
     machine = f"{platform.processor() or platform.machine()} ({platform.platform()})"
-    rows = [(name, "TFLite_Detection_PostProcess", round(time_ms(*shape), 4), machine)
+    rows = [(name, "TFLite_Detection_PostProcess", round(time_ms(*shape), 4), machine, *shape)
             for name, shape in SSD.items()]
     with OUT.open("w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["model", "op", "reference_ms", "machine"])
+        w.writerow(["model", "op", "reference_ms", "machine", "anchors", "classes"])
         w.writerows(rows)
     for r in rows:
         print(f"{r[0]}: {r[2]:.3f} ms")

@@ -3,9 +3,10 @@
 Usage: python benchmarks/replicas/curves.py [--models MobileNetV2,ResNet50] [--tpus 8]
        [--batch 200]
 
-For every model (MobileNetV2, SSDMobileNetV1, ResNet50, InceptionV4-slim, conv F=682, fc
-N=2620; a Keras model is skipped when the zoo has not built it: ``tpusplit zoo build``, needs
-TensorFlow) and N = 1..``--tpus`` Edge TPUs, three plans chosen exactly by
+For every model (MobileNetV2, SSDMobileNetV1, SSDMobileNetV1 ending in its post-processing op
+``TFLite_Detection_PostProcess`` as Coral's ``*_postprocess`` file, ResNet50, InceptionV4-slim,
+conv F=682, fc N=2620; a Keras model is skipped when the zoo has not built it: ``tpusplit zoo
+build``, needs TensorFlow) and N = 1..``--tpus`` Edge TPUs, three plans chosen exactly by
 :func:`tpusplit.partition.replica_partition` on the Edge TPU model with the Python runner's
 host time per stage (the profile's ``python_stage_ms``, serialised across stages):
 **pure replicas** (one stage, N copies), **pure stages** (a pipeline, one device each) and the
@@ -15,6 +16,12 @@ two machines:
 * ``usb3``: ``edgetpu-usb3``, every USB Accelerator on one USB 3 host controller (one shared
   link: transfers and streamed weights take turns), the usual desktop;
 * ``pcie``: ``edgetpu-pcie``, every M.2 / PCIe card on its own lane.
+
+For the SSD with post-processing (work the Edge TPU leaves to the host CPU), a fourth plan:
+**host stage**, the exact hybrid of the ops before the post-processing and the post-processing
+as a stage of its own on up to ``HOST_CORES`` host cores
+(:func:`tpusplit.strategies.replicated.host_staged`); in the other plans every copy of the
+last stage runs it after its TPU.
 
 Replicas share the host too: the runner's host work per input (serialised by the GIL) caps
 any plan at ``1 / (stages x python_stage_ms)`` inferences per second. The report names, per
@@ -40,16 +47,20 @@ from tpusplit.costs.edgetpu import EdgeTPUCost
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import Graph, load
 from tpusplit.models import zoo
+from tpusplit.models.slim import ssd_mobilenet_v1
 from tpusplit.models.specs import build_spec
 from tpusplit.partition import replica_partition
 from tpusplit.sim import simulate
+from tpusplit.strategies.replicated import host_staged
 
 #: Where results go: ``$TPUSPLIT_RESULTS`` (``tpusplit bench`` sets it), else the
 #: committed ``benchmarks/results/``.
 RESULTS = Path(os.environ.get("TPUSPLIT_RESULTS")
                or Path(__file__).resolve().parents[1] / "results")
-MODELS = ("MobileNetV2", "SSDMobileNetV1", "ResNet50", "InceptionV4-slim", "conv-682",
-          "fc-2620")
+MODELS = ("MobileNetV2", "SSDMobileNetV1", "SSDMobileNetV1-postprocess", "ResNet50",
+          "InceptionV4-slim", "conv-682", "fc-2620")
+#: Host cores a host stage may use (a desktop or a Raspberry Pi 4 has at least 4).
+HOST_CORES = 4
 MACHINES = {"usb3": ("edgetpu-usb3", True), "pcie": ("edgetpu-pcie", False)}
 KINDS = {"pure replicas": {"max_stages": 1}, "pure stages": {"max_replicas": 1},
          "best hybrid": {}}
@@ -57,6 +68,8 @@ KINDS = {"pure replicas": {"max_stages": 1}, "pure stages": {"max_replicas": 1},
 
 def graph_of(name: str) -> Graph | None:
     """The model, or None for a Keras zoo model that is not built here."""
+    if name == "SSDMobileNetV1-postprocess":
+        return load(ssd_mobilenet_v1(postprocess=True), name=name)
     try:
         return load(build_spec(name), name=name)
     except TpusplitError as exc:
@@ -91,6 +104,17 @@ def curve(graph: Graph, device: str, shared: bool, tpus: int, batch: int
                          "time_per_inference_ms": sim.time_per_inference_ms,
                          "throughput_ips": sim.throughput_ips,
                          "host_cap_ips": 1000 / (part.stages * h) if part.devices > 1 else None})
+        staged = host_staged(graph, devices, cost, host_cores=HOST_CORES, known=known)
+        if staged is not None:
+            reps = list(staged.replica_counts)
+            sim = simulate(cost, list(staged.cuts), batch=batch, replicas=reps,
+                           shared_bus=shared)
+            rows.append({"devices": devices, "kind": "host stage", "cuts": list(staged.cuts),
+                         "replicas": reps, "used": staged.devices_used,
+                         "period_ms": staged.bottleneck_ms, "solve_s": staged.solve_seconds,
+                         "time_per_inference_ms": sim.time_per_inference_ms,
+                         "throughput_ips": sim.throughput_ips,
+                         "host_cap_ips": 1000 / (len(reps) * h)})
     return rows
 
 
@@ -155,18 +179,29 @@ def markdown(out: dict[str, Any], args: argparse.Namespace) -> str:
              "host time per stage (serialised), plans chosen exactly by "
              "`partition.replica_partition`, times from the simulator; usb3: every TPU on one "
              "shared USB 3 link; pcie: one lane each. Throughput in inferences/s; a plan is "
-             "written as the replicas of each stage.", ""]
+             "written as the replicas of each stage. SSDMobileNetV1-postprocess ends in "
+             "TFLite_Detection_PostProcess, which the Edge TPU leaves to the host CPU: in the "
+             "first three plans every copy of the last stage runs it after its TPU; **host "
+             "stage** runs it as a stage of its own on up to "
+             f"{HOST_CORES} host cores (`strategies.replicated.host_staged`; `plan` picks it "
+             "when the simulator, without link sharing, says it is faster).", ""]
     for name, machines in out["models"].items():
         for machine, res in machines.items():
             rows = res["rows"]
+            kinds = [*KINDS, *(["host stage"] if any(r["kind"] == "host stage"
+                                                     for r in rows) else [])]
+            extra = " host stage (plan) |" if len(kinds) > len(KINDS) else ""
             lines += [f"## {name}, {machine}", "",
-                      "| TPUs | pure replicas | pure stages | best hybrid | hybrid plan |",
-                      "|---|---|---|---|---|"]
+                      "| TPUs | pure replicas | pure stages | best hybrid | hybrid plan |" + extra,
+                      "|---|---|---|---|---|" + ("---|" if extra else "")]
             for d in sorted({r["devices"] for r in rows}):
                 get = {r["kind"]: r for r in rows if r["devices"] == d}
                 cells = [f"{get[k]['throughput_ips']:.0f}" if k in get else "" for k in KINDS]
                 plan = get.get("best hybrid", {}).get("replicas", "")
-                lines.append(f"| {d} | " + " | ".join(cells) + f" | {plan} |")
+                host = get.get("host stage")
+                tail = (f" {host['throughput_ips']:.0f} ({host['replicas']}, last on host "
+                        "cores) |" if host else (" |" if extra else ""))
+                lines.append(f"| {d} | " + " | ".join(cells) + f" | {plan} |" + tail)
             lines += ["", f"Best hybrid {res['saturation']}.", ""]
     return "\n".join(lines)
 
@@ -183,7 +218,7 @@ def plot(out: dict[str, Any], path: Path) -> None:
         for row, machine in enumerate(MACHINES):
             ax = axes[row][col]
             rows = out["models"][name][machine]["rows"]
-            for k, kind in enumerate(KINDS):
+            for k, kind in enumerate([*KINDS, "host stage"]):
                 rs = sorted((r for r in rows if r["kind"] == kind), key=lambda r: r["devices"])
                 ax.plot([r["devices"] for r in rs], [r["throughput_ips"] for r in rs],
                         "-o", ms=3, color=f"C{k}", label=kind)

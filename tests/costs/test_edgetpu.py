@@ -172,6 +172,7 @@ def test_negative_and_missing_profiles(tmp_path: Path) -> None:
 
 
 def test_any_segment_of_branching_nets(random_nets: list[bytes]) -> None:
+    from tpusplit.costs.host_ops import runs_on_host
     from tpusplit.sim import simulate
 
     for data in random_nets[:3]:
@@ -181,7 +182,8 @@ def test_any_segment_of_branching_nets(random_nets: list[bytes]) -> None:
         for a in range(0, n, 3):
             for b in range(a + 1, n + 1, 4):
                 s = cost.segment(a, b)
-                assert s.latency_ms > 0
+                # host ops alone (a float input's QUANTIZE): no Edge TPU invoke at all
+                assert s.latency_ms > 0 or all(runs_on_host(g, i) for i in range(a, b))
                 assert s.on_chip_bytes + s.off_chip_bytes == sum(layer_bytes(g, i)
                                                                  for i in range(a, b))
         cuts = g.narrowest_cuts(2)

@@ -118,7 +118,7 @@ def plan_backends(plan: Plan, simulate_tpu: bool, source: str, threads: int | No
         if kind.backend == "cpu":
             out.append(("cpu", {"num_threads": kind.threads}))
         elif simulate_tpu:
-            out.append(PacedBackend([s.latency_ms for s in plan.segments], threads or 1))
+            out.append(PacedBackend(plan.segments[i].latency_ms, threads or 1))
         else:
             out.append(("edgetpu", options))
     return out

@@ -161,6 +161,11 @@ class CostSource(ABC):
         unknown), for a pipeline of ``stages``."""
         return None
 
+    def host_tail(self) -> int | None:
+        """Where the model's trailing ops that this device leaves to the host CPU begin (an
+        SSD's post-processing on an Edge TPU), or None: the device runs every op."""
+        return None
+
     def power(self) -> PowerModel | None:
         """What one device of this source draws (:mod:`tpusplit.devices.energy`), or None when
         unknown (then plans report no energy)."""

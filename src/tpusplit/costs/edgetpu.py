@@ -44,7 +44,11 @@ depend on the host and which on the chip:
 - **op** (chip): per op issued on the Edge TPU.
 
 Ops that convert a float model's input or output (``QUANTIZE`` from float, ``DEQUANTIZE``) run
-on the host CPU and are not costed (microseconds at the sizes measured). Each term's value,
+on the host CPU and are not costed (microseconds at the sizes measured); an SSD's
+post-processing op runs there too and costs ``cpu_factor`` times its time on the reference CPU
+(:mod:`tpusplit.costs.host_ops`). A segment's trailing host ops run after its Edge TPU part,
+whose outputs are what crosses the link; a segment of host ops only is host CPU time alone
+(the host stage of :func:`tpusplit.strategies.replicated.optimal_replicated`). Each term's value,
 and how much of the data it explains, is in ``benchmarks/results/edgetpu_model.md``.
 
 A ``memory`` callable may override the caching model with the compiler's real figures.
@@ -64,6 +68,7 @@ from pathlib import Path
 import numpy as np
 
 from tpusplit.costs.base import CostSource, SegmentCost
+from tpusplit.costs.host_ops import host_tail, reference_ms, runs_on_host
 from tpusplit.costs.onchip import (
     CacheLayout,
     _ceil,
@@ -106,14 +111,6 @@ class OpTerms:
     working_set_mib: float = 0.0
 
 
-def _host_edge_op(graph: Graph, index: int) -> bool:
-    """A float model's edge conversion (runs on the host CPU, not on the Edge TPU)."""
-    op = graph.ops[index]
-    if op.name == "DEQUANTIZE":
-        return True
-    return op.name == "QUANTIZE" and graph.tensors[op.inputs[0]].dtype == "float32"
-
-
 def padded_bytes(graph: Graph, t: int) -> int:
     """Bytes of activation tensor ``t`` on chip: int8, innermost (channel) dimension padded to
     a multiple of 64, the array's width."""
@@ -127,7 +124,7 @@ def padded_bytes(graph: Graph, t: int) -> int:
 def op_terms(graph: Graph, index: int) -> OpTerms:
     """The device-term counts of op ``index`` (see the module docstring)."""
     op = graph.ops[index]
-    if _host_edge_op(graph, index):
+    if runs_on_host(graph, index):
         return OpTerms(tpu=False)
     ts = graph.tensors
     outs = sum(_int8_bytes(graph, t) for t in op.outputs)
@@ -178,6 +175,10 @@ class EdgeTPUFeatures:
     streamed_reads_mib: float
     on_chip_bytes: int
     off_chip_bytes: int
+    #: Reference-CPU ms of the segment's host ops (:mod:`tpusplit.costs.host_ops`).
+    host_ref_ms: float = 0.0
+    #: False for a segment of host ops only (no Edge TPU invoke at all).
+    on_tpu: bool = True
 
     @property
     def link_mib(self) -> float:
@@ -187,11 +188,12 @@ class EdgeTPUFeatures:
     @classmethod
     def from_counts(cls, counts: Sequence[float], in_mib: float, out_mib: float,
                     streamed_mib: float, streamed_reads_mib: float, on_chip_bytes: int,
-                    off_chip_bytes: int) -> EdgeTPUFeatures:
+                    off_chip_bytes: int, host_ref_ms: float = 0.0,
+                    on_tpu: bool = True) -> EdgeTPUFeatures:
         """Features from the additive counts in :data:`COUNTS` order and the rest."""
         conv, dw, fc, element, ops = (float(c) for c in counts)
         return cls(conv, dw, fc, element, ops, in_mib, out_mib, streamed_mib,
-                   streamed_reads_mib, on_chip_bytes, off_chip_bytes)
+                   streamed_reads_mib, on_chip_bytes, off_chip_bytes, host_ref_ms, on_tpu)
 
     def vector(self) -> list[float]:
         """The counts in :data:`PARAMETERS` order (1 for the fixed cost)."""
@@ -232,7 +234,7 @@ class EdgeTPUSegmentCost(SegmentCost):
 
     ``in_ms``/``out_ms`` move the boundary activations (link and host-side handling),
     ``stream_ms`` reads the off-chip parameters over the link, ``compute_ms`` is the chip's
-    own time, ``fixed_ms`` the invoke.
+    own time, ``fixed_ms`` the invoke, ``host_ms`` the host ops on the host CPU.
     """
 
     fixed_ms: float = 0.0
@@ -240,6 +242,7 @@ class EdgeTPUSegmentCost(SegmentCost):
     stream_ms: float = 0.0
     in_ms: float = 0.0
     out_ms: float = 0.0
+    host_ms: float = 0.0
 
 
 def _override(placement: CacheLayout, on: int, off: int) -> CacheLayout:
@@ -318,9 +321,18 @@ def runner_of(profile: DeviceProfile, runner: str = "python", host_ms: float | N
 
 def segment_features(graph: Graph, start: int, end: int, profile: DeviceProfile,
                      memory: MemoryFn | None = None) -> EdgeTPUFeatures:
-    """Features of ops ``[start, end)``; on/off-chip bytes from the caching model or ``memory``."""
+    """Features of ops ``[start, end)``; on/off-chip bytes from the caching model or ``memory``.
+    Trailing host ops are left to the host (their reference-CPU time), the rest is the Edge
+    TPU part."""
+    host = sum(reference_ms(graph, i) for i in range(start, end))
+    tpu_end = end
+    while tpu_end > start and runs_on_host(graph, tpu_end - 1):
+        tpu_end -= 1
+    if tpu_end == start:
+        return EdgeTPUFeatures.from_counts([0.0] * len(COUNTS), 0.0, 0.0, 0.0, 0.0, 0, 0,
+                                           host_ref_ms=host, on_tpu=False)
     table = _table(graph)
-    placement = segment_placement(graph, start, end, profile.cache_base_mib,
+    placement = segment_placement(graph, start, tpu_end, profile.cache_base_mib,
                                   profile.cache_in_coef, profile.cache_out_coef)
     on, off = placement.on_chip_bytes, placement.off_chip_bytes
     if memory is not None:
@@ -328,20 +340,21 @@ def segment_features(graph: Graph, start: int, end: int, profile: DeviceProfile,
         if real is not None:
             on, off = int(real[0]), int(real[1])
             placement = _override(placement, on, off)
-    ins, outs = boundary(graph, start, end)
+    ins, outs = boundary(graph, start, tpu_end)
     staged = staged_mib(graph, ins, outs)
     streamed = reads = 0.0
-    for i in range(start, end):
+    for i in range(start, tpu_end):
         s = placement.off_chip_of(i)
         if s:
             streamed += s / MiB
             reads += s / MiB * stream_reads(table.terms[i].working_set_mib, staged,
                                             profile.reads)
     return EdgeTPUFeatures.from_counts(
-        [table.sum(k, start, end) for k in COUNTS],
+        [table.sum(k, start, tpu_end) for k in COUNTS],
         in_mib=sum(_int8_bytes(graph, t) for t in ins) / MiB,
         out_mib=sum(_int8_bytes(graph, t) for t in outs) / MiB,
-        streamed_mib=streamed, streamed_reads_mib=reads, on_chip_bytes=on, off_chip_bytes=off)
+        streamed_mib=streamed, streamed_reads_mib=reads, on_chip_bytes=on, off_chip_bytes=off,
+        host_ref_ms=host)
 
 
 def device_ms(f: EdgeTPUFeatures, p: DeviceProfile) -> float:
@@ -355,13 +368,16 @@ def evaluate(features: EdgeTPUFeatures, profile: DeviceProfile, start: int, end:
              ) -> EdgeTPUSegmentCost:
     """Latency of a segment with these features under ``profile``, with its breakdown."""
     p, f = profile, features
+    host = f.host_ref_ms * p.cpu_factor
+    if not f.on_tpu:
+        return EdgeTPUSegmentCost(start, end, host, host_ms=host)
     compute = device_ms(f, p)
     stream = f.streamed_reads_mib * p.link_ms_per_mib
     in_ms = f.in_mib * (p.link_ms_per_mib + p.act_in_ms_per_mib)
     out_ms = f.out_mib * (p.link_ms_per_mib + p.act_out_ms_per_mib)
-    total = p.fixed_ms + compute + stream + in_ms + out_ms
+    total = p.fixed_ms + compute + stream + in_ms + out_ms + host
     return EdgeTPUSegmentCost(start, end, total, f.on_chip_bytes, f.off_chip_bytes,
-                              p.fixed_ms, compute, stream, in_ms, out_ms)
+                              p.fixed_ms, compute, stream, in_ms, out_ms, host)
 
 
 class EdgeTPUCost(CostSource):
@@ -415,6 +431,10 @@ class EdgeTPUCost(CostSource):
         """An Edge TPU's power (:data:`tpusplit.devices.energy.POWER`)."""
         return power_of("edgetpu")
 
+    def host_tail(self) -> int | None:
+        """Where the model's trailing host ops begin (an SSD's post-processing), or None."""
+        return host_tail(self.graph)
+
     def transfer_ms(self, k: int) -> float:
         """Time of the tensors crossing cut ``k``: device -> host, then host -> device."""
         if k <= 0 or k >= len(self.graph.ops):
@@ -451,6 +471,10 @@ class EdgeTPUCost(CostSource):
                                             for t in graph.tensors]))
         base = p.cache_base_mib * MiB
         slack = 1 - 1e-9  # float sums in another order
+        tail = n
+        while tail > 0 and runs_on_host(graph, tail - 1):
+            tail -= 1
+        on_host = np.concatenate([[0], np.cumsum([runs_on_host(graph, k) for k in range(n)])])
 
         def bound(start: object, end: object) -> np.ndarray:
             i, j = np.asarray(start), np.asarray(end)
@@ -460,6 +484,9 @@ class EdgeTPUCost(CostSource):
             total = (p.fixed_ms + dev[j] - dev[i] + spill / MiB * p.link_ms_per_mib
                      + b_in / MiB * (p.link_ms_per_mib + p.act_in_ms_per_mib)
                      + b_out / MiB * (p.link_ms_per_mib + p.act_out_ms_per_mib))
-            return total * slack
+            # a range with a host tail: its Edge TPU part has other outputs; host ops alone
+            # have no invoke: bound those by 0
+            alone = on_host[j] - on_host[i] == j - i
+            return np.where((j > tail) | alone, 0.0, total * slack)
 
         return bound

@@ -77,6 +77,18 @@ class Energy:
                 "idle_mj": self.idle_mj, "inferences_per_joule": self.inferences_per_joule}
 
 
+def replicated_energy(stage_busy_ms: Sequence[float], batch: int, period_ms: float,
+                      power: Sequence[PowerModel], replicas: Sequence[int] | None = None
+                      ) -> Energy:
+    """:func:`pipeline_energy` of a simulated pipeline whose stage ``i`` was busy
+    ``stage_busy_ms[i]`` over ``batch`` inputs on ``replicas[i]`` devices of ``power[i]``
+    (every device on its own: a stage's busy time shared by its replicas)."""
+    counts = list(replicas) if replicas else [1] * len(stage_busy_ms)
+    busy = [b / batch / r for b, r in zip(stage_busy_ms, counts, strict=True) for _ in range(r)]
+    each = [p for p, r in zip(power, counts, strict=True) for _ in range(r)]
+    return pipeline_energy(busy, period_ms, each)
+
+
 def pipeline_energy(busy_ms: Sequence[float], period_ms: float,
                     power: Sequence[PowerModel]) -> Energy:
     """Energy per inference of stages busy ``busy_ms`` each per inference, one result every

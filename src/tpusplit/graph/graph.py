@@ -24,6 +24,11 @@ class FloatModelWarning(UserWarning):
     """The model is not fully int8: Edge TPUs need full integer quantization."""
 
 
+#: Custom ops tpusplit reads: LiteRT's own kernels run them, on the host CPU (the Edge TPU
+#: compiler leaves them there). SSD detectors end in ``TFLite_Detection_PostProcess``.
+HOST_CUSTOM_OPS: frozenset[str] = frozenset({"TFLite_Detection_PostProcess"})
+
+
 @dataclass(frozen=True, slots=True)
 class Tensor:
     """One tensor of the model."""
@@ -315,9 +320,10 @@ class Graph:
 
     @cached_property
     def is_full_int8(self) -> bool:
-        """True when every op but QUANTIZE/DEQUANTIZE computes on integer tensors."""
+        """True when every op but QUANTIZE/DEQUANTIZE and the host-side custom ops
+        (:data:`HOST_CUSTOM_OPS`) computes on integer tensors."""
         for op in self.ops:
-            if op.name in _EDGE_OPS:
+            if op.name in _EDGE_OPS or op.custom_code in HOST_CUSTOM_OPS:
                 continue
             for t in (*op.inputs, *op.outputs):
                 if self.tensors[t].dtype.startswith("float"):
@@ -352,7 +358,8 @@ def load(model: str | Path | bytes, name: str | None = None) -> Graph:
     """Read a single-subgraph TFLite model from a path or bytes into a :class:`Graph`.
 
     Raises :class:`GraphError` (one line, naming the file) for files that are missing, empty,
-    not TFLite, truncated or corrupt, with several subgraphs, no ops, or custom ops. A model
+    not TFLite, truncated or corrupt, with several subgraphs, no ops, or custom ops other than
+    :data:`HOST_CUSTOM_OPS` (which LiteRT runs on the host CPU). A model
     that is not fully int8 loads with a :class:`FloatModelWarning`.
     """
     if isinstance(model, (bytes, bytearray, memoryview)):
@@ -379,6 +386,8 @@ def load(model: str | Path | bytes, name: str | None = None) -> Graph:
             if "edgetpu" in cc.lower():
                 raise GraphError(f"{source}: contains custom op {cc!r}: the model is already "
                                  "compiled for the Edge TPU; split the model before compiling it")
+            if cc in HOST_CUSTOM_OPS:
+                continue
             raise GraphError(f"{source}: contains custom op {cc!r}, which tpusplit cannot "
                              "cost or split")
     graph = Graph(m, source, len(data))

@@ -59,7 +59,7 @@ class ModelBuilder:
         self.name = name
         self._tensors: list[schema.TensorT] = []
         self._buffers: list[schema.BufferT] = [schema.BufferT()]
-        self._codes: dict[int, int] = {}
+        self._codes: dict[int | str, int] = {}
         self._code_list: list[schema.OperatorCodeT] = []
         self._ops: list[schema.OperatorT] = []
         self._acts: dict[int, _Act] = {}
@@ -113,16 +113,19 @@ class ModelBuilder:
         return t
 
     def _op(self, code: int, inputs: Sequence[int], outputs: Sequence[int],
-            options_type: int = 0, options: object = None) -> None:
-        if code not in self._codes:
+            options_type: int = 0, options: object = None, custom: str = "") -> None:
+        key: int | str = custom or code
+        if key not in self._codes:
             oc = schema.OperatorCodeT()
             oc.builtinCode = code
             oc.deprecatedBuiltinCode = min(code, 127)
             oc.version = _VERSIONS.get(code, 1)
-            self._codes[code] = len(self._code_list)
+            if custom:
+                oc.customCode = custom
+            self._codes[key] = len(self._code_list)
             self._code_list.append(oc)
         op = schema.OperatorT()
-        op.opcodeIndex = self._codes[code]
+        op.opcodeIndex = self._codes[key]
         op.inputs = list(inputs)
         op.outputs = list(outputs)
         op.builtinOptionsType = options_type
@@ -339,6 +342,43 @@ class ModelBuilder:
         o.keepDims = False
         self._op(_OP.MEAN, [x, axes], [y], _OPT.ReducerOptions, o)
         return y
+
+    def detection_postprocess(self, boxes: int, scores: int, max_detections: int = 10
+                              ) -> tuple[int, int, int, int]:
+        """``TFLite_Detection_PostProcess`` (a custom op LiteRT runs on the host CPU) on box
+        encodings ``(1, anchors, 4)`` and class scores ``(1, anchors, classes)``, dequantized
+        first as the TFLite converter does for an int8 model (LiteRT's kernel takes float or
+        uint8, not int8), with the TF
+        Object Detection API's TFLite export defaults (fast NMS, one class per detection,
+        score threshold 1e-8, IoU 0.6); random anchors. Returns the float32 outputs: boxes,
+        classes, scores, count."""
+        import flatbuffers.flexbuffers as fx
+
+        _, anchors, classes = self.shape(scores)
+        grid = self.rng.uniform(0.05, 0.95, (anchors, 4)).astype(np.float32)
+        anc = self._tensor((anchors, 4), schema.TensorType.FLOAT32, self._name("anchors"),
+                           data=grid)
+        f32 = schema.TensorType.FLOAT32
+        outs = (self._tensor((1, max_detections, 4), f32, self._name("detection_boxes")),
+                self._tensor((1, max_detections), f32, self._name("detection_classes")),
+                self._tensor((1, max_detections), f32, self._name("detection_scores")),
+                self._tensor((1,), f32, self._name("num_detections")))
+        b = fx.Builder()
+        with b.Map():
+            b.Int("max_detections", max_detections)
+            b.Int("max_classes_per_detection", 1)
+            b.Int("detections_per_class", 100)
+            b.Bool("use_regular_nms", False)
+            b.Float("nms_score_threshold", 1e-8)
+            b.Float("nms_iou_threshold", 0.6)
+            b.Int("num_classes", classes - 1)
+            for k, v in (("y_scale", 10.0), ("x_scale", 10.0), ("h_scale", 5.0),
+                         ("w_scale", 5.0)):
+                b.Float(k, v)
+        ins = [self.dequantize(boxes), self.dequantize(scores), anc]
+        self._op(_OP.CUSTOM, ins, outs, custom="TFLite_Detection_PostProcess")
+        self._ops[-1].customOptions = list(b.Finish())
+        return outs
 
     def reshape(self, x: int, shape: Sequence[int]) -> int:
         """RESHAPE keeping quantization."""

@@ -23,7 +23,8 @@ directly (no QUANTIZE op).
   1x1 + 3x3/2 layers of depth 512, 256, 256, 128) and convolutional box predictors with 1x1
   kernels (``ssd_mobilenet_v{1,2}_coco.config``); 3 anchors per cell on the first feature
   map, 6 elsewhere. The outputs are the raw box encodings and the class scores after the
-  sigmoid: the ``TFLite_Detection_PostProcess`` op, which runs on the host CPU, is left out.
+  sigmoid; with ``postprocess=True`` they end, as Coral's ``*_postprocess`` files, in the
+  ``TFLite_Detection_PostProcess`` op, which runs on the host CPU (left out by default).
 """
 
 from __future__ import annotations
@@ -258,8 +259,8 @@ def inception_v4(size: int = 299, classes: int = NUM_CLASSES, seed: int = 0) -> 
 _SSD_EXTRA = (512, 256, 256, 128)
 
 
-def _ssd_head(b: ModelBuilder, maps: list[int], classes: int, multiplier: float = 1.0
-              ) -> None:
+def _ssd_head(b: ModelBuilder, maps: list[int], classes: int, multiplier: float = 1.0,
+              postprocess: bool = False) -> None:
     """Extra feature maps (depths scaled by ``multiplier``, at least 16, as the Object
     Detection API's ``get_depth_fn``), 1x1 box/class predictors, reshape + concat, sigmoid
     scores."""
@@ -277,28 +278,37 @@ def _ssd_head(b: ModelBuilder, maps: list[int], classes: int, multiplier: float 
         cls = b.conv2d(m, anchors * classes, kernel=1, activation=None)
         boxes.append(b.reshape(box, (1, h * w * anchors, 4)))
         scores.append(b.reshape(cls, (1, h * w * anchors, classes)))
-    b.output(b.concat(boxes, axis=1))
-    b.output(b.logistic(b.concat(scores, axis=1)))
+    box, score = b.concat(boxes, axis=1), b.logistic(b.concat(scores, axis=1))
+    if postprocess:
+        for t in b.detection_postprocess(box, score):
+            b.output(t)
+    else:
+        b.output(box)
+        b.output(score)
 
 
 def ssd_mobilenet_v1(size: int = 300, classes: int = 91, seed: int = 0,
-                     multiplier: float = 1.0) -> bytes:
+                     multiplier: float = 1.0, postprocess: bool = False) -> bytes:
     """SSD MobileNet v1 (COCO: 90 classes + background), features from Conv2d_11 and 13;
-    ``multiplier`` scales the base and the extra layers (``ssd_mobilenet_v1_0.75_depth``)."""
+    ``multiplier`` scales the base and the extra layers (``ssd_mobilenet_v1_0.75_depth``);
+    ``postprocess`` ends it in ``TFLite_Detection_PostProcess`` (host CPU), as Coral's
+    ``*_postprocess`` files."""
     suffix = "" if multiplier == 1.0 else f"_{multiplier}"
     b = ModelBuilder(seed=seed, name=f"ssd_mobilenet_v1{suffix}_{size}")
     x = b.input((1, size, size, 3), dtype="int8")
     outs = _mobilenet_v1_base(b, x, multiplier)
-    _ssd_head(b, [outs[11], outs[13]], classes, multiplier)
+    _ssd_head(b, [outs[11], outs[13]], classes, multiplier, postprocess)
     return b.build()
 
 
-def ssd_mobilenet_v2(size: int = 320, classes: int = 2, seed: int = 0) -> bytes:
+def ssd_mobilenet_v2(size: int = 320, classes: int = 2, seed: int = 0,
+                     postprocess: bool = False) -> bytes:
     """SSD MobileNet v2 (default: Coral's face detector, 320x320, face + background),
-    features from layer_15/expansion_output and layer_19."""
+    features from layer_15/expansion_output and layer_19; ``postprocess`` as
+    :func:`ssd_mobilenet_v1`."""
     b = ModelBuilder(seed=seed, name=f"ssd_mobilenet_v2_{size}")
     x = b.input((1, size, size, 3), dtype="int8")
     taps: dict[int, int] = {}
     _mobilenet_v2_base(b, x, 1.0, taps=lambda layer, t: taps.__setitem__(layer, t))
-    _ssd_head(b, [taps[15], taps[19]], classes)
+    _ssd_head(b, [taps[15], taps[19]], classes, postprocess=postprocess)
     return b.build()

@@ -46,16 +46,18 @@ class PacedStage:
 
 
 class PacedBackend(Backend):
-    """Loads segment ``i`` as a :class:`PacedStage` lasting ``stage_ms[i]`` (CPU threads:
-    ``num_threads``)."""
+    """Loads the segment on device ``i`` as a :class:`PacedStage` lasting ``stage_ms[i]``, or
+    every segment lasting ``stage_ms`` when it is one number (one segment's backend, for all
+    its replicas); CPU threads: ``num_threads``."""
 
     name = "paced"
 
-    def __init__(self, stage_ms: Sequence[float], num_threads: int = 1) -> None:
-        self.stage_ms = [float(v) for v in stage_ms]
+    def __init__(self, stage_ms: float | Sequence[float], num_threads: int = 1) -> None:
+        self.stage_ms: float | list[float] = (float(stage_ms) if isinstance(stage_ms, int | float)
+                                              else [float(v) for v in stage_ms])
         self.num_threads = num_threads
 
     def load(self, model: bytes, device: int = 0) -> PacedStage:
-        """Segment ``device`` of the plan, paced at its predicted latency."""
-        return PacedStage(LiteRTStage(model, num_threads=self.num_threads),
-                          self.stage_ms[device])
+        """The segment on device ``device``, paced at its predicted latency."""
+        ms = self.stage_ms if isinstance(self.stage_ms, float) else self.stage_ms[device]
+        return PacedStage(LiteRTStage(model, num_threads=self.num_threads), ms)

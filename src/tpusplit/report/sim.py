@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tpusplit.costs.base import CostSource
-from tpusplit.devices.energy import Energy, pipeline_energy
+from tpusplit.devices.energy import Energy, power_of, replicated_energy
 from tpusplit.errors import TpusplitError
 from tpusplit.report import legend
 from tpusplit.report.format import op_range
@@ -48,14 +48,22 @@ def sim_json(cost: CostSource, result: SimResult) -> dict[str, Any]:
     }
 
 
-def sim_energy(cost: CostSource, result: SimResult) -> Energy | None:
-    """Energy per inference of a simulated pipeline whose devices are all like ``cost``'s
-    (None when the cost source has no power model)."""
-    power = cost.power()
-    if power is None:
+def sim_energy(cost: CostSource | Sequence[CostSource], result: SimResult) -> Energy | None:
+    """Energy per inference of a simulated pipeline, every replica a device like its stage's
+    cost source (None when one has no power model)."""
+    costs = list(cost) if isinstance(cost, Sequence) else [cost] * len(result.segments)
+    # a segment of host ops only (an Edge TPU plan's host stage) runs on the host CPU
+    powers = [power_of("cpu") if _host_only(s) else c.power()
+              for c, s in zip(costs, result.segments, strict=True)]
+    if any(p is None for p in powers):
         return None
-    return pipeline_energy([b / result.batch for b in result.stage_busy_ms],
-                           result.time_per_inference_ms, [power] * len(result.segments))
+    return replicated_energy(result.stage_busy_ms, result.batch, result.time_per_inference_ms,
+                             powers, result.replicas or None)  # type: ignore[arg-type]
+
+
+def _host_only(segment: object) -> bool:
+    host = getattr(segment, "host_ms", 0.0)
+    return bool(host) and host == getattr(segment, "latency_ms", None)
 
 
 def sim_table(cost: CostSource, result: SimResult) -> Table:

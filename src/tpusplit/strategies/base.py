@@ -12,7 +12,7 @@ from typing import Any
 
 from tpusplit.costs.base import CostSource, SegmentCost
 from tpusplit.costs.runner import RunnerModel
-from tpusplit.devices.energy import PowerModel, pipeline_energy
+from tpusplit.devices.energy import PowerModel, replicated_energy
 from tpusplit.devices.target import Target
 from tpusplit.errors import TpusplitError, read_json
 from tpusplit.files import write_file
@@ -106,6 +106,9 @@ class Plan:
     layer_splits: tuple[LayerSplit, ...] = ()
     source_ops: int = 0
     source_fingerprint: str = ""
+    #: The last segment is a stage of its own on the host CPU (an SSD's post-processing, the
+    #: ops the device leaves to the host), beside the plan's devices, not on one of them.
+    host_stage: bool = False
 
     @property
     def replica_counts(self) -> tuple[int, ...]:
@@ -114,8 +117,10 @@ class Plan:
 
     @property
     def devices_used(self) -> int:
-        """Devices the plan occupies: the sum of the replica counts."""
-        return sum(self.replica_counts)
+        """Devices the plan occupies: the sum of the replica counts (a host stage's copies run
+        on the host CPU's cores, not on the devices)."""
+        counts = self.replica_counts
+        return sum(counts[:-1] if self.host_stage else counts)
 
     @property
     def num_segments(self) -> int:
@@ -175,6 +180,7 @@ class Plan:
             "expected_error": self.expected_error,
             **({"network_ms": list(self.network_ms)} if self.network_ms else {}),
             **({"target": self.target.as_dict()} if self.target is not None else {}),
+            **({"host_stage": True} if self.host_stage else {}),
             **({"layer_splits": [s.to_json() for s in self.layer_splits],
                 "source_ops": self.source_ops, "source_fingerprint": self.source_fingerprint}
                if self.layer_splits else {}),
@@ -224,6 +230,7 @@ class Plan:
                                    for s in data.get("layer_splits", ())),
                 source_ops=_int(data.get("source_ops", 0)),
                 source_fingerprint=str(data.get("source_fingerprint", "")),
+                host_stage=bool(data.get("host_stage", False)),
             )
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             what = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
@@ -381,13 +388,9 @@ def make_plan(strategy: str, graph: Graph, cost: CostSource, cuts: Sequence[int]
                       replicas=reps or None)
     tpi = result.time_per_inference_ms
     powers = ([s.power for s in stages] if stages is not None else [cost.power()] * len(edges))
-    counts = reps or (1,) * len(seg_costs)
-    # every device on its own: a stage's busy time shared by its replicas
-    busy = [b / batch / r for b, r in zip(result.stage_busy_ms, counts, strict=True)
-            for _ in range(r)]
-    per_device = [pw for pw, r in zip(powers, counts, strict=True) for _ in range(r)]
-    energy = (None if any(pw is None for pw in per_device) else
-              pipeline_energy(busy, tpi, per_device).total_mj)  # type: ignore[arg-type]
+    energy = (None if any(pw is None for pw in powers) else
+              replicated_energy(result.stage_busy_ms, batch, tpi, powers,  # type: ignore[arg-type]
+                                reps or None).total_mj)
     return Plan(strategy=strategy, device=device or cost.device, model=graph.name,
                 num_ops=len(graph.ops), cuts=tuple(int(c) for c in sorted(cuts)),
                 segments=figures, batch=batch, time_per_inference_ms=tpi,
