@@ -87,7 +87,8 @@ def main() -> int:
             p = replace(p, python_stage_ms=p.python_stage_ms * scale,
                         coral_stage_ms=p.coral_stage_ms * scale)
         p = replace(p, expected_error_pct=round(single[host], 1),
-                    pipeline_error_pct=round(pipe_err, 1))
+                    pipeline_error_pct=round(pipe_err, 1),
+                    pipeline_error_host=NAMES["usb3-sweeps"])
         profiles[name] = p
         save_profile(p, shipped_path(name))
         print(f"{name}: fixed {p.fixed_ms:.3f} ms, link {p.link_ms_per_mib:.3f} ms/MiB, "

@@ -423,9 +423,14 @@ class EdgeTPUCost(CostSource):
         pct = p.pipeline_error_pct if stages > 1 else p.expected_error_pct
         if not pct:
             return None
-        what = ("on the measured Edge TPU pipelines" if stages > 1 else
-                "on real networks the fit never saw, this host")
-        return f"expect +-{pct:.0f}% ({p.name}: error {what})"
+        if stages == 1:
+            return (f"expect +-{pct:.0f}% ({p.name}: error on real networks the fit never "
+                    "saw, this host)")
+        where = p.pipeline_error_host
+        if not where or where == p.name:
+            return f"expect +-{pct:.0f}% ({p.name}: error on its measured Edge TPU pipelines)"
+        return (f"expect +-{pct:.0f}% on {where}, the one host whose Edge TPU pipelines were "
+                f"measured; none were on {p.name}'s host, whose per-invoke cost differs")
 
     def power(self) -> PowerModel:
         """An Edge TPU's power (:data:`tpusplit.devices.energy.POWER`)."""

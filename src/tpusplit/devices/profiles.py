@@ -86,6 +86,8 @@ FIELDS_DOC: dict[str, str] = {
                           "leave-one-model-out on this host's measured networks; 0: unknown)",
     "pipeline_error_pct": "expected error of a pipeline of several TPUs (MAPE on the measured "
                           "conv and fc pipelines; 0: unknown)",
+    "pipeline_error_host": "the profile of the host those pipelines were measured on (the only "
+                           "one that ran pipelines)",
     "cache": "capacity = base_mib MiB - in_coef * input bytes - out_coef * output bytes",
 }
 
@@ -127,6 +129,8 @@ class DeviceProfile:
     clock_mhz: float = 500.0
     expected_error_pct: float = 0.0
     pipeline_error_pct: float = 0.0
+    #: The profile of the host whose measured pipelines ``pipeline_error_pct`` comes from.
+    pipeline_error_host: str = ""
     cache_base_mib: float = 7.76
     cache_in_coef: float = 0.0
     cache_out_coef: float = 0.0
@@ -213,6 +217,7 @@ def profile_from_dict(data: Any, source: str) -> DeviceProfile:
     return DeviceProfile(
         name=name, description=str(data.get("description", "")), host=str(data.get("host", "")),
         link=str(data.get("link", "")),
+        pipeline_error_host=str(data.get("pipeline_error_host", "")),
         cache_base_mib=base,
         cache_in_coef=_number(cache["in_coef"], "cache.in_coef", source),
         cache_out_coef=_number(cache["out_coef"], "cache.out_coef", source),
