@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import replace
 
 from tpusplit.costs.base import CostSource
@@ -46,13 +47,7 @@ def optimal_replicated(graph: Graph, num_devices: int, cost: CostSource, *,
     timer = Timer(cost)
     n = len(graph.ops)
     seen: dict[tuple[int, int], float] = {}
-
-    def lat(i: int, j: int) -> float:
-        v = seen.get((i, j))
-        if v is None:
-            v = seen[(i, j)] = cost.latency(i, j)
-        return v
-
+    lat = _memo(cost, seen)
     runner = cost.runner
     serial = runner.stage_ms if runner.serial else 0.0
     found = replica_partition(n, num_devices, lat, lower=cost.lower_bound(),
@@ -88,13 +83,7 @@ def host_staged(graph: Graph, num_devices: int, cost: CostSource, *,
     if tail is None or max_stages == 1:
         return None
     seen = known if known is not None else {}
-
-    def lat(i: int, j: int) -> float:
-        v = seen.get((i, j))
-        if v is None:
-            v = seen[(i, j)] = cost.latency(i, j)
-        return v
-
+    lat = _memo(cost, seen)
     timer = Timer(cost)
     n = len(graph.ops)
     runner = cost.runner
@@ -116,6 +105,17 @@ def host_staged(graph: Graph, num_devices: int, cost: CostSource, *,
                        replicas=reps if any(r > 1 for r in reps) else (), stages=stages,
                        device=cost.device)
     return replace(staged, host_stage=True)
+
+
+def _memo(cost: CostSource, seen: dict[tuple[int, int], float]
+          ) -> Callable[[int, int], float]:
+    """``cost.latency`` remembered in ``seen`` (shared with the programme's ``known``)."""
+    def lat(i: int, j: int) -> float:
+        v = seen.get((i, j))
+        if v is None:
+            v = seen[(i, j)] = cost.latency(i, j)
+        return v
+    return lat
 
 
 def _shape(replicas: tuple[int, ...]) -> str:
