@@ -143,3 +143,30 @@ def test_pipeline_streams_in_input_order(model: Path) -> None:
     for f, r in zip(feeds, results, strict=True):
         want = whole.run(f)
         assert r is not None and all((r[k] == want[k]).all() for k in want)
+
+
+def test_run_rebalances_a_drifted_plan_bit_exact(tmp_path: Path) -> None:
+    """A plan whose replicas sit on the light stage (stage 0 holds the five heavy layers,
+    stage 1 the last one): with ``rebalance`` the threaded runner moves one replica to
+    stage 0, outputs stay bit-exact, and the run says so; without it nothing moves."""
+    from dataclasses import replace
+
+    from tpusplit.graph import load
+    from tpusplit.strategies.base import SegmentFigures
+
+    path = tmp_path / "conv.tflite"
+    path.write_bytes(conv(96, layers=6, size=32))
+    n = len(load(path).ops)
+    plan = tpusplit.plan(path, tpus=1)
+    cut = n - 1
+    plan = replace(plan, cuts=(cut,), replicas=(1, 2),
+                   segments=(SegmentFigures(0, cut, 1.0), SegmentFigures(cut, n, 1.0)))
+    run = tpusplit.run(path, plan, 200, check=True, rebalance=True)
+    assert run.check is not None and run.check.ok
+    assert run.measurement.moves and "from stage 1 to stage 0" in run.measurement.moves[0]
+    assert [s.replicas for s in run.measurement.stages] == [2, 1]
+    assert run.measurement.as_dict()["moves"] == run.measurement.moves
+    still = tpusplit.run(path, plan, 20)
+    assert not still.measurement.moves
+    with pytest.raises(tpusplit.TpusplitError, match="no stage with more than one"):
+        tpusplit.run(path, [cut], 4, rebalance=True)

@@ -109,14 +109,16 @@ def simulate(model: Model, plan: Plan | Sequence[int] = (), *, device: str | Non
 def run(model: Model, plan: Plan | Sequence[int], inputs: int | Sequence[Feeds] = 16, *,
         device: str = "cpu", check: bool = False, seed: int = 0, threads: int = 1,
         coral: bool | None = None, tpu_map: str | None = None,
-        cluster: str | None = None, simulate_tpu: bool = False) -> Run:
+        cluster: str | None = None, simulate_tpu: bool = False,
+        rebalance: bool = False) -> Run:
     """Split ``model`` as ``plan`` says and run ``inputs`` (a count of random inputs, or the
     inputs themselves, by input name) through a real pipeline, as ``tpusplit run`` does:
     one worker per segment and replica, LiteRT on CPU cores (``cpu``, the default) or Edge
     TPUs (``edgetpu``; ``tpu_map`` as ``--tpu-map``); a plan for a mix of devices runs each
     segment on its kind (``simulate_tpu``: its Edge TPU segments on the CPU, paced at their
     predicted latency, as ``--simulate-tpu``); ``cluster`` (a Ray address) runs each stage as
-    a Ray actor. With
+    a Ray actor; ``rebalance`` lets the threaded runner move replicas between stages (as
+    ``run --rebalance``). With
     ``check``, every output is compared with the whole model. On ``cpu`` the whole model is
     also timed on one thread (``measurement.baseline_ms``)."""
     graph = graph_of(model)
@@ -126,7 +128,8 @@ def run(model: Model, plan: Plan | Sequence[int], inputs: int | Sequence[Feeds] 
                    tpu_map=tpu_map, simulate_tpu=simulate_tpu, cluster=cluster, graph=graph)
     feeds = list(inputs) if not isinstance(inputs, int) else None
     return execute(prep, feeds, inputs if isinstance(inputs, int) else None, check=check,
-                   seed=seed, threads=threads, cluster=cluster, keep_results=True)
+                   seed=seed, threads=threads, cluster=cluster, keep_results=True,
+                   rebalance=rebalance)
 
 
 def pipeline(model: Model, plan: Plan | Sequence[int], *, device: str = "cpu",

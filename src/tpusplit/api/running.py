@@ -28,7 +28,7 @@ from tpusplit.pipeline import check_outputs, make_backend, measure_pipeline
 from tpusplit.pipeline.assemble import (
     CheckResult,
     io_names,
-    load_replicas,
+    loaded_replicas,
     reference_stage,
     spread_cores,
     whole_model,
@@ -38,7 +38,7 @@ from tpusplit.pipeline.inputs import random_feeds, read_inputs, read_segments, s
 from tpusplit.pipeline.measure import PipelineMeasurement, whole_model_ms
 from tpusplit.pipeline.paced import PacedBackend
 from tpusplit.pipeline.registry import BackendSpec, build_backend
-from tpusplit.pipeline.runner import StageError, wire
+from tpusplit.pipeline.runner import Rebalance, StageError, wire
 from tpusplit.strategies import Plan
 
 Feeds = Mapping[str, np.ndarray]
@@ -81,6 +81,10 @@ class Prepared:
     #: The backend of the ``device`` asked for: ``cpu``, ``edgetpu`` or ``null``.
     kind: str = "cpu"
     cluster_spec: Cluster | None = None
+    #: Loads a prepared segment on a device again, and each replica's device (threads only):
+    #: what a rebalancing runner needs to move a replica.
+    loader: Callable[[int, int], Stage] | None = None
+    devices: list[list[int]] = field(default_factory=list)
 
 
 def _kind_of(plan: Plan, i: int, source: str) -> DeviceKind:
@@ -228,6 +232,7 @@ def prepare(paths: Sequence[Path | str], plan: Plan | Path | str | None = None,
             raise TpusplitError(f"--hosts names {len(names)} host(s) for {len(segments)} "
                                 "segment(s): give one per segment")
     stages: list[list[Stage]] = []
+    loader: Callable[[int, int], Stage] | None = None
     if cluster is None:
         if chosen is None and cuts is None and graph is None:
             stages = [[s] for s in read_segments([Path(p) for p in paths],
@@ -239,7 +244,7 @@ def prepare(paths: Sequence[Path | str], plan: Plan | Path | str | None = None,
                                    for i, (a, b) in enumerate(bounds(graph, cut_list))]
             per: Backend | list[Backend] | None = (_mixed_backends(specs)
                                                    if specs is not None else backend)
-            stages = load_replicas(graph, cut_list, replicas, per, segments)
+            stages, loader = loaded_replicas(graph, cut_list, replicas, per, segments)
         if dev.backend == "edgetpu" and backend is not None:
             backend.check_all_used(sum(len(g) for g in stages))  # type: ignore[attr-defined]
             ctx["tpus"] = list(backend.devices[:sum(len(g) for g in stages)])  # type: ignore[attr-defined]
@@ -254,22 +259,30 @@ def prepare(paths: Sequence[Path | str], plan: Plan | Path | str | None = None,
     spec_obj = (cluster_spec if isinstance(cluster_spec, Cluster) or cluster_spec is None
                 else load_cluster(cluster_spec))
     source = str(reference or (paths[0] if paths else graph.name if graph else ""))
+    first = [sum(len(g) for g in stages[:i]) for i in range(len(stages))]
+    devices = [[first[i] + j for j in range(len(g))] for i, g in enumerate(stages)]
     return Prepared(stages, segments, outputs, whole, ctx, backend, specs, names, source,
-                    dev.backend, spec_obj)
+                    dev.backend, spec_obj, loader, devices)
 
 
 def execute(prep: Prepared, inputs: Path | Sequence[Feeds] | None = None,
             random: int | None = None, *, check: bool = False, seed: int = 0,
             threads: int = 1, queue_size: int = 4, pin: bool = False,
             cluster: str | None = None, keep_results: bool = False,
-            progress: Progress | None = None) -> Run:
+            progress: Progress | None = None, rebalance: bool = False) -> Run:
     """Run inputs (a file or folder of ``.npy``/``.npz``, the inputs themselves, or
     ``random`` random ones: 100 by default) through ``prep``, measure, and with ``check``
     compare every output with the whole model. ``progress(count)``, when given, is entered
-    around the measured run and gives the callback told of each result."""
+    around the measured run and gives the callback told of each result. ``rebalance``: the
+    threaded runner may move a replica from a stage that spares it to the slowest stage
+    when the measured times call for it (:class:`~tpusplit.pipeline.runner.Rebalance`);
+    the run's measurement lists the moves."""
     if check and prep.whole is None:
         raise TpusplitError("--check with segment files needs --reference WHOLE_MODEL")
     if cluster is not None:
+        if rebalance:
+            raise TpusplitError("--rebalance moves replicas between this host's threads; with "
+                                "--cluster each replica is a Ray actor placed by the plan")
         if pin:
             raise TpusplitError("--pin pins the threaded runner's stages to this host's "
                                 "cores; with --cluster each stage is a Ray actor on its host")
@@ -287,6 +300,7 @@ def execute(prep: Prepared, inputs: Path | Sequence[Feeds] | None = None,
     try:
         with _progress(progress, len(feeds)) as update:
             m = measure_pipeline(prep.stages, feeds, outputs=prep.outputs,
+                                 rebalance=_rebalance(prep) if rebalance else None,
                                  queue_size=queue_size,
                                  cores=spread_cores(len(prep.stages)) if pin else None,
                                  keep_results=check or keep_results, progress=update)
@@ -329,6 +343,17 @@ def _feeds(inputs: Path | Sequence[Feeds] | None, random: int | None,
     if inputs is not None:
         return [dict(f) for f in inputs]
     return random_feeds(specs, random or 100, seed)
+
+
+def _rebalance(prep: Prepared) -> Rebalance:
+    """What the threaded runner needs to move replicas (a model cut by a plan or cuts)."""
+    if prep.loader is None:
+        raise TpusplitError("--rebalance moves replicas of a model's segments: give the model "
+                            "with --plan (with replicas) or --cuts, not segment files")
+    if sum(len(g) for g in prep.stages) <= len(prep.stages):
+        raise TpusplitError("--rebalance moves a replica between stages: the plan has no stage "
+                            "with more than one (plan --tpus N gives replicas)")
+    return Rebalance(prep.loader, prep.devices)
 
 
 def _finish(prep: Prepared, m: PipelineMeasurement, feeds: list[dict[str, np.ndarray]],

@@ -53,6 +53,10 @@ def run_command(
     cluster_spec: Path = typer.Option(None, "--cluster-spec", help="With --cluster: the "
                                       "cluster description (tpusplit cluster probe, or by "
                                       "hand) saying how Ray finds each host."),
+    rebalance: bool = typer.Option(False, "--rebalance", help="Let the runner move a replica "
+                                   "from a stage that can spare it to the slowest stage when "
+                                   "the measured stage times call for it (a plan with "
+                                   "replicas; the report lists the moves)."),
     hosts: str = typer.Option(None, "--hosts", help="With --cluster: the host of each "
                               "segment, e.g. pi-a,pi-b (hosts of --cluster-spec, else Ray "
                               "custom resource names); default: the hosts of a plan from "
@@ -66,7 +70,7 @@ def run_command(
                    simulate_tpu=simulate_tpu, reference=reference, cluster=cluster,
                    cluster_spec=cluster_spec, hosts=hosts, warn=warn)
     result = execute(prep, inputs, random, check=check, seed=seed, threads=threads,
-                     queue_size=queue_size, pin=pin, cluster=cluster,
+                     queue_size=queue_size, pin=pin, cluster=cluster, rebalance=rebalance,
                      progress=lambda count: counting("run", count, hidden=as_json))
     if as_json:
         print(json.dumps(run_dict(result.measurement, result.check, **result.context),
@@ -75,6 +79,8 @@ def run_command(
         out = console()
         out.print(summary_table(result.measurement, title=result.title))
         out.print(stage_table(result.measurement))
+        for move in result.measurement.moves:
+            out.print(f"rebalanced: {move}")
         if result.check is not None:
             out.print(check_line(result.check))
     if result.check is not None and not result.check.ok:

@@ -39,6 +39,17 @@ def load_replicas(graph: Graph, cuts: Sequence[int], replicas: Sequence[int] | N
     """As :func:`load_stages`, with ``replicas[i]`` copies of segment ``i`` (default one):
     each segment is prepared once and loaded on that many devices, numbered in pipeline
     order (segment 0 on devices ``0 .. r0 - 1``, segment 1 on the next ``r1``, ...)."""
+    return loaded_replicas(graph, cuts, replicas, backend, segments)[0]
+
+
+def loaded_replicas(graph: Graph, cuts: Sequence[int], replicas: Sequence[int] | None = None,
+                    backend: Backend | Sequence[Backend] | None = None,
+                    segments: Sequence[bytes] | None = None
+                    ) -> tuple[list[list[Stage]], SegmentLoader]:
+    """As :func:`load_stages`, with ``replicas[i]`` copies of segment ``i`` (default one):
+    each segment is prepared once and loaded on that many devices, numbered in pipeline
+    order (segment 0 on devices ``0 .. r0 - 1``, segment 1 on the next ``r1``, ...); with the
+    loader that loads a prepared segment on a device again."""
     blobs = list(segments) if segments is not None else split(graph, cuts)
     counts = list(replicas) if replicas is not None else [1] * len(blobs)
     if len(counts) != len(blobs) or any(r < 1 for r in counts):
@@ -52,11 +63,22 @@ def load_replicas(graph: Graph, cuts: Sequence[int], replicas: Sequence[int] | N
         per = [backend or LiteRTBackend()] * len(blobs)
     out: list[list[Stage]] = []
     device = 0
-    for be, b, r in zip(per, blobs, counts, strict=True):
-        ready = be.prepare(b)
-        out.append([be.load(ready, device + j) for j in range(r)])
+    ready = [be.prepare(b) for be, b in zip(per, blobs, strict=True)]
+    for be, b, r in zip(per, ready, counts, strict=True):
+        out.append([be.load(b, device + j) for j in range(r)])
         device += r
-    return out
+    return out, SegmentLoader(per, ready)
+
+
+class SegmentLoader:
+    """Loads prepared segment ``i`` on a device again (a replica moved at run time:
+    :class:`~tpusplit.pipeline.runner.Rebalance`)."""
+
+    def __init__(self, backends: Sequence[Backend], ready: Sequence[bytes]) -> None:
+        self.backends, self.ready = list(backends), list(ready)
+
+    def __call__(self, stage: int, device: int) -> Stage:
+        return self.backends[stage].load(self.ready[stage], device)
 
 
 def io_names(graph: Graph) -> tuple[list[str], list[str]]:

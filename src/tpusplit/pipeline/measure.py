@@ -20,6 +20,7 @@ from tpusplit.pipeline.backend import Stage
 from tpusplit.pipeline.runner import (
     Pipeline,
     PipelineError,
+    Rebalance,
     StageError,
     StageStats,
     replicas_of,
@@ -39,6 +40,8 @@ class PipelineMeasurement:
     #: The whole model run input after input on one LiteRT thread, ms per inference (None
     #: when not measured): what the pipeline is compared with.
     baseline_ms: float | None = None
+    #: Replicas the runner moved between stages while it ran (one line each).
+    moves: list[str] = field(default_factory=list)
 
     @property
     def time_per_inference_ms(self) -> float:
@@ -82,7 +85,8 @@ class PipelineMeasurement:
                 "first_result_ms": self.first_result_ms,
                 "latency_ms": {f"p{q}": self.percentile(q) for q in (50, 90, 99)},
                 "stages": [{**s.as_dict(), "utilisation": u}
-                           for s, u in zip(self.stages, self.utilisation(), strict=True)]}
+                           for s, u in zip(self.stages, self.utilisation(), strict=True)],
+                **({"moves": list(self.moves)} if self.moves else {})}
 
 
 def measure_pipeline(stages: Sequence[Stage | Sequence[Stage]],
@@ -91,8 +95,10 @@ def measure_pipeline(stages: Sequence[Stage | Sequence[Stage]],
                      cores: Sequence[int | Sequence[int | None] | None] | None = None,
                      warmup: int = 1,
                      keep_results: bool = False,
-                     progress: Callable[[int], None] | None = None) -> PipelineMeasurement:
-    """Run ``inputs`` through a fresh pipeline of ``stages`` and time it.
+                     progress: Callable[[int], None] | None = None,
+                     rebalance: Rebalance | None = None) -> PipelineMeasurement:
+    """Run ``inputs`` through a fresh pipeline of ``stages`` and time it (``rebalance``: the
+    runner may move replicas between stages, :class:`~tpusplit.pipeline.runner.Rebalance`).
 
     Each stage (every replica of it: a list or tuple of stages) first runs ``warmup`` times
     alone (first invokes allocate). Raises the pipeline's
@@ -109,8 +115,11 @@ def measure_pipeline(stages: Sequence[Stage | Sequence[Stage]],
                 except Exception as exc:  # a stage failing already: the pipeline's error
                     raise StageError(i, 0, exc, j, len(group)) from None
             env.update(out)
-    with Pipeline(stages, outputs=outputs, queue_size=queue_size, cores=cores) as pipe:
-        return measure_runner(pipe, inputs, keep_results, progress)
+    with Pipeline(stages, outputs=outputs, queue_size=queue_size, cores=cores,
+                  rebalance=rebalance) as pipe:
+        m = measure_runner(pipe, inputs, keep_results, progress)
+        m.moves = [mv.describe() for mv in pipe.moves]
+        return m
 
 
 class Runner(Protocol):

@@ -10,6 +10,12 @@ memory), with explicit failure semantics:
   busy one); what they finish goes through a reorder buffer that hands results on in input
   order. A replica runs at most ``replicas * (queue_size + 1)`` inputs ahead of the oldest
   unfinished one, so the buffer stays bounded when one replica is slow.
+* **Rebalancing** (optional, ``rebalance=``): a watcher compares the stages' measured time
+  per input over a window; when moving one replica from a stage that can spare it to the
+  slowest stage would cut the bottleneck by a margin, a worker of the donor stage finishes
+  its input, loads the slow stage's segment on its own device and joins that stage (as
+  CodeProject.AI's Coral module does). :attr:`Pipeline.moves` reports each move. Order,
+  no loss or duplication and the failure semantics hold across a move.
 * **An exception in a stage** stops the pipeline at that stage. Every result of an input pushed
   before the failing one is still delivered by :meth:`Pipeline.pop`, in order (including the
   inputs other replicas of the failing stage are still running); then ``pop`` raises
@@ -35,7 +41,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self, cast
@@ -130,10 +136,74 @@ class _Group:
     buffer: dict[int, _Item | _Failure] = field(default_factory=dict)
     failed_at: int | None = None
     finished: bool = False  # a failure was handed on: nothing more leaves this stage
+    ended: bool = False  # a worker met the end of input (or a failure): no worker may join
 
     def dropped(self, seq: int) -> bool:
         """Input ``seq`` comes after this stage's failure: it is not run."""
         return self.failed_at is not None and seq > self.failed_at
+
+
+@dataclass
+class Rebalance:
+    """How :class:`Pipeline` may move replicas between stages at run time.
+
+    ``load(stage, device)`` loads segment ``stage`` on ``device`` (called in the moving
+    worker's thread); ``devices[i][j]`` is the device replica ``j`` of stage ``i`` runs on.
+    Every ``interval_s`` seconds the watcher takes each stage's time per input over the
+    inputs since the last look (at least ``min_items`` per stage) and moves one replica
+    from the stage that spares it best to the slowest stage when the bottleneck would fall
+    below ``gain`` times what it is; at most ``max_moves`` moves in all (measured times are
+    noisy: no endless back and forth).
+    """
+
+    load: Callable[[int, int], Stage]
+    devices: Sequence[Sequence[int]]
+    interval_s: float = 0.5
+    min_items: int = 8
+    gain: float = 0.9
+    max_moves: int = 4
+
+
+@dataclass(frozen=True)
+class Move:
+    """One replica moved at run time: ``device`` from stage ``source`` to ``target``, after
+    ``after_items`` results, when the measured bottleneck was ``before_ms`` per input and the
+    move was expected to bring it to ``expected_ms``."""
+
+    source: int
+    target: int
+    device: int
+    after_items: int
+    before_ms: float
+    expected_ms: float
+
+    def describe(self) -> str:
+        """One line for reports."""
+        return (f"moved the replica on device {self.device} from stage {self.source} to "
+                f"stage {self.target} after {self.after_items} results: measured bottleneck "
+                f"{self.before_ms:.2f} ms per input, expected {self.expected_ms:.2f}")
+
+
+def plan_move(times_ms: Sequence[float], replicas: Sequence[int], gain: float
+              ) -> tuple[int, int, float, float] | None:
+    """The best single move of a replica: ``(source, target, before, after)`` periods (ms
+    per input) when stage ``i`` takes ``times_ms[i]`` per input on each of its
+    ``replicas[i]`` workers and the move brings the period below ``gain`` times today's;
+    None otherwise. O(stages^2)."""
+    periods = [t / r for t, r in zip(times_ms, replicas, strict=True)]
+    before = max(periods)
+    best: tuple[int, int, float, float] | None = None
+    for a, ra in enumerate(replicas):
+        if ra < 2:
+            continue
+        for b in range(len(replicas)):
+            if b == a:
+                continue
+            after = max(times_ms[k] / (replicas[k] - (k == a) + (k == b))
+                        for k in range(len(replicas)))
+            if after < gain * before and (best is None or after < best[3]):
+                best = (a, b, before, after)
+    return best
 
 
 @dataclass(frozen=True)
@@ -286,6 +356,8 @@ class Pipeline(PipelineBase):
         cores: optional CPU core per stage, or per replica (a list or tuple in place of a
             stage's core); each worker pins its thread there (Linux ``sched_setaffinity`` on
             the calling thread); ignored where the OS does not allow.
+        rebalance: move replicas between stages at run time (:class:`Rebalance`); None
+            keeps every replica on its stage.
 
     Use ``push(feeds)`` / ``pop()`` like Coral's ``PipelinedModelRunner`` (``push(None)`` ends
     the input; ``pop()`` returns ``None`` after the last result), or ``run(inputs)``, an
@@ -294,7 +366,8 @@ class Pipeline(PipelineBase):
 
     def __init__(self, stages: Sequence[Stage | Sequence[Stage]],
                  outputs: Sequence[str] | None = None, queue_size: int = 4,
-                 cores: Sequence[int | Sequence[int | None] | None] | None = None) -> None:
+                 cores: Sequence[int | Sequence[int | None] | None] | None = None,
+                 rebalance: Rebalance | None = None) -> None:
         self.replicas: list[list[Stage]] = [replicas_of(s) for s in stages]
         self.stages = [group[0] for group in self.replicas if group]
         for i, group in enumerate(self.replicas):
@@ -334,10 +407,23 @@ class Pipeline(PipelineBase):
         self._pusher: int | None = None  # thread that pushes (pop may run in another one)
         self._creator = threading.get_ident()
         self.replica_pinned = [[False] * len(g) for g in self.replicas]
+        #: Replicas moved at run time, in order (empty without ``rebalance``).
+        self.moves: list[Move] = []
+        self._rebalance = rebalance
+        self._active = [len(g) for g in self.replicas]  # workers serving each stage now
+        self._move: tuple[int, int, float, float] | None = None  # requested, not yet taken
+        if rebalance is not None:
+            devs = [list(d) for d in rebalance.devices]
+            if [len(d) for d in devs] != [len(g) for g in self.replicas]:
+                raise PipelineError("rebalance.devices: one device per replica of each stage")
+            self._devices = devs
         self._workers = [threading.Thread(target=self._work, args=(i, j), daemon=True,
                                           name=f"tpusplit-stage-{i}"
                                           + (f"-replica-{j}" if len(g) > 1 else ""))
                          for i, g in enumerate(self.replicas) for j in range(len(g))]
+        if rebalance is not None:
+            self._workers.append(threading.Thread(target=self._watch, daemon=True,
+                                                  name="tpusplit-rebalance"))
         self.started = time.perf_counter()
         for w in self._workers:
             w.start()
@@ -444,8 +530,12 @@ class Pipeline(PipelineBase):
     @property
     def stats(self) -> list[StageStats]:
         """Per-stage counters: for a replicated stage the sums over its replicas
-        (:attr:`replica_stats` has each replica's)."""
-        return [StageStats.total(parts) for parts in self.replica_stats]
+        (:attr:`replica_stats` has each replica's; after a move, ``replicas`` counts the
+        workers serving the stage now)."""
+        out = [StageStats.total(parts) for parts in self.replica_stats]
+        for s, active in zip(out, self._active, strict=True):
+            s.replicas = active
+        return out
 
     @property
     def pinned(self) -> list[bool]:
@@ -507,11 +597,15 @@ class Pipeline(PipelineBase):
         stats = self.replica_stats[i][j]
         clock = time.perf_counter
         while True:
+            if self._move is not None and self._move[0] == i and self._take_move(i, j):
+                return
             t0 = clock()
             got = self._get(q_in)
             t1 = clock()
             stats.wait_s += t1 - t0
             if got is _END or isinstance(got, _Failure):
+                with group.cond:
+                    group.ended = True  # no replica joins this stage any more
                 if isinstance(got, _Failure):  # in order after every earlier input
                     self._settle(i, got.error.item, got)
                 self._leave(i, got)
@@ -539,6 +633,67 @@ class Pipeline(PipelineBase):
             got.env = keep(got.env, produced, carry)
             self._settle(i, got.seq, got)
             stats.blocked_s += clock() - t2
+
+    def _take_move(self, i: int, j: int) -> bool:
+        """Worker ``j`` of stage ``i`` takes the requested move if it still stands: leaves
+        stage ``i``, loads the target stage's segment on its device, joins that stage and
+        works there (True: the worker's part in stage ``i`` is over)."""
+        assert self._rebalance is not None
+        group = self._groups[i]
+        with self._lock:
+            move = self._move
+            if move is None or move[0] != i:
+                return False
+            with group.cond:
+                if group.ended or self._active[i] < 2:
+                    self._move = None  # too late: the stage is ending
+                    return False
+                group.left -= 1
+                self._active[i] -= 1
+            self._move = None
+        source, target, before, after = move
+        device = self._devices[i][j]
+        try:
+            stage = self._rebalance.load(target, device)
+        except Exception:  # the device is lost to both stages; the pipeline goes on
+            return True
+        tgroup = self._groups[target]
+        with tgroup.cond:
+            if tgroup.ended or self._closed.is_set():
+                return True
+            k = len(self.replicas[target])
+            self.replicas[target].append(stage)
+            self.replica_stats[target].append(StageStats())
+            self.replica_pinned[target].append(False)
+            self._cores[target].append(None)
+            self._devices[target].append(device)
+            tgroup.left += 1
+            self._active[target] += 1
+        self.moves.append(Move(source, target, device, self._popped, before, after))
+        self._work(target, k)
+        return True
+
+    def _watch(self) -> None:
+        """The rebalancing watcher (see :class:`Rebalance`)."""
+        assert self._rebalance is not None
+        rb = self._rebalance
+        last = [(s.items, s.busy_s) for s in self.stats]
+        while not self._closed.wait(rb.interval_s):
+            if (self._finished or self._failure is not None or self._ended
+                    or len(self.moves) >= rb.max_moves):
+                return
+            if self._move is not None:
+                continue  # the last request is not taken yet
+            now = [(s.items, s.busy_s) for s in self.stats]
+            items = [a[0] - b[0] for a, b in zip(now, last, strict=True)]
+            if min(items) < rb.min_items:
+                continue
+            times = [1e3 * (a[1] - b[1]) / n for a, b, n in zip(now, last, items, strict=True)]
+            found = plan_move(times, list(self._active), rb.gain)
+            if found is not None:
+                with self._lock:
+                    self._move = found
+            last = now
 
     def _admit(self, group: _Group, seq: int) -> bool:
         """Wait until input ``seq`` is within the stage's window (a slow replica does not let
