@@ -225,8 +225,9 @@ def test_ctrl_c_while_the_command_starts_is_one_line(tmp_path: Path) -> None:
         time.sleep(delay)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
-        if proc.returncode == -signal.SIGINT:  # before Python set its handler: no output
-            assert err == "", err
+        if proc.returncode == -signal.SIGINT:  # before Python set its handler (no output),
+            # or Python re-raised the signal at exit: a shell sees 130 either way
+            assert err.strip() in ("", "interrupted"), err
         elif proc.returncode == 130:
             assert err.strip() == "interrupted", err
         else:  # finished before the signal: the one-line error about the missing file
