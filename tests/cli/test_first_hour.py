@@ -212,13 +212,14 @@ def test_conflicting_options_are_refused(cli: Cli, model: Path, args: list[str],
 
 
 def test_ctrl_c_while_the_command_starts_is_one_line(tmp_path: Path) -> None:
-    """An interrupt while the command imports its modules: "interrupted", exit 130."""
+    """An interrupt while the command imports its modules: "interrupted", exit 130 (an
+    interrupt in Python's own start-up, before any of tpusplit runs, is Python's)."""
     import signal
     import subprocess
     import sys
     import time
 
-    for delay in (0.05, 0.2):
+    for delay in (0.05, 0.1, 0.2, 0.3, 0.5):
         proc = subprocess.Popen([sys.executable, "-m", "tpusplit_launch", "inspect",
                                  str(tmp_path / "x.tflite")], stderr=subprocess.PIPE,
                                 stdout=subprocess.PIPE, text=True)
@@ -226,8 +227,8 @@ def test_ctrl_c_while_the_command_starts_is_one_line(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
         if proc.returncode == -signal.SIGINT:  # before Python set its handler (no output),
-            # or Python re-raised the signal at exit: a shell sees 130 either way
-            assert err.strip() in ("", "interrupted"), err
+            # or at exit, after the command said what it had to: a shell sees 130 either way
+            assert len(err.strip().splitlines()) <= 1 and "Traceback" not in err, err
         elif proc.returncode == 130:
             assert err.strip() == "interrupted", err
         else:  # finished before the signal: the one-line error about the missing file

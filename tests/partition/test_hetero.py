@@ -49,6 +49,37 @@ def test_hetero_dp_equals_brute_force(seed: int, n: int, counts: list[int], styl
     assert all(fast.kinds.count(t) <= counts[t] for t in range(len(counts)))
 
 
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10**6), n=st.integers(1, 7),
+       counts=st.lists(st.integers(0, 3), min_size=1, max_size=3).filter(lambda c: sum(c) > 0),
+       style=st.sampled_from(["additive", "boundary", "arbitrary"]),
+       host=st.sampled_from([0.0, 0.3, 2.0]), serial_share=st.sampled_from([0.0, 1.0]))
+def test_hetero_dp_with_a_runner_equals_brute_force(seed: int, n: int, counts: list[int],
+                                                    style: str, host: float,
+                                                    serial_share: float) -> None:
+    """With a runner's host time per stage (and its serial part), the programme's period is
+    the brute force's: more stages are not free."""
+    from tpusplit.partition.device_chain import runner_period
+
+    costs = random_costs(np.random.default_rng(seed), len(counts), n, style)
+    serial = host * serial_share
+    fast = hetero_partition(costs, counts, "max", host=host, serial=serial)
+    slow = hetero_brute_force(costs, counts, "max", host=host, serial=serial)
+    assert fast.value == pytest.approx(slow.value)
+    assert len(fast.kinds) == len(slow.kinds)
+    edges = (0, *fast.cuts, n)
+    stages = [costs[t, a, b] for t, a, b in zip(fast.kinds, edges, edges[1:], strict=False)]
+    assert runner_period(max(stages), len(stages), host, serial) == pytest.approx(fast.value)
+
+
+def test_a_runner_is_for_one_host_and_the_bottleneck() -> None:
+    costs = random_costs(np.random.default_rng(0), 2, 4, "additive")
+    with pytest.raises(ValueError, match="bottleneck"):
+        hetero_partition(costs, [1, 1], "sum", host=0.3)
+    with pytest.raises(ValueError, match="serial <= host"):
+        hetero_partition(costs, [1, 1], "max", host=0.1, serial=0.3)
+
+
 def test_hetero_uses_the_right_devices_in_any_order() -> None:
     # kind 0 is fast on the first half, kind 1 on the second: one of each, in that order
     n = 6

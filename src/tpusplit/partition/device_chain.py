@@ -15,7 +15,12 @@ or energy when the costs are energy).
 Pipeline Parallelism for Large-Scale Model Inference on Heterogeneous Edge Devices", DSD 2022)
 over (device multiset, prefix) with the kind of the last stage in the state, ``B[u][j][t] =
 min_{t', i} combine(B[u - e_t][i][t'], links[host(t'), host(t), i], costs[t, i, j])``.
-:func:`hetero_partition` is the same programme with every kind on one host. Among optimal
+:func:`hetero_partition` is the same programme with every kind on one host; it may also charge
+a pipeline runner's host time per stage and input (``host``, added to every stage of a
+pipeline of two or more) and the part of it that serialises across stages (``serial``: the
+period is at least ``stages * serial``). Both depend only on the number of stages, which is
+the size of the device multiset in the state, so the programme stays exact: the slowest stage
+of each multiset, then the runner's period of the best multiset. Among optimal
 pipelines the fewest stages win, then a smaller total where the programme sees it (a
 tie-break, not a guarantee). :func:`cluster_brute_force` and :func:`hetero_brute_force` try
 every partition and every assignment: the oracles.
@@ -86,8 +91,18 @@ def evaluate(costs: Costs, hosts: Sequence[int], links: np.ndarray, cuts: Sequen
     return value, sum(parts), moves
 
 
+def runner_period(value: float, stages: int, host: float, serial: float) -> float:
+    """The period of a pipeline of ``stages`` whose slowest stage takes ``value``, with a
+    runner's ``host`` time per stage and input (none for one stage on one device) of which
+    ``serial`` serialises across stages (:meth:`tpusplit.costs.runner.RunnerModel.period_ms`)."""
+    if stages < 2:
+        return value
+    return max(value + host, stages * serial)
+
+
 def cluster_partition(costs: Costs, counts: Sequence[int], hosts: Sequence[int],
-                      links: np.ndarray, objective: str = "max") -> ClusterPartition:
+                      links: np.ndarray, objective: str = "max", host: float = 0.0,
+                      serial: float = 0.0) -> ClusterPartition:
     """The exact best pipeline of ops ``[0, n)`` on at most ``counts[t]`` devices of each kind,
     kind ``t`` on host ``hosts[t]``, paying ``links[a, b, i]`` at a cut ``i`` from host ``a``
     to host ``b``.
@@ -117,6 +132,7 @@ def cluster_partition(costs: Costs, counts: Sequence[int], hosts: Sequence[int],
         Bad shapes or counts, or no finite partition.
     """
     kinds, n = _check(costs, counts, hosts, links, objective)
+    _check_runner(hosts, objective, host, serial)
     combine = np.maximum if objective == "max" else np.add
     shape = tuple(c + 1 for c in counts)
     multisets = sorted(itertools.product(*(range(s) for s in shape)), key=sum)
@@ -157,7 +173,8 @@ def cluster_partition(costs: Costs, counts: Sequence[int], hosts: Sequence[int],
                 total[k, better, t] = smin[better]
                 parent[k, better, t, 0] = best_i[better]
                 parent[k, better, t, 1] = tp
-    finals = [(float(value[index[u], n, t]), sum(u), float(total[index[u], n, t]), u, t)
+    finals = [(runner_period(float(value[index[u], n, t]), sum(u), host, serial), sum(u),
+               float(total[index[u], n, t]), u, t)
               for u in multisets[1:] for t in range(kinds) if u[t] > 0]
     best = min(finals, key=lambda x: x[:3])
     if not np.isfinite(best[0]):
@@ -179,15 +196,21 @@ def cluster_partition(costs: Costs, counts: Sequence[int], hosts: Sequence[int],
 
 
 def cluster_brute_force(costs: Costs, counts: Sequence[int], hosts: Sequence[int],
-                        links: np.ndarray, objective: str = "max") -> ClusterPartition:
+                        links: np.ndarray, objective: str = "max", host: float = 0.0,
+                        serial: float = 0.0) -> ClusterPartition:
     """Every number of stages, cut set and assignment of kinds: the oracle.
 
-    Minimises the value, then the number of stages, then the total.
-    O(sum over k of C(n - 1, k - 1) * T^k) evaluations.
+    Minimises the value (with the runner's period, as :func:`cluster_partition`), then the
+    number of stages, then the total. O(sum over k of C(n - 1, k - 1) * T^k) evaluations.
     """
     _, n = _check(costs, counts, hosts, links, objective)
-    cuts, assign, v, total = brute_force_min(
-        n, counts, lambda c, a: evaluate(costs, hosts, links, c, a, objective)[:2])
+    _check_runner(hosts, objective, host, serial)
+
+    def score(c: tuple[int, ...], a: tuple[int, ...]) -> tuple[float, float]:
+        v, tot = evaluate(costs, hosts, links, c, a, objective)[:2]
+        return runner_period(v, len(a), host, serial), tot
+
+    cuts, assign, v, total = brute_force_min(n, counts, score)
     return ClusterPartition(tuple(cuts), tuple(assign), v, total,
                             evaluate(costs, hosts, links, cuts, assign, objective)[2])
 
@@ -218,20 +241,31 @@ def brute_force_min(n: int, counts: Sequence[int],
     return cuts, assign, v, total
 
 
+def _check_runner(hosts: Sequence[int], objective: str, host: float, serial: float) -> None:
+    if not (host or serial):
+        return
+    if objective != "max" or len(set(hosts)) > 1:
+        raise ValueError("a runner's host time is charged for the bottleneck of a pipeline "
+                         "on one host only")
+    if host < 0 or serial < 0 or serial > host:
+        raise ValueError(f"need 0 <= serial <= host, got host={host}, serial={serial}")
+
+
 def _one_host(costs: Costs) -> tuple[list[int], np.ndarray]:
     return [0] * costs.shape[0], np.zeros((1, 1, costs.shape[1]))
 
 
-def hetero_partition(costs: Costs, counts: Sequence[int], objective: str = "max"
-                     ) -> ClusterPartition:
+def hetero_partition(costs: Costs, counts: Sequence[int], objective: str = "max",
+                     host: float = 0.0, serial: float = 0.0) -> ClusterPartition:
     """The exact best pipeline of ops ``[0, n)`` on at most ``counts[t]`` devices of each
-    kind, all on one host (:func:`cluster_partition` without links; module docstring)."""
+    kind, all on one host (:func:`cluster_partition` without links; module docstring), with
+    a runner's ``host`` and ``serial`` time per stage and input."""
     hosts, links = _one_host(costs)
-    return cluster_partition(costs, counts, hosts, links, objective)
+    return cluster_partition(costs, counts, hosts, links, objective, host, serial)
 
 
-def hetero_brute_force(costs: Costs, counts: Sequence[int], objective: str = "max"
-                       ) -> ClusterPartition:
+def hetero_brute_force(costs: Costs, counts: Sequence[int], objective: str = "max",
+                       host: float = 0.0, serial: float = 0.0) -> ClusterPartition:
     """The oracle of :func:`hetero_partition`: every partition and assignment."""
     hosts, links = _one_host(costs)
-    return cluster_brute_force(costs, counts, hosts, links, objective)
+    return cluster_brute_force(costs, counts, hosts, links, objective, host, serial)

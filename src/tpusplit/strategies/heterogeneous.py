@@ -19,6 +19,7 @@ programmes' own costs.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -44,6 +45,21 @@ def check_objective(objective: str) -> None:
         raise TpusplitError(f"--objective: {objective!r}; choose from {', '.join(OBJECTIVES)}")
 
 
+def one_runner(costs: Sequence[CostSource]) -> list[CostSource]:
+    """The kinds' cost sources, all with one pipeline runner: the one of largest host time
+    per stage among theirs (one runner drives the whole pipeline on its host; a CPU kind's
+    source knows none, an Edge TPU profile's was measured). The planner and the plan's
+    reported times then charge the same runner, whichever kind runs the first stage."""
+    runner = max((c.runner for c in costs), key=lambda r: (r.stage_ms, r.serial))
+    out = []
+    for c in costs:
+        if c.runner != runner:
+            c = copy.copy(c)  # shares the caches; only the runner differs
+            c.runner = runner
+        out.append(c)
+    return out
+
+
 def _plan(graph: Graph, kinds: Sequence[DeviceKind], costs: Sequence[CostSource],
           cuts: Sequence[int], assign: Sequence[int], strategy: str, batch: int,
           seconds: float, notes: Sequence[str]) -> Plan:
@@ -61,18 +77,23 @@ def plan_devices(graph: Graph, kinds: Sequence[DeviceKind], objective: str = "th
     segments name their device kind; its ``energy_mj`` is the energy per inference.
     """
     check_objective(objective)
-    costs = list(costs) if costs is not None else [kind_cost(k, graph) for k in kinds]
+    costs = one_runner(list(costs) if costs is not None else
+                       [kind_cost(k, graph) for k in kinds])
     t0 = time.perf_counter()
     lat = np.stack([c.matrix() for c in costs])
     if objective == "energy":
         mats = np.stack([lat[t] * kinds[t].power.active_w for t in range(len(kinds))])
     else:
         mats = lat
-    part = hetero_partition(mats, [k.count for k in kinds],
-                            "max" if objective == "throughput" else "sum")
+    runner = costs[0].runner  # every kind's: its host time per stage is in the bottleneck
+    throughput = objective == "throughput"
+    part = hetero_partition(mats, [k.count for k in kinds], "max" if throughput else "sum",
+                            host=runner.stage_ms if throughput else 0.0,
+                            serial=runner.stage_ms if throughput and runner.serial else 0.0)
     seconds = time.perf_counter() - t0
-    note = {"throughput": "exact: smallest bottleneck over every contiguous pipeline and "
-                          "device assignment (PipeEdge's programme)",
+    note = {"throughput": "exact: smallest bottleneck (with the runner's host time per stage) "
+                          "over every contiguous pipeline and device assignment (PipeEdge's "
+                          "programme)",
             "latency": "exact: smallest sum of stage latencies (one input at a time)",
             "energy": "exact: smallest active energy per inference"}[objective]
     return _plan(graph, kinds, costs, part.cuts, part.kinds, f"devices-{objective}", batch,
@@ -84,7 +105,8 @@ def plan_as_slowest(graph: Graph, kinds: Sequence[DeviceKind], batch: int = DEFA
     """The homogeneous baseline: ``optimal`` cuts for as many copies of the slowest kind (the
     one with the largest whole-model latency), then the best assignment of the real devices.
     """
-    costs = list(costs) if costs is not None else [kind_cost(k, graph) for k in kinds]
+    costs = one_runner(list(costs) if costs is not None else
+                       [kind_cost(k, graph) for k in kinds])
     t0 = time.perf_counter()
     n = len(graph.ops)
     slowest = max(range(len(kinds)), key=lambda t: costs[t].latency(0, n))
