@@ -47,8 +47,13 @@ def seeds() -> list[tuple[str, bytes]]:
     from tpusplit.models.random_net import random_net
     from tpusplit.models.synthetic import conv, fc
 
+    from tpusplit.models.slim import ssd_mobilenet_v1
+
     out = [("conv8", conv(8, size=8)), ("conv16x3", conv(16, layers=3, size=16)),
-           ("fc64", fc(64)), ("random0", random_net(0)), ("random5", random_net(5))]
+           ("fc64", fc(64)), ("random0", random_net(0)), ("random5", random_net(5)),
+           # a host-side custom op (TFLite_Detection_PostProcess) and its custom options
+           ("ssd_pp", ssd_mobilenet_v1(size=64, multiplier=0.25, classes=4,
+                                       postprocess=True))]
     for p in sorted((data_dir() / "coral-reference" / "models").glob("*.tflite")):
         if p.stat().st_size < 1_000_000:
             out.append((p.stem, p.read_bytes()))
