@@ -26,6 +26,7 @@ def graph_dict(graph: Graph) -> dict[str, Any]:
         ops.append({
             "index": k,
             "op": op.name,
+            **({"custom_code": op.custom_code} if op.custom_code else {}),
             "output_shape": list(graph.tensors[op.outputs[0]].shape) if op.outputs else [],
             "macs": op.macs,
             "element_ops": op.element_ops,
@@ -66,7 +67,7 @@ def graph_table(graph: Graph) -> Table:
     for op in graph.ops:
         shape = graph.tensors[op.outputs[0]].shape if op.outputs else ()
         table.add_row(
-            str(op.index), op.name, "x".join(map(str, shape)),
+            str(op.index), op.custom_code or op.name, "x".join(map(str, shape)),
             f"{op.macs:,}" if op.macs else "-",
             f"{op.param_bytes / 1024:,.1f}" if op.param_bytes else "-",
             f"{cum[op.index + 1] / MiB:.2f}", str(op.depth),
