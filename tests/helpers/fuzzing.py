@@ -45,9 +45,8 @@ def seeds() -> list[tuple[str, bytes]]:
     """The models mutated: Coral's small graphs in the data folder and built models."""
     from tpusplit.files import data_dir
     from tpusplit.models.random_net import random_net
-    from tpusplit.models.synthetic import conv, fc
-
     from tpusplit.models.slim import ssd_mobilenet_v1
+    from tpusplit.models.synthetic import conv, fc
 
     out = [("conv8", conv(8, size=8)), ("conv16x3", conv(16, layers=3, size=16)),
            ("fc64", fc(64)), ("random0", random_net(0)), ("random5", random_net(5)),

@@ -343,7 +343,7 @@ def test_a_node_that_freezes_mid_run(ray_cluster: Any, model: bytes) -> None:
     err = info.value
     assert err.stage == 1 and err.item == len(got) and 4 <= len(got) < 200
     assert "\n" not in str(err)
-    assert "the Ray actor of stage 1 on hostE does not answer within 2 s" in str(err)
+    assert "the Ray actor of stage 1 on hostE does not answer within 2 s" in str(err), err
     assert_same(got, whole_outputs(model, feeds[:len(got)]))
     assert waited < 20  # Ray's own detection takes about 60 s
 

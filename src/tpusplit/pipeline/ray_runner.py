@@ -227,6 +227,7 @@ class _Flight:
 
     refs: list[Any]
     replicas: list[int]
+    sent: float = field(default_factory=time.perf_counter)
 
 
 def _portable(exc: BaseException) -> BaseException:
@@ -330,6 +331,8 @@ class RayPipeline(PipelineBase):
             holds the input must answer a liveness call within ``answer_timeout`` seconds;
             one that does not (its node down, frozen or cut off) fails the input with
             :class:`StageError` (Ray itself takes about a minute to declare a node dead).
+            Both waits grow to the longest time an input has taken through the pipeline (and
+            twice that), since an actor answers after its earlier calls have their inputs.
 
     The process must be connected to a cluster (:func:`connect`). Use ``push``/``pop`` or
     ``run`` as with :class:`~tpusplit.pipeline.runner.Pipeline`; close it (or use it as a
@@ -389,6 +392,10 @@ class RayPipeline(PipelineBase):
         self.replicas = counts
         self.max_in_flight = max_in_flight
         self.answer_timeout = answer_timeout
+        #: The longest an input has taken from push to result so far (s): a stage whose
+        #: earlier calls still wait for their inputs answers a liveness call only after them
+        #: (Ray runs an actor's calls in order), so the waits scale with it.
+        self._slowest = 0.0
         self._lock = threading.Condition()
         self._closed = False
         self._ended = False
@@ -654,7 +661,7 @@ class RayPipeline(PipelineBase):
             now = time.perf_counter()
             if deadline is not None and now >= deadline:
                 raise PipelineError(f"no result within {timeout} s")
-            if now - quiet >= self.answer_timeout / 2:
+            if now - quiet >= max(self.answer_timeout / 2, self._slowest):
                 done = self._finished_stages(refs)
                 if done == finished:
                     lost = self._silent(flight, done, seq)
@@ -667,6 +674,7 @@ class RayPipeline(PipelineBase):
         else:
             try:
                 got = ray.get(refs[-1])
+                self._slowest = max(self._slowest, time.perf_counter() - flight.sent)
             except ray.exceptions.RayError as exc:
                 got = _Failed(-1, seq, exc)
                 self._failure = self._actor_error(flight, seq, exc)
@@ -700,12 +708,12 @@ class RayPipeline(PipelineBase):
         j = flight.replicas[stage]
         actor = self.replica_actors[stage][j]
         ping = actor.alive.options(concurrency_group="health").remote()
+        wait = max(self.answer_timeout, 2 * self._slowest)
         try:
-            if ray.wait([ping], timeout=self.answer_timeout, fetch_local=False)[0]:
+            if ray.wait([ping], timeout=wait, fetch_local=False)[0]:
                 ray.get(ping)
                 return None
-            why = (f"does not answer within {self.answer_timeout:g} s (its node down, "
-                   "frozen or cut off?)")
+            why = f"does not answer within {wait:.3g} s (its node down, frozen or cut off?)"
         except ray.exceptions.RayError as exc:
             why = f"is gone ({_clean(exc)})"
         place = self.replica_placements[stage][j].describe()
