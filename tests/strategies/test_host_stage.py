@@ -13,6 +13,7 @@ from tpusplit.costs.host_ops import host_tail, reference_ms
 from tpusplit.graph import load
 from tpusplit.models.slim import ssd_mobilenet_v1
 from tpusplit.partition import replica_brute_force
+from tpusplit.strategies import get
 from tpusplit.strategies.base import Plan
 from tpusplit.strategies.replicated import optimal_replicated
 
@@ -82,3 +83,17 @@ def test_a_host_stage_plan_round_trips_and_runs_bit_exact(tmp_path: Path) -> Non
 def _saved(plan: Plan, path: Path) -> Path:
     plan.save(path)
     return path
+
+
+def test_a_pure_pipeline_gets_its_host_stage_too(tmp_path: Path) -> None:
+    """``replicas=1`` (a pure pipeline): the host stage is one copy, the device stages one
+    device each, and the plan is no slower than the pipeline without it."""
+    model = tmp_path / "ssd.tflite"
+    model.write_bytes(ssd_mobilenet_v1(postprocess=True))
+    plan = tpusplit.plan(model, tpus=3, replicas=1, device="edgetpu-usb3")
+    assert plan.host_stage and plan.replica_counts == (1,) * plan.num_segments
+    assert plan.devices_used == plan.num_segments - 1 <= 3
+    g = load(model)
+    plain = get("optimal")(g, 3, EdgeTPUCost(g, "edgetpu-usb3"))  # no host stage
+    assert not plain.host_stage
+    assert plan.time_per_inference_ms < plain.time_per_inference_ms

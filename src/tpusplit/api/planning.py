@@ -42,7 +42,7 @@ from tpusplit.strategies.heterogeneous import (
 )
 from tpusplit.strategies.outcome import Planning
 from tpusplit.strategies.registry import Strategy
-from tpusplit.strategies.replicated import optimal_replicated, pure_replicas
+from tpusplit.strategies.replicated import optimal_replicated, or_host_stage, pure_replicas
 from tpusplit.strategies.split_layers import plan_split_layers
 
 Model = str | Path | bytes | Graph
@@ -300,15 +300,20 @@ def _replica_planners(ps: PlanSetup, replicas: int | None) -> dict[str, Strategy
     replicas are off (``replicas=1``, or by default on a profiled cost)."""
     if replicas is not None and replicas < 1:
         raise TpusplitError(f"--replicas must be >= 1, got {replicas}")
-    if replicas == 1 or (replicas is None and ps.profiler is not None) or (
+    def stages(graph: Graph, n: int, cost: CostSource) -> Plan:
+        # a pure pipeline, with the work the device leaves to the host as a stage of its
+        # own when that is faster (a cost source that runs every op has none)
+        return replace(or_host_stage(get("optimal")(graph, n, cost), graph, n, cost,
+                                     max_replicas=1), strategy="stages")
+
+    if replicas == 1:
+        return {"optimal": lambda g, n, c: replace(stages(g, n, c), strategy="optimal")}
+    if (replicas is None and ps.profiler is not None) or (
             replicas is None and ps.target.backend == "cpu"):
         return {}
 
     def hybrid(graph: Graph, n: int, cost: CostSource) -> Plan:
         return optimal_replicated(graph, n, cost, max_replicas=replicas)
-
-    def stages(graph: Graph, n: int, cost: CostSource) -> Plan:
-        return replace(get("optimal")(graph, n, cost), strategy="stages")
 
     return {"optimal": hybrid, "stages": stages, "replicas": pure_replicas}
 

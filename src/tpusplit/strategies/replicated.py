@@ -58,17 +58,27 @@ def optimal_replicated(graph: Graph, num_devices: int, cost: CostSource, *,
              f"{_shape(replicas)}"]
     plan = make_plan(name, graph, cost, found.cuts, timer, lower_bound_ms=found.value,
                      notes=notes, replicas=replicas if any(r > 1 for r in replicas) else ())
+    return or_host_stage(plan, graph, num_devices, cost, max_stages=max_stages,
+                         max_replicas=max_replicas, host_cores=host_cores, known=seen)
+
+
+def or_host_stage(plan: Plan, graph: Graph, num_devices: int, cost: CostSource, *,
+                  max_stages: int | None = None, max_replicas: int | None = None,
+                  host_cores: int | None = None,
+                  known: dict[tuple[int, int], float] | None = None) -> Plan:
+    """``plan``, or the plan with a host stage (:func:`host_staged`, same limits) when that is
+    faster; ``plan`` says so when the host stage was slower."""
     staged = host_staged(graph, num_devices, cost, max_stages=max_stages,
-                         max_replicas=max_replicas, name=name, host_cores=host_cores,
-                         known=seen)
+                         max_replicas=max_replicas, name=plan.strategy, host_cores=host_cores,
+                         known=known)
     if staged is None:
         return plan
     if staged.time_per_inference_ms < plan.time_per_inference_ms - 1e-9:
         return staged
     tail, n = staged.cuts[-1], len(graph.ops)
     return replace(plan, notes=(*plan.notes, f"ops [{tail}, {n}) left to the host run in "
-                                "the last stage's copies (a host stage of their own would "
-                                f"take {staged.time_per_inference_ms:.3f} ms per inference)"))
+                                "the last stage (a host stage of their own would take "
+                                f"{staged.time_per_inference_ms:.3f} ms per inference)"))
 
 
 def host_staged(graph: Graph, num_devices: int, cost: CostSource, *,
@@ -93,6 +103,8 @@ def host_staged(graph: Graph, num_devices: int, cost: CostSource, *,
                              max_stages=None if max_stages is None else max_stages - 1,
                              max_replicas=max_replicas, known=seen)
     cores = max(1, host_cores if host_cores is not None else os.cpu_count() or 1)
+    if max_replicas is not None:
+        cores = min(cores, max_replicas)
     host_ms = lat(tail, n) + runner.stage_ms
     copies = min(cores, max(1, math.ceil(host_ms / max(head.value, 1e-9) - 1e-9)))
     reps = (*head.replicas, copies)
