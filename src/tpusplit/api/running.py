@@ -37,8 +37,9 @@ from tpusplit.pipeline.backend import Backend, Stage
 from tpusplit.pipeline.inputs import random_feeds, read_inputs, read_segments, stage_specs
 from tpusplit.pipeline.measure import PipelineMeasurement, whole_model_ms
 from tpusplit.pipeline.paced import PacedBackend
+from tpusplit.pipeline.rebalance import Rebalance
 from tpusplit.pipeline.registry import BackendSpec, build_backend
-from tpusplit.pipeline.runner import Rebalance, StageError, wire
+from tpusplit.pipeline.runner import StageError, wire
 from tpusplit.strategies import Plan
 
 Feeds = Mapping[str, np.ndarray]
@@ -275,7 +276,7 @@ def execute(prep: Prepared, inputs: Path | Sequence[Feeds] | None = None,
     compare every output with the whole model. ``progress(count)``, when given, is entered
     around the measured run and gives the callback told of each result. ``rebalance``: the
     threaded runner may move a replica from a stage that spares it to the slowest stage
-    when the measured times call for it (:class:`~tpusplit.pipeline.runner.Rebalance`);
+    when the measured times call for it (:class:`~tpusplit.pipeline.rebalance.Rebalance`);
     the run's measurement lists the moves."""
     if check and prep.whole is None:
         raise TpusplitError("--check with segment files needs --reference WHOLE_MODEL")

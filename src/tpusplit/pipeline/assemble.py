@@ -72,7 +72,7 @@ def loaded_replicas(graph: Graph, cuts: Sequence[int], replicas: Sequence[int] |
 
 class SegmentLoader:
     """Loads prepared segment ``i`` on a device again (a replica moved at run time:
-    :class:`~tpusplit.pipeline.runner.Rebalance`)."""
+    :class:`~tpusplit.pipeline.rebalance.Rebalance`)."""
 
     def __init__(self, backends: Sequence[Backend], ready: Sequence[bytes]) -> None:
         self.backends, self.ready = list(backends), list(ready)

@@ -17,10 +17,10 @@ import numpy as np
 
 from tpusplit.errors import TpusplitError
 from tpusplit.pipeline.backend import Stage
+from tpusplit.pipeline.rebalance import Rebalance
 from tpusplit.pipeline.runner import (
     Pipeline,
     PipelineError,
-    Rebalance,
     StageError,
     StageStats,
     replicas_of,
@@ -98,7 +98,7 @@ def measure_pipeline(stages: Sequence[Stage | Sequence[Stage]],
                      progress: Callable[[int], None] | None = None,
                      rebalance: Rebalance | None = None) -> PipelineMeasurement:
     """Run ``inputs`` through a fresh pipeline of ``stages`` and time it (``rebalance``: the
-    runner may move replicas between stages, :class:`~tpusplit.pipeline.runner.Rebalance`).
+    runner may move replicas between stages, :class:`~tpusplit.pipeline.rebalance.Rebalance`).
 
     Each stage (every replica of it: a list or tuple of stages) first runs ``warmup`` times
     alone (first invokes allocate). Raises the pipeline's

@@ -41,7 +41,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self, cast
@@ -50,6 +50,7 @@ import numpy as np
 
 from tpusplit.errors import TpusplitError, first_line
 from tpusplit.pipeline.backend import Stage
+from tpusplit.pipeline.rebalance import Move, Rebalance, plan_move
 
 #: How often (seconds) a waiting worker checks whether the pipeline was closed.
 POLL_S = 0.05
@@ -141,69 +142,6 @@ class _Group:
     def dropped(self, seq: int) -> bool:
         """Input ``seq`` comes after this stage's failure: it is not run."""
         return self.failed_at is not None and seq > self.failed_at
-
-
-@dataclass
-class Rebalance:
-    """How :class:`Pipeline` may move replicas between stages at run time.
-
-    ``load(stage, device)`` loads segment ``stage`` on ``device`` (called in the moving
-    worker's thread); ``devices[i][j]`` is the device replica ``j`` of stage ``i`` runs on.
-    Every ``interval_s`` seconds the watcher takes each stage's time per input over the
-    inputs since the last look (at least ``min_items`` per stage) and moves one replica
-    from the stage that spares it best to the slowest stage when the bottleneck would fall
-    below ``gain`` times what it is; at most ``max_moves`` moves in all (measured times are
-    noisy: no endless back and forth).
-    """
-
-    load: Callable[[int, int], Stage]
-    devices: Sequence[Sequence[int]]
-    interval_s: float = 0.5
-    min_items: int = 8
-    gain: float = 0.9
-    max_moves: int = 4
-
-
-@dataclass(frozen=True)
-class Move:
-    """One replica moved at run time: ``device`` from stage ``source`` to ``target``, after
-    ``after_items`` results, when the measured bottleneck was ``before_ms`` per input and the
-    move was expected to bring it to ``expected_ms``."""
-
-    source: int
-    target: int
-    device: int
-    after_items: int
-    before_ms: float
-    expected_ms: float
-
-    def describe(self) -> str:
-        """One line for reports."""
-        return (f"moved the replica on device {self.device} from stage {self.source} to "
-                f"stage {self.target} after {self.after_items} results: measured bottleneck "
-                f"{self.before_ms:.2f} ms per input, expected {self.expected_ms:.2f}")
-
-
-def plan_move(times_ms: Sequence[float], replicas: Sequence[int], gain: float
-              ) -> tuple[int, int, float, float] | None:
-    """The best single move of a replica: ``(source, target, before, after)`` periods (ms
-    per input) when stage ``i`` takes ``times_ms[i]`` per input on each of its
-    ``replicas[i]`` workers and the move brings the period below ``gain`` times today's;
-    None otherwise. O(stages^2)."""
-    periods = [t / r for t, r in zip(times_ms, replicas, strict=True)]
-    before = max(periods)
-    best: tuple[int, int, float, float] | None = None
-    for a, ra in enumerate(replicas):
-        if ra < 2:
-            continue
-        for b in range(len(replicas)):
-            if b == a:
-                continue
-            after = max(times_ms[k] / (replicas[k] - (k == a) + (k == b))
-                        for k in range(len(replicas)))
-            if after < gain * before and (best is None or after < best[3]):
-                best = (a, b, before, after)
-    return best
 
 
 @dataclass(frozen=True)
@@ -356,7 +294,7 @@ class Pipeline(PipelineBase):
         cores: optional CPU core per stage, or per replica (a list or tuple in place of a
             stage's core); each worker pins its thread there (Linux ``sched_setaffinity`` on
             the calling thread); ignored where the OS does not allow.
-        rebalance: move replicas between stages at run time (:class:`Rebalance`); None
+        rebalance: move replicas between stages at run time (:class:`~tpusplit.pipeline.rebalance.Rebalance`); None
             keeps every replica on its stage.
 
     Use ``push(feeds)`` / ``pop()`` like Coral's ``PipelinedModelRunner`` (``push(None)`` ends
@@ -674,7 +612,7 @@ class Pipeline(PipelineBase):
         return True
 
     def _watch(self) -> None:
-        """The rebalancing watcher (see :class:`Rebalance`)."""
+        """The rebalancing watcher (see :class:`~tpusplit.pipeline.rebalance.Rebalance`)."""
         assert self._rebalance is not None
         rb = self._rebalance
         last = [(s.items, s.busy_s) for s in self.stats]
