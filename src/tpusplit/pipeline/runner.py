@@ -294,8 +294,9 @@ class Pipeline(PipelineBase):
         cores: optional CPU core per stage, or per replica (a list or tuple in place of a
             stage's core); each worker pins its thread there (Linux ``sched_setaffinity`` on
             the calling thread); ignored where the OS does not allow.
-        rebalance: move replicas between stages at run time (:class:`~tpusplit.pipeline.rebalance.Rebalance`); None
-            keeps every replica on its stage.
+        rebalance: move replicas between stages at run time
+            (:class:`~tpusplit.pipeline.rebalance.Rebalance`); None keeps every replica on
+            its stage.
 
     Use ``push(feeds)`` / ``pop()`` like Coral's ``PipelinedModelRunner`` (``push(None)`` ends
     the input; ``pop()`` returns ``None`` after the last result), or ``run(inputs)``, an
