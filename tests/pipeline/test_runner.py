@@ -584,3 +584,23 @@ def test_rebalance_devices_are_checked() -> None:
     rb = Rebalance(lambda i, d: Fake("t0", "t1"), devices=[[0, 1]])
     with pytest.raises(PipelineError, match="one device per replica"):
         Pipeline([Fake("t0", "t1")], rebalance=rb)
+
+
+def test_a_move_whose_segment_does_not_load_is_reported_and_the_run_goes_on() -> None:
+    from tpusplit.pipeline.rebalance import Rebalance
+
+    def broken(stage: int, device: int) -> Replica:
+        raise OSError("no such device")
+
+    groups = [[Replica("t0", "t1", 1, seed=0)],
+              [Replica("t1", "t2", 2, seed=d) for d in (1, 2, 3)]]
+    groups[0][0].delay = 0.02
+    for r in groups[1]:
+        r.delay = 0.002
+    rb = Rebalance(broken, devices=[[0], [1, 2, 3]], interval_s=0.05, min_items=4)
+    with Pipeline(groups, queue_size=2, rebalance=rb) as p:  # type: ignore[arg-type]
+        out = [int(o["t2"][0]) for o in p.run(feeds(k) for k in range(60))]
+    assert out == [k + 3 for k in range(60)]
+    assert not p.moves and p.move_failures
+    assert "could not load stage 0 on device" in p.move_failures[0]
+    assert "OSError: no such device" in p.move_failures[0]

@@ -118,7 +118,7 @@ def measure_pipeline(stages: Sequence[Stage | Sequence[Stage]],
     with Pipeline(stages, outputs=outputs, queue_size=queue_size, cores=cores,
                   rebalance=rebalance) as pipe:
         m = measure_runner(pipe, inputs, keep_results, progress)
-        m.moves = [mv.describe() for mv in pipe.moves]
+        m.moves = [mv.describe() for mv in pipe.moves] + pipe.move_failures
         return m
 
 

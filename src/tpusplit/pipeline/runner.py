@@ -346,8 +346,10 @@ class Pipeline(PipelineBase):
         self._pusher: int | None = None  # thread that pushes (pop may run in another one)
         self._creator = threading.get_ident()
         self.replica_pinned = [[False] * len(g) for g in self.replicas]
-        #: Replicas moved at run time, in order (empty without ``rebalance``).
+        #: Replicas moved at run time, in order (empty without ``rebalance``), and the moves
+        #: whose segment did not load (that device then serves neither stage), one line each.
         self.moves: list[Move] = []
+        self.move_failures: list[str] = []
         self._rebalance = rebalance
         self._active = [len(g) for g in self.replicas]  # workers serving each stage now
         self._move: tuple[int, int, float, float] | None = None  # requested, not yet taken
@@ -594,7 +596,10 @@ class Pipeline(PipelineBase):
         device = self._devices[i][j]
         try:
             stage = self._rebalance.load(target, device)
-        except Exception:  # the device is lost to both stages; the pipeline goes on
+        except Exception as exc:  # the device is lost to both stages; the pipeline goes on
+            self.move_failures.append(f"could not load stage {target} on device {device} "
+                                      f"(the replica left stage {source}): "
+                                      f"{type(exc).__name__}: {first_line(exc, default='')}")
             return True
         tgroup = self._groups[target]
         with tgroup.cond:
@@ -619,7 +624,7 @@ class Pipeline(PipelineBase):
         last = [(s.items, s.busy_s) for s in self.stats]
         while not self._closed.wait(rb.interval_s):
             if (self._finished or self._failure is not None or self._ended
-                    or len(self.moves) >= rb.max_moves):
+                    or len(self.moves) + len(self.move_failures) >= rb.max_moves):
                 return
             if self._move is not None:
                 continue  # the last request is not taken yet
