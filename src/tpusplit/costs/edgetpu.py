@@ -68,7 +68,7 @@ from pathlib import Path
 import numpy as np
 
 from tpusplit.costs.base import CostSource, SegmentCost
-from tpusplit.costs.host_ops import host_tail, reference_ms, runs_on_host
+from tpusplit.costs.host_ops import host_tail, reference_ms, runs_on_host, trailing_host_start
 from tpusplit.costs.onchip import (
     CacheLayout,
     _ceil,
@@ -266,9 +266,15 @@ class _OpTable:
     """Per-op terms of one graph with prefix sums, so additive terms cost O(1) per segment."""
 
     def __init__(self, graph: Graph) -> None:
-        self.terms = [op_terms(graph, i) for i in range(len(graph.ops))]
+        n = len(graph.ops)
+        self.terms = [op_terms(graph, i) for i in range(n)]
         self.prefix = {k: np.concatenate([[0.0], np.cumsum([getattr(t, k) for t in self.terms])])
                        for k in COUNTS}
+        #: Which ops run on the host CPU, and their reference-CPU ms (prefix sums of both).
+        self.on_host = [not t.tpu for t in self.terms]
+        self.prefix["on_host"] = np.concatenate([[0], np.cumsum(self.on_host)])
+        self.prefix["host_ms"] = np.concatenate(
+            [[0.0], np.cumsum([reference_ms(graph, i) for i in range(n)])])
 
     def sum(self, key: str, start: int, end: int) -> float:
         p = self.prefix[key]
@@ -324,14 +330,12 @@ def segment_features(graph: Graph, start: int, end: int, profile: DeviceProfile,
     """Features of ops ``[start, end)``; on/off-chip bytes from the caching model or ``memory``.
     Trailing host ops are left to the host (their reference-CPU time), the rest is the Edge
     TPU part."""
-    host = sum(reference_ms(graph, i) for i in range(start, end))
-    tpu_end = end
-    while tpu_end > start and runs_on_host(graph, tpu_end - 1):
-        tpu_end -= 1
+    table = _table(graph)
+    host = table.sum("host_ms", start, end)
+    tpu_end = trailing_host_start(table.on_host, start, end)
     if tpu_end == start:
         return EdgeTPUFeatures.from_counts([0.0] * len(COUNTS), 0.0, 0.0, 0.0, 0.0, 0, 0,
                                            host_ref_ms=host, on_tpu=False)
-    table = _table(graph)
     placement = segment_placement(graph, start, tpu_end, profile.cache_base_mib,
                                   profile.cache_in_coef, profile.cache_out_coef)
     on, off = placement.on_chip_bytes, placement.off_chip_bytes
@@ -476,10 +480,8 @@ class EdgeTPUCost(CostSource):
                                             for t in graph.tensors]))
         base = p.cache_base_mib * MiB
         slack = 1 - 1e-9  # float sums in another order
-        tail = n
-        while tail > 0 and runs_on_host(graph, tail - 1):
-            tail -= 1
-        on_host = np.concatenate([[0], np.cumsum([runs_on_host(graph, k) for k in range(n)])])
+        tail = trailing_host_start(table.on_host, 0, n)
+        on_host = table.prefix["on_host"]
 
         def bound(start: object, end: object) -> np.ndarray:
             i, j = np.asarray(start), np.asarray(end)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import functools
+from collections.abc import Sequence
 
 from tpusplit.errors import TpusplitError
 from tpusplit.files import data_dir
@@ -66,13 +67,20 @@ def reference_ms(graph: Graph, index: int) -> float:
     return at0 + slope * int(shape[1]) * int(shape[2])
 
 
+def trailing_host_start(on_host: Sequence[bool], start: int, end: int) -> int:
+    """Where the run of host ops that ends ops ``[start, end)`` begins (``on_host[i]``: op
+    ``i`` runs on the host); ``end`` when op ``end - 1`` runs on the Edge TPU."""
+    k = end
+    while k > start and on_host[k - 1]:
+        k -= 1
+    return k
+
+
 def host_tail(graph: Graph) -> int | None:
     """Where the trailing run of host ops begins, when it does real work (a post-processing
     op) after at least one Edge TPU op; else None."""
     n = len(graph.ops)
-    k = n
-    while k > 0 and runs_on_host(graph, k - 1):
-        k -= 1
+    k = trailing_host_start([runs_on_host(graph, i) for i in range(n)], 0, n)
     if k == 0 or k == n or not any(reference_ms(graph, i) > 0 for i in range(k, n)):
         return None
     return k
