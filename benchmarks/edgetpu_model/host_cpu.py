@@ -23,12 +23,13 @@ import sys
 import time
 from pathlib import Path
 
-import flatbuffers.flexbuffers as fx
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 from ai_edge_litert.interpreter import Interpreter
 
+from tpusplit.graph.graph import POSTPROCESS_OP
 from tpusplit.graph.tflite import serialize
+from tpusplit.models.builder import postprocess_options
 
 OUT = Path(__file__).resolve().parents[2] / "data" / "coral-reference" / "host_cpu.csv"
 #: Coral model name -> (anchors, classes incl. background).
@@ -66,24 +67,13 @@ def postprocess_model(anchors: int, classes: int, max_detections: int = 10) -> b
     outs = [tensor((1, max_detections, 4), f32, "out_boxes"),
             tensor((1, max_detections), f32, "out_classes"),
             tensor((1, max_detections), f32, "out_scores"), tensor((1,), f32, "out_count")]
-    b = fx.Builder()
-    with b.Map():
-        b.Int("max_detections", max_detections)
-        b.Int("max_classes_per_detection", 1)
-        b.Int("detections_per_class", 100)
-        b.Bool("use_regular_nms", False)
-        b.Float("nms_score_threshold", 1e-8)
-        b.Float("nms_iou_threshold", 0.6)
-        b.Int("num_classes", classes - 1)
-        for k, v in (("y_scale", 10.0), ("x_scale", 10.0), ("h_scale", 5.0), ("w_scale", 5.0)):
-            b.Float(k, v)
     code = schema.OperatorCodeT()
     code.builtinCode = schema.BuiltinOperator.CUSTOM
     code.deprecatedBuiltinCode = schema.BuiltinOperator.CUSTOM
-    code.customCode = "TFLite_Detection_PostProcess"
+    code.customCode = POSTPROCESS_OP
     op = schema.OperatorT()
     op.opcodeIndex, op.inputs, op.outputs = 0, [box, cls, anc], outs
-    op.customOptions = list(b.Finish())
+    op.customOptions = postprocess_options(classes, max_detections)
     sg = schema.SubGraphT()
     sg.tensors, sg.operators, sg.inputs, sg.outputs = tensors, [op], [box, cls], outs
     model = schema.ModelT()

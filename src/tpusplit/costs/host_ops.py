@@ -23,8 +23,7 @@ from tpusplit.errors import TpusplitError
 from tpusplit.files import data_dir
 from tpusplit.graph import Graph
 from tpusplit.graph.graph import HOST_CUSTOM_OPS
-
-POSTPROCESS = "TFLite_Detection_PostProcess"
+from tpusplit.graph.graph import POSTPROCESS_OP as POSTPROCESS
 
 
 def runs_on_host(graph: Graph, index: int) -> bool:

@@ -26,7 +26,8 @@ class FloatModelWarning(UserWarning):
 
 #: Custom ops tpusplit reads: LiteRT's own kernels run them, on the host CPU (the Edge TPU
 #: compiler leaves them there). SSD detectors end in ``TFLite_Detection_PostProcess``.
-HOST_CUSTOM_OPS: frozenset[str] = frozenset({"TFLite_Detection_PostProcess"})
+POSTPROCESS_OP = "TFLite_Detection_PostProcess"
+HOST_CUSTOM_OPS: frozenset[str] = frozenset({POSTPROCESS_OP})
 
 
 @dataclass(frozen=True, slots=True)

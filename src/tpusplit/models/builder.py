@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
+from tpusplit.graph.graph import POSTPROCESS_OP
 from tpusplit.graph.tflite import serialize
 
 _OP = schema.BuiltinOperator
@@ -26,6 +27,26 @@ _VERSIONS = {_OP.CONV_2D: 3, _OP.DEPTHWISE_CONV_2D: 3, _OP.FULLY_CONNECTED: 4, _
              _OP.CONCATENATION: 2, _OP.MAX_POOL_2D: 2, _OP.AVERAGE_POOL_2D: 2, _OP.QUANTIZE: 2,
              _OP.TANH: 2, _OP.LOGISTIC: 2, _OP.MEAN: 2, _OP.RESHAPE: 1, _OP.DEQUANTIZE: 2,
              _OP.SOFTMAX: 2}
+
+
+def postprocess_options(classes: int, max_detections: int = 10) -> list[int]:
+    """The custom options (a flexbuffer map) of ``TFLite_Detection_PostProcess`` for scores of
+    ``classes`` classes with background, as the TF Object Detection API's TFLite export
+    writes them: fast NMS, one class per detection, score threshold 1e-8, IoU 0.6."""
+    import flatbuffers.flexbuffers as fx
+
+    b = fx.Builder()
+    with b.Map():
+        b.Int("max_detections", max_detections)
+        b.Int("max_classes_per_detection", 1)
+        b.Int("detections_per_class", 100)
+        b.Bool("use_regular_nms", False)
+        b.Float("nms_score_threshold", 1e-8)
+        b.Float("nms_iou_threshold", 0.6)
+        b.Int("num_classes", classes - 1)
+        for k, v in (("y_scale", 10.0), ("x_scale", 10.0), ("h_scale", 5.0), ("w_scale", 5.0)):
+            b.Float(k, v)
+    return list(b.Finish())
 
 
 @dataclass
@@ -352,8 +373,6 @@ class ModelBuilder:
         Object Detection API's TFLite export defaults (fast NMS, one class per detection,
         score threshold 1e-8, IoU 0.6); random anchors. Returns the float32 outputs: boxes,
         classes, scores, count."""
-        import flatbuffers.flexbuffers as fx
-
         _, anchors, classes = self.shape(scores)
         grid = self.rng.uniform(0.05, 0.95, (anchors, 4)).astype(np.float32)
         anc = self._tensor((anchors, 4), schema.TensorType.FLOAT32, self._name("anchors"),
@@ -363,21 +382,9 @@ class ModelBuilder:
                 self._tensor((1, max_detections), f32, self._name("detection_classes")),
                 self._tensor((1, max_detections), f32, self._name("detection_scores")),
                 self._tensor((1,), f32, self._name("num_detections")))
-        b = fx.Builder()
-        with b.Map():
-            b.Int("max_detections", max_detections)
-            b.Int("max_classes_per_detection", 1)
-            b.Int("detections_per_class", 100)
-            b.Bool("use_regular_nms", False)
-            b.Float("nms_score_threshold", 1e-8)
-            b.Float("nms_iou_threshold", 0.6)
-            b.Int("num_classes", classes - 1)
-            for k, v in (("y_scale", 10.0), ("x_scale", 10.0), ("h_scale", 5.0),
-                         ("w_scale", 5.0)):
-                b.Float(k, v)
         ins = [self.dequantize(boxes), self.dequantize(scores), anc]
-        self._op(_OP.CUSTOM, ins, outs, custom="TFLite_Detection_PostProcess")
-        self._ops[-1].customOptions = list(b.Finish())
+        self._op(_OP.CUSTOM, ins, outs, custom=POSTPROCESS_OP)
+        self._ops[-1].customOptions = postprocess_options(classes, max_detections)
         return outs
 
     def reshape(self, x: int, shape: Sequence[int]) -> int:
