@@ -27,6 +27,7 @@ from tpusplit.graph.coral import chain_violations, split_coral
 from tpusplit.pipeline import check_outputs, make_backend, measure_pipeline
 from tpusplit.pipeline.assemble import (
     CheckResult,
+    SegmentLoader,
     io_names,
     loaded_replicas,
     reference_stage,
@@ -82,10 +83,9 @@ class Prepared:
     #: The backend of the ``device`` asked for: ``cpu``, ``edgetpu`` or ``null``.
     kind: str = "cpu"
     cluster_spec: Cluster | None = None
-    #: Loads a prepared segment on a device again, and each replica's device (threads only):
-    #: what a rebalancing runner needs to move a replica.
-    loader: Callable[[int, int], Stage] | None = None
-    devices: list[list[int]] = field(default_factory=list)
+    #: Loads a prepared segment on a device again and knows each replica's device (threads,
+    #: a model cut here): what a rebalancing runner needs to move a replica.
+    loader: SegmentLoader | None = None
 
 
 def _kind_of(plan: Plan, i: int, source: str) -> DeviceKind:
@@ -233,7 +233,7 @@ def prepare(paths: Sequence[Path | str], plan: Plan | Path | str | None = None,
             raise TpusplitError(f"--hosts names {len(names)} host(s) for {len(segments)} "
                                 "segment(s): give one per segment")
     stages: list[list[Stage]] = []
-    loader: Callable[[int, int], Stage] | None = None
+    loader: SegmentLoader | None = None
     if cluster is None:
         if chosen is None and cuts is None and graph is None:
             stages = [[s] for s in read_segments([Path(p) for p in paths],
@@ -260,10 +260,8 @@ def prepare(paths: Sequence[Path | str], plan: Plan | Path | str | None = None,
     spec_obj = (cluster_spec if isinstance(cluster_spec, Cluster) or cluster_spec is None
                 else load_cluster(cluster_spec))
     source = str(reference or (paths[0] if paths else graph.name if graph else ""))
-    first = [sum(len(g) for g in stages[:i]) for i in range(len(stages))]
-    devices = [[first[i] + j for j in range(len(g))] for i, g in enumerate(stages)]
     return Prepared(stages, segments, outputs, whole, ctx, backend, specs, names, source,
-                    dev.backend, spec_obj, loader, devices)
+                    dev.backend, spec_obj, loader)
 
 
 def execute(prep: Prepared, inputs: Path | Sequence[Feeds] | None = None,
@@ -354,7 +352,7 @@ def _rebalance(prep: Prepared) -> Rebalance:
     if sum(len(g) for g in prep.stages) <= len(prep.stages):
         raise TpusplitError("--rebalance moves a replica between stages: the plan has no stage "
                             "with more than one (plan --tpus N gives replicas)")
-    return Rebalance(prep.loader, prep.devices)
+    return Rebalance(prep.loader, prep.loader.devices)
 
 
 def _finish(prep: Prepared, m: PipelineMeasurement, feeds: list[dict[str, np.ndarray]],

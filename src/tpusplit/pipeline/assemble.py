@@ -61,21 +61,23 @@ def loaded_replicas(graph: Graph, cuts: Sequence[int], replicas: Sequence[int] |
         per = list(backend)
     else:
         per = [backend or LiteRTBackend()] * len(blobs)
-    out: list[list[Stage]] = []
-    device = 0
     ready = [be.prepare(b) for be, b in zip(per, blobs, strict=True)]
-    for be, b, r in zip(per, ready, counts, strict=True):
-        out.append([be.load(b, device + j) for j in range(r)])
-        device += r
-    return out, SegmentLoader(per, ready)
+    first = [sum(counts[:i]) for i in range(len(counts))]
+    devices = [[f + j for j in range(r)] for f, r in zip(first, counts, strict=True)]
+    out = [[be.load(b, d) for d in devs]
+           for be, b, devs in zip(per, ready, devices, strict=True)]
+    return out, SegmentLoader(per, ready, devices)
 
 
 class SegmentLoader:
     """Loads prepared segment ``i`` on a device again (a replica moved at run time:
-    :class:`~tpusplit.pipeline.rebalance.Rebalance`)."""
+    :class:`~tpusplit.pipeline.rebalance.Rebalance`); ``devices[i][j]`` is the device
+    replica ``j`` of segment ``i`` was loaded on."""
 
-    def __init__(self, backends: Sequence[Backend], ready: Sequence[bytes]) -> None:
+    def __init__(self, backends: Sequence[Backend], ready: Sequence[bytes],
+                 devices: Sequence[Sequence[int]]) -> None:
         self.backends, self.ready = list(backends), list(ready)
+        self.devices = [list(d) for d in devices]
 
     def __call__(self, stage: int, device: int) -> Stage:
         return self.backends[stage].load(self.ready[stage], device)
