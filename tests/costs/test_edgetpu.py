@@ -109,6 +109,9 @@ def test_overflowing_stages_reread_in_proportion_to_their_demand() -> None:
         2.0 * 1.5 * demand / 7.76)
     for ws, staged, reads in [(0.1, 0.0, 1.0), (5.0, 0.0, 2.0), (5.0, 3.0, 2.0 * 1.5 * 8 / 7.76)]:
         assert stream_reads(ws, staged, prof.reads) == pytest.approx(reads)
+    steeper = replace(prof.reads, overflow_power=2.0)  # the what-if's steeper overflow term
+    assert stream_reads(5.0, 3.0, steeper) == pytest.approx(2.0 * 1.5 * (8 / 7.76) ** 2)
+    assert stream_reads(5.0, 0.0, steeper) == pytest.approx(2.0)  # under the memory: no term
 
 
 def test_clock_scales_the_chip_terms_only() -> None:

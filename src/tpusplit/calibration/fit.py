@@ -556,7 +556,8 @@ def fit(observations: Sequence[Observation], cache: tuple[float, float, float],
 def grid_of(reads: Reads) -> ReadsGrid:
     """The grid holding just ``reads`` (to fit with known read parameters)."""
     return {"reread_mib": (reads.reread_mib,), "reread_max": (reads.reread_max,),
-            "overflow_reads": (reads.overflow_reads,)}
+            "overflow_reads": (reads.overflow_reads,),
+            "overflow_power": (reads.overflow_power,)}
 
 
 def search_reads(solve: Callable[[Reads], tuple[float, np.ndarray]], grid: ReadsGrid,

@@ -301,8 +301,8 @@ def stream_reads(working_set_mib: float, staged: float, p: Reads) -> float:
 
     ``min(reread_max, max(1, working_set / reread_mib))`` spatial tiles; when the demand,
     the working set plus the segment's ``staged`` input and output tensors, exceeds the
-    on-chip memory ``onchip_mib``, times ``overflow_reads * demand / onchip_mib`` (module
-    docstring). A profile
+    on-chip memory ``onchip_mib``, times ``overflow_reads * (demand / onchip_mib) **
+    overflow_power`` (module docstring; the power is 1 in the shipped profiles). A profile
     without ``reread_mib`` reads once; without ``reread_max`` the tiles are not capped;
     without ``overflow_reads`` there is no overflow term.
     """
@@ -310,7 +310,8 @@ def stream_reads(working_set_mib: float, staged: float, p: Reads) -> float:
     if p.reread_max > 0:
         tiles = min(tiles, max(1.0, p.reread_max))
     if p.overflow_reads > 1 and working_set_mib + staged > p.onchip_mib:
-        tiles *= p.overflow_reads * (working_set_mib + staged) / p.onchip_mib
+        tiles *= p.overflow_reads * ((working_set_mib + staged) / p.onchip_mib) \
+            ** p.overflow_power
     return tiles
 
 

@@ -10,7 +10,9 @@ The post-processing op's time on the reference CPU is linear in anchors x classe
 two SSDs timed with LiteRT's own kernel (``data/coral-reference/host_cpu.csv``, written by
 ``benchmarks/edgetpu_model/host_cpu.py``: 1917 x 91 and 2034 x 2); a host's profile scales it by
 its fitted ``cpu_factor``. Two points fix a line, not its error: the shape of that line is
-assumed, not tested.
+assumed. ``benchmarks/edgetpu_model/what_if.py`` refits with other shapes: a steeper one
+suits Coral's hosts on fast links and not the Raspberry Pi 3 on USB 2, so the measured line
+stays.
 """
 
 from __future__ import annotations

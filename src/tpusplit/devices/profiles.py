@@ -95,12 +95,15 @@ FIELDS_DOC: dict[str, str] = {
 @dataclass(frozen=True)
 class Reads:
     """How often streamed weights cross the link (:func:`tpusplit.costs.edgetpu.stream_reads`):
-    ``reread_mib``, ``reread_max``, ``overflow_reads`` and the on-chip memory (MiB)."""
+    ``reread_mib``, ``reread_max``, ``overflow_reads``, the on-chip memory (MiB) and the power
+    of the demand in the overflow term (1 in every shipped profile; other values are what-ifs,
+    ``benchmarks/edgetpu_model/what_if.py``)."""
 
     reread_mib: float = 0.0
     reread_max: float = 0.0
     overflow_reads: float = 0.0
     onchip_mib: float = 7.76
+    overflow_power: float = 1.0
 
 
 @dataclass(frozen=True)
