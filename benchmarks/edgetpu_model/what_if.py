@@ -121,12 +121,10 @@ demand of a stage does not separate them, so the shipped power stays 1. (2) On t
 (x86 USB 3, the Dev Board, the Raspberry Pi 4) the two SSDs' residuals are the same few
 milliseconds on every host (COCO short, face long), and a smaller R removes most of them;
 the Raspberry Pi 3 (USB 2) wants the R timed here, so no single R serves Coral's four hosts
-and the shipped line stays the measured one. A reading the data suggest but cannot test: on a
-USB 2 link the face SSD (320x320 input, large activations) and Inception v1 (the largest
-error of the fit there) cost more than the caching rule's full on-chip placement allows, as if
-their large activations took on-chip memory from the parameters; the compiled files of
-`data/edgetpu-community` all keep their parameters far under the capacity, so they cannot
-say."""
+and the shipped line stays the measured one. What the Raspberry Pi 3 pays beyond the others
+is not known; it is not simply large activations taking on-chip memory from the parameters,
+since the compiler keeps 6.86 MiB of conv F=442's parameters on chip beside its 1.7 MiB
+activations (`conv_1tpu.csv`)."""
 
 
 def markdown(r: dict[str, Any]) -> str:
