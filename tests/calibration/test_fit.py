@@ -18,7 +18,7 @@ from tpusplit.calibration.fit import (
 )
 from tpusplit.calibration.measurements import Observation, even_cuts, read, read_observations
 from tpusplit.costs.edgetpu import EdgeTPUCost
-from tpusplit.devices.profiles import DeviceProfile, load_profile
+from tpusplit.devices.profiles import DeviceProfile, Reads, load_profile
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import bounds, load
 from tpusplit.models.specs import build_spec
@@ -174,3 +174,11 @@ def test_a_host_without_small_models_takes_its_class_fixed_cost() -> None:
     assert a == pytest.approx(0.4, abs=0.1) and b == pytest.approx(0.8, abs=0.1)
     # its own data say 0 (it was made so), but they cannot know: it takes the class mean
     assert result.hosts["big-only"]["fixed_ms"] == pytest.approx((a + b) / 2, rel=1e-3)
+
+
+def test_a_fit_with_known_reads_keeps_every_read_parameter() -> None:
+    """``grid_of`` holds every read parameter, the what-ifs' overflow power included, so a
+    held-out refit (:func:`leave_one_model_out`) keeps the reads it was given."""
+    reads = Reads(1.0, 2.5, 1.25, overflow_power=2.0)
+    grid = grid_of(reads)
+    assert Reads(onchip_mib=reads.onchip_mib, **{k: v[0] for k, v in grid.items()}) == reads
