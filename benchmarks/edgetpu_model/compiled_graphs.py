@@ -78,8 +78,7 @@ def placement(graph: Graph, profile: DeviceProfile, depthwise: tuple[int, int]
     """The rule's on-chip and off-chip MiB of the whole graph compiled alone."""
     n = len(graph.ops)
     ins, outs = boundary(graph, 0, n)
-    cap = capacity(profile.cache_base_mib, profile.cache_in_coef, profile.cache_out_coef,
-                   sum(_int8_bytes(graph, t) for t in ins),
+    cap = capacity(*profile.cache, sum(_int8_bytes(graph, t) for t in ins),
                    sum(_int8_bytes(graph, t) for t in outs))
     sizes = [layer_bytes(graph, i, depthwise) for i in range(n)]
     cached = place(sizes, cap)

@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # 1. caching
     usb3 = load_profile("edgetpu-usb3")
-    cache = (usb3.cache_base_mib, usb3.cache_in_coef, usb3.cache_out_coef)
+    cache = usb3.cache
     chk = check_caching(sweeps, *cache)
     out["caching"] = {"figures": chk.figures, "matched": chk.matched, "worst_mib": chk.worst_mib,
                       "worst_where": chk.worst_where}

@@ -34,7 +34,6 @@ from typing import Any
 from tpusplit.accuracy import mape
 from tpusplit.calibration.fit import READS_GRID, fit, grid_of, leave_one_model_out, summaries
 from tpusplit.calibration.measurements import (
-    Observation,
     community_observations,
     coral_observations,
     host_cpu_ms,
@@ -50,21 +49,11 @@ CORAL_HOSTS = ("usb3-x86", "devboard", "rpi4-usb3", "rpi3-usb2")
 COCO, FACE = "ssd_mobilenet_v1_coco_quant_postprocess", "SSDMobileNetV2Face"
 
 
-def file_of(o: Observation) -> str:
-    """The synthetic file of a sweep row (``conv_2tpu``, ``sweep_3tpu``), else the host."""
-    if o.host != "usb3-sweeps":
-        return o.host
-    name = o.source.split("/")[-1].split(":")[0].removesuffix(".csv")
-    if "batch_sweep" in name:
-        return f"sweep_{o.tpus}tpu"
-    return name.split("_compiler")[0].split("_even")[0]
-
-
 def overflow_power() -> list[dict[str, Any]]:
     """Part 1: one full refit per power."""
     obs = sweep_observations() + coral_observations() + community_observations()
     usb3 = load_profile("edgetpu-usb3")
-    cache = (usb3.cache_base_mib, usb3.cache_in_coef, usb3.cache_out_coef)
+    cache = usb3.cache
     stages = summaries(obs, cache)
     grid = {**READS_GRID, "overflow_reads": (1.0, 1.25, 1.5, 2.0, 2.5)}
     out = []
@@ -75,8 +64,8 @@ def overflow_power() -> list[dict[str, Any]]:
         f682 = {}
         for o, pred in zip(obs, res.predicted_ms, strict=True):
             if o.host == "usb3-sweeps":
-                files[file_of(o)].append((o.ms, pred))
-                if o.model == "conv-682" and file_of(o).startswith("conv_") and o.tpus > 1:
+                files[o.group].append((o.ms, pred))
+                if o.model == "conv-682" and o.group.startswith("conv_") and o.tpus > 1:
                     f682[f"{o.tpus} TPUs"] = (o.ms, pred)
         out.append({"power": p, "reads": vars(res.reads),
                     "mape": {k: 100 * mape([q for _, q in v], [m for m, _ in v])
@@ -90,7 +79,7 @@ def ssd_shape() -> list[dict[str, Any]]:
     base = sweep_observations(every=3) + coral_observations() + community_observations()
     coco = host_cpu_ms()[COCO]
     usb3 = load_profile("edgetpu-usb3")
-    cache = (usb3.cache_base_mib, usb3.cache_in_coef, usb3.cache_out_coef)
+    cache = usb3.cache
     out = []
     for r in RATIOS:
         print(f"SSD ratio {r}", flush=True)

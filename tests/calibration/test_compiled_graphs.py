@@ -31,8 +31,7 @@ def rule(row: CompiledRow, depthwise: tuple[int, int] | None = None) -> tuple[fl
     """The rule's on-chip and off-chip MiB for the row's Edge TPU part (shipped capacity)."""
     g, _ = edgetpu_graph(row)
     p = load_profile("edgetpu-usb3")
-    pl = segment_placement(g, 0, len(g.ops), p.cache_base_mib, p.cache_in_coef,
-                           p.cache_out_coef)
+    pl = segment_placement(g, 0, len(g.ops), *p.cache)
     if depthwise is None:
         return pl.on_chip_bytes / MiB, pl.off_chip_bytes / MiB
     total = sum(layer_bytes(g, i, depthwise) for i in range(len(g.ops)))

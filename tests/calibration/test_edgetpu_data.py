@@ -74,7 +74,7 @@ def test_the_data_is_in_the_repository(coral: list[Observation]) -> None:
 def test_caching_model_reproduces_compiler_figures_on_a_sample(sweeps: list[Observation]
                                                               ) -> None:
     p = load_profile("edgetpu-usb3")
-    chk = check_caching(sweeps, p.cache_base_mib, p.cache_in_coef, p.cache_out_coef)
+    chk = check_caching(sweeps, *p.cache)
     assert chk.figures > 150 and chk.share >= 0.99, chk.mismatches[:5]
 
 
@@ -103,7 +103,7 @@ def test_a_fit_on_the_data_gives_the_shipped_chip(sweeps: list[Observation],
     """The calibration run on (a sample of) the repository's data lands near the shipped
     Edge TPU terms: the profiles come from the data, not from hand-editing."""
     p = load_profile("edgetpu-usb3")
-    cache = (p.cache_base_mib, p.cache_in_coef, p.cache_out_coef)
+    cache = p.cache
     obs = sweeps + coral
     result = fit(obs, cache, stages_of=summaries(obs, cache))
     assert result.tpu["conv_ms_per_mcycle"] == pytest.approx(p.conv_ms_per_mcycle, rel=0.1)

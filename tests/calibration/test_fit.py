@@ -26,7 +26,7 @@ from tpusplit.models.synthetic import conv, fc
 
 TRUTH = replace(load_profile("edgetpu-usb3"), fixed_ms=0.3, link_ms_per_mib=2.5,
                 depthwise_ms_per_mcycle=1.5, op_ms=0.01, cpu_factor=0.0)
-CACHE = (TRUTH.cache_base_mib, TRUTH.cache_in_coef, TRUTH.cache_out_coef)
+CACHE = TRUTH.cache
 MODELS = ("conv-40", "conv-140", "conv-300", "conv-472", "conv-560", "fc-300", "fc-1000",
           "fc-1700", "fc-1900", "nasbench-1-c16", "nasbench-2-c24", "MobileNetV1-slim",
           "coral-mobilenet_v1_0.5_160")

@@ -646,8 +646,7 @@ def calibrate(observations: Sequence[Observation], base: str | Path | DeviceProf
     if len(hosts) != 1:
         raise TpusplitError(f"calibrate: measurements from {len(hosts)} hosts "
                             f"({', '.join(sorted(hosts))}); fit one host at a time")
-    cache = (profile.cache_base_mib, profile.cache_in_coef, profile.cache_out_coef)
-    result = fit(observations, cache, fixed_tpu=None if refit_tpu else profile,
+    result = fit(observations, profile.cache, fixed_tpu=None if refit_tpu else profile,
                  anchor=None if refit_tpu else profile)
     host = hosts.pop()
     prof = result.profile(host, name, f"fitted by tpusplit calibrate on {len(observations)} "

@@ -337,8 +337,7 @@ def segment_features(graph: Graph, start: int, end: int, profile: DeviceProfile,
     if tpu_end == start:
         return EdgeTPUFeatures.from_counts([0.0] * len(COUNTS), 0.0, 0.0, 0.0, 0.0, 0, 0,
                                            host_ref_ms=host, on_tpu=False)
-    placement = segment_placement(graph, start, tpu_end, profile.cache_base_mib,
-                                  profile.cache_in_coef, profile.cache_out_coef)
+    placement = segment_placement(graph, start, tpu_end, *profile.cache)
     on, off = placement.on_chip_bytes, placement.off_chip_bytes
     if memory is not None:
         real = memory(start, end)

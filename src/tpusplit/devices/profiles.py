@@ -149,6 +149,11 @@ class DeviceProfile:
         return {"format": FORMAT, **d, "fields": FIELDS_DOC}
 
     @property
+    def cache(self) -> tuple[float, float, float]:
+        """The compiler's caching rule: ``(base_mib, in_coef, out_coef)``."""
+        return self.cache_base_mib, self.cache_in_coef, self.cache_out_coef
+
+    @property
     def reads(self) -> Reads:
         """The profile's read parameters, with its cache size as the on-chip memory."""
         return Reads(self.reread_mib, self.reread_max, self.overflow_reads, self.cache_base_mib)
