@@ -41,6 +41,12 @@ class RunnerModel:
             raise TpusplitError(f"runner {self.name}: host time per stage must be a finite "
                                 f"number >= 0, got {self.stage_ms}")
 
+    @property
+    def serial_ms(self) -> float:
+        """The part of the host time per stage that serialises across stages (all of it for a
+        serialising runner, none for one whose stages overlap)."""
+        return self.stage_ms if self.serial else 0.0
+
     def host_ms(self, stages: int) -> float:
         """Host time per stage and input of a pipeline of ``stages`` (0 for one stage)."""
         return self.stage_ms if stages > 1 else 0.0

@@ -89,7 +89,7 @@ def plan_devices(graph: Graph, kinds: Sequence[DeviceKind], objective: str = "th
     throughput = objective == "throughput"
     part = hetero_partition(mats, [k.count for k in kinds], "max" if throughput else "sum",
                             host=runner.stage_ms if throughput else 0.0,
-                            serial=runner.stage_ms if throughput and runner.serial else 0.0)
+                            serial=runner.serial_ms if throughput else 0.0)
     seconds = time.perf_counter() - t0
     note = {"throughput": "exact: smallest bottleneck (with the runner's host time per stage) "
                           "over every contiguous pipeline and device assignment (PipeEdge's "

@@ -30,7 +30,7 @@ from dataclasses import replace
 from tpusplit.costs.base import CostSource
 from tpusplit.devices.energy import power_of
 from tpusplit.graph import Graph
-from tpusplit.partition import replica_partition
+from tpusplit.partition import ReplicaPartition, replica_partition
 from tpusplit.strategies.base import Plan, StageKind, Timer, make_plan
 
 #: The label of a host stage's segment (it runs with LiteRT on the host's CPU cores).
@@ -45,14 +45,8 @@ def optimal_replicated(graph: Graph, num_devices: int, cost: CostSource, *,
     host stage when that is faster (``host_cores``: the host's cores for its copies, this
     machine's by default)."""
     timer = Timer(cost)
-    n = len(graph.ops)
     seen: dict[tuple[int, int], float] = {}
-    lat = _memo(cost, seen)
-    runner = cost.runner
-    serial = runner.stage_ms if runner.serial else 0.0
-    found = replica_partition(n, num_devices, lat, lower=cost.lower_bound(),
-                              host=runner.stage_ms, serial=serial,
-                              max_stages=max_stages, max_replicas=max_replicas, known=seen)
+    found = _exact(len(graph.ops), num_devices, cost, seen, max_stages, max_replicas)
     replicas = tuple(found.replicas)
     notes = [f"exact over cuts and replica counts on at most {num_devices} devices: "
              f"{_shape(replicas)}"]
@@ -93,19 +87,14 @@ def host_staged(graph: Graph, num_devices: int, cost: CostSource, *,
     if tail is None or max_stages == 1:
         return None
     seen = known if known is not None else {}
-    lat = _memo(cost, seen)
     timer = Timer(cost)
     n = len(graph.ops)
-    runner = cost.runner
-    head = replica_partition(tail, num_devices, lat, lower=cost.lower_bound(),
-                             host=runner.stage_ms,
-                             serial=runner.stage_ms if runner.serial else 0.0,
-                             max_stages=None if max_stages is None else max_stages - 1,
-                             max_replicas=max_replicas, known=seen)
+    head = _exact(tail, num_devices, cost, seen,
+                  None if max_stages is None else max_stages - 1, max_replicas)
     cores = max(1, host_cores if host_cores is not None else os.cpu_count() or 1)
     if max_replicas is not None:
         cores = min(cores, max_replicas)
-    host_ms = lat(tail, n) + runner.stage_ms
+    host_ms = _memo(cost, seen)(tail, n) + cost.runner.stage_ms
     copies = min(cores, max(1, math.ceil(host_ms / max(head.value, 1e-9) - 1e-9)))
     reps = (*head.replicas, copies)
     device = StageKind(cost, cost.device, cost.power() or power_of("edgetpu"))
@@ -117,6 +106,15 @@ def host_staged(graph: Graph, num_devices: int, cost: CostSource, *,
                        replicas=reps if any(r > 1 for r in reps) else (), stages=stages,
                        device=cost.device)
     return replace(staged, host_stage=True)
+
+
+def _exact(n: int, num_devices: int, cost: CostSource, seen: dict[tuple[int, int], float],
+           max_stages: int | None, max_replicas: int | None) -> ReplicaPartition:
+    """The exact replicated pipeline of ops ``[0, n)`` under ``cost`` and its runner, its
+    segment latencies remembered in ``seen``."""
+    return replica_partition(n, num_devices, _memo(cost, seen), lower=cost.lower_bound(),
+                             host=cost.runner.stage_ms, serial=cost.runner.serial_ms,
+                             max_stages=max_stages, max_replicas=max_replicas, known=seen)
 
 
 def _memo(cost: CostSource, seen: dict[tuple[int, int], float]
