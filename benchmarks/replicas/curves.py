@@ -8,13 +8,17 @@ For every model (MobileNetV2, SSDMobileNetV1, SSDMobileNetV1 ending in its post-
 conv F=682, fc N=2620; a Keras model is skipped when the zoo has not built it: ``tpusplit zoo
 build``, needs TensorFlow) and N = 1..``--tpus`` Edge TPUs, three plans chosen exactly by
 :func:`tpusplit.partition.replica_partition` on the Edge TPU model with the Python runner's
-host time per stage (the profile's ``python_stage_ms``, serialised across stages):
+host time per stage (the profile's ``python_stage_ms``, serialised across stages) and, on
+USB, the replicas of a stage taking turns on one link (``CostSource.shared_link``):
 **pure replicas** (one stage, N copies), **pure stages** (a pipeline, one device each) and the
 **best hybrid**; each is then run through the discrete-event simulator (``--batch`` inputs) on
 two machines:
 
 * ``usb3``: ``edgetpu-usb3``, every USB Accelerator on one USB 3 host controller (one shared
   link: transfers and streamed weights take turns), the usual desktop;
+* ``usb3-per-stage``: ``edgetpu-usb3``, the copies of a stage on one USB link and every stage
+  on a link of its own: the planner's model (stages on separate links is what the measured
+  pipelines show; copies of a stage move the same traffic at once and take turns);
 * ``pcie``: ``edgetpu-pcie``, every M.2 / PCIe card on its own lane.
 
 For the SSD with post-processing (work the Edge TPU leaves to the host CPU), a fourth plan:
@@ -61,7 +65,8 @@ MODELS = ("MobileNetV2", "SSDMobileNetV1", "SSDMobileNetV1-postprocess", "ResNet
           "InceptionV4-slim", "conv-682", "fc-2620")
 #: Host cores a host stage may use (a desktop or a Raspberry Pi 4 has at least 4).
 HOST_CORES = 4
-MACHINES = {"usb3": ("edgetpu-usb3", True), "pcie": ("edgetpu-pcie", False)}
+MACHINES = {"usb3": ("edgetpu-usb3", True), "usb3-per-stage": ("edgetpu-usb3", False),
+            "pcie": ("edgetpu-pcie", False)}
 KINDS = {"pure replicas": {"max_stages": 1}, "pure stages": {"max_replicas": 1},
          "best hybrid": {}}
 
@@ -92,7 +97,8 @@ def curve(graph: Graph, device: str, shared: bool, tpus: int, batch: int
             t0 = time.perf_counter()
             try:
                 part = replica_partition(n, devices, cost.latency, lower=bound, host=h,
-                                         serial=h, known=known, **limits)
+                                         serial=h, known=known, **limits,
+                                         link=cost.link_ms if cost.shared_link else None)
             except ValueError:  # e.g. more stages than ops
                 continue
             solve = time.perf_counter() - t0
@@ -177,14 +183,17 @@ def markdown(out: dict[str, Any], args: argparse.Namespace) -> str:
              f"Reproduce: `python benchmarks/replicas/curves.py --tpus {args.tpus} --batch "
              f"{args.batch}` ({out['seconds']:.0f} s). Edge TPU model v3, the Python runner's "
              "host time per stage (serialised), plans chosen exactly by "
-             "`partition.replica_partition`, times from the simulator; usb3: every TPU on one "
-             "shared USB 3 link; pcie: one lane each. Throughput in inferences/s; a plan is "
+             "`partition.replica_partition` (on USB the copies of a stage take turns on one "
+             "link, as `plan` assumes), times from the simulator; usb3: every TPU on one "
+             "shared USB 3 link; usb3-per-stage: a USB 3 link per stage, shared by its copies "
+             "(the planner's model); pcie: one lane each. Throughput in inferences/s; a plan is "
              "written as the replicas of each stage. SSDMobileNetV1-postprocess ends in "
              "TFLite_Detection_PostProcess, which the Edge TPU leaves to the host CPU: in the "
              "first three plans every copy of the last stage runs it after its TPU; **host "
              "stage** runs it as a stage of its own on up to "
              f"{HOST_CORES} host cores (`strategies.replicated.host_staged`; `plan` picks it "
-             "when the simulator, without link sharing, says it is faster).", ""]
+             "when the simulator, with the copies of a stage sharing their USB link and each "
+             "stage a link of its own, says it is faster).", ""]
     for name, machines in out["models"].items():
         for machine, res in machines.items():
             rows = res["rows"]
@@ -212,8 +221,8 @@ def plot(out: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     names = list(out["models"])
-    fig, axes = plt.subplots(2, max(1, len(names)), figsize=(3.2 * max(1, len(names)), 6),
-                             squeeze=False)
+    fig, axes = plt.subplots(len(MACHINES), max(1, len(names)),
+                             figsize=(3.2 * max(1, len(names)), 3 * len(MACHINES)), squeeze=False)
     for col, name in enumerate(names):
         for row, machine in enumerate(MACHINES):
             ax = axes[row][col]

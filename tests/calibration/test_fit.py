@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tpusplit.accuracy import mape
+from tpusplit.calibration import fit as fit_module
 from tpusplit.calibration.fit import (
     calibrate,
     compiler_cuts,
@@ -182,3 +183,27 @@ def test_a_fit_with_known_reads_keeps_every_read_parameter() -> None:
     reads = Reads(1.0, 2.5, 1.25, overflow_power=2.0)
     grid = grid_of(reads)
     assert Reads(onchip_mib=reads.onchip_mib, **{k: v[0] for k, v in grid.items()}) == reads
+
+
+@pytest.mark.parametrize("how", ["half", "duplex"])
+def test_a_shared_link_bounds_a_pipeline_by_its_stages_link_bytes(
+        monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    """``SHARED_LINK``: the stages' link bytes in turn (half: all of them; duplex: inputs and
+    streamed weights, and outputs, each direction on its own) bound the period from below."""
+    g = load(build_spec("conv-300"))
+    cost = EdgeTPUCost(g, TRUTH)
+    cuts = compiler_cuts(g, 3)
+    obs = Observation("conv-300", tuple(cuts), "a", 1.0, batch=1000)
+    result = fit([single(m, "a", TRUTH) for m in MODELS], CACHE,
+                 reads_grid=grid_of(TRUTH.reads), prior_weight=0.0)
+    alone = predict(result, [obs])[0]
+    feats = [cost.features(a, b) for a, b in bounds(g, cuts)]
+    down = sum(f.in_mib + f.streamed_reads_mib for f in feats)
+    up = sum(f.out_mib for f in feats)
+    mib = down + up if how == "half" else max(down, up)
+    slow = replace(result, hosts={"a": {**result.hosts["a"], "link_ms_per_mib": 100.0}})
+    monkeypatch.setattr(fit_module, "SHARED_LINK", how)
+    # a slow link: its bytes in turn are the period (batch 1000: the fill is negligible)
+    assert predict(slow, [obs])[0] == pytest.approx(mib * 100.0, rel=0.01)
+    # the fitted link: the stages' own times bound it, as with a link per TPU
+    assert predict(result, [obs])[0] == pytest.approx(alone)

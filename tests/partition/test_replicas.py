@@ -41,14 +41,16 @@ def _same(got: ReplicaPartition, want: ReplicaPartition) -> None:
 
 
 def _check_plan(n: int, devices: int, got: ReplicaPartition, lat: np.ndarray, host: float,
-                serial: float, max_stages: int | None, max_replicas: int | None) -> None:
+                serial: float, max_stages: int | None, max_replicas: int | None,
+                link: np.ndarray | None = None) -> None:
     assert list(got.cuts) == sorted(set(got.cuts)) and all(0 < c < n for c in got.cuts)
     assert got.stages == len(got.cuts) + 1 and min(got.replicas) >= 1
     assert got.devices <= devices
     assert max_stages is None or got.stages <= max_stages
     assert max_replicas is None or max(got.replicas) <= max_replicas
     assert (got.value, got.latency) == replica_value(
-        n, got.cuts, got.replicas, lambda i, j: float(lat[i, j]), host, serial)
+        n, got.cuts, got.replicas, lambda i, j: float(lat[i, j]), host, serial,
+        None if link is None else lambda i, j: float(link[i, j]))
 
 
 @settings(max_examples=250, deadline=None)
@@ -57,14 +59,19 @@ def _check_plan(n: int, devices: int, got: ReplicaPartition, lat: np.ndarray, ho
        serial=st.sampled_from([0.0, 0.25, 3.0]),
        max_stages=st.one_of(st.none(), st.integers(1, 3)),
        max_replicas=st.one_of(st.none(), st.integers(1, 3)),
-       bound=st.sampled_from(["none", "loose", "exact"]), rounds=st.sampled_from([0, 2, 64]))
+       bound=st.sampled_from(["none", "loose", "exact"]), rounds=st.sampled_from([0, 2, 64]),
+       shared=st.booleans())
 def test_equals_brute_force_on_random_chains(seed: int, n: int, devices: int, kind: str,
                                              host: float, serial: float,
                                              max_stages: int | None, max_replicas: int | None,
-                                             bound: str, rounds: int) -> None:
+                                             bound: str, rounds: int, shared: bool) -> None:
     rng = np.random.default_rng(seed)
     lat = _costs(n, kind, rng)
     shrink = rng.random((n + 1, n + 1))
+    # a link the replicas of a stage share: a part of the segment's time (up to all of it)
+    share = np.where(rng.random((n + 1, n + 1)) < 0.3, 1.0, rng.random((n + 1, n + 1)))
+    link_m = np.where(np.isfinite(lat), lat * share, 0.0) if shared else None
+    link = None if link_m is None else (lambda i, j: float(link_m[i, j]))
     calls: list[tuple[int, int]] = []
 
     def cost(i: int, j: int) -> float:
@@ -74,11 +81,13 @@ def test_equals_brute_force_on_random_chains(seed: int, n: int, devices: int, ki
     lower = {"none": None, "exact": lambda i, j: lat[i, j],
              "loose": lambda i, j: lat[i, j] * shrink[i, j]}[bound]
     want = replica_brute_force(n, devices, lambda i, j: float(lat[i, j]), host=host,
-                               serial=serial, max_stages=max_stages, max_replicas=max_replicas)
+                               serial=serial, max_stages=max_stages, max_replicas=max_replicas,
+                               link=link)
     got = replica_partition(n, devices, cost, lower=lower, host=host, serial=serial,
-                            max_stages=max_stages, max_replicas=max_replicas, rounds=rounds)
+                            max_stages=max_stages, max_replicas=max_replicas, rounds=rounds,
+                            link=link)
     _same(got, want)
-    _check_plan(n, devices, got, lat, host, serial, max_stages, max_replicas)
+    _check_plan(n, devices, got, lat, host, serial, max_stages, max_replicas, link_m)
     assert len(calls) == len(set(calls)), "each segment evaluated at most once"
     assert all(0 <= i < j <= n for i, j in calls)
 
@@ -183,3 +192,23 @@ def test_bad_arguments_and_impossible_chains() -> None:
         replica_brute_force(3, 2, lambda i, j: math.inf)
     with pytest.raises(ValueError, match="replica counts"):
         replica_value(3, (1,), (1,), one)
+
+
+def test_replicas_sharing_a_link_pass_one_input_per_link_time() -> None:
+    # the whole model takes 12, of which 9 on the link its replicas share: its replicas
+    # pass one input per 9 (not 12 / r), so two stages of 6 each (link 4.5) do better
+    lat = {(0, 1): 6.0, (1, 2): 6.0, (0, 2): 12.0}
+
+    def c(i: int, j: int) -> float:
+        return lat[(i, j)]
+
+    def link(i: int, j: int) -> float:
+        return 0.75 * lat[(i, j)]
+
+    assert replica_value(2, (), (4,), c) == (3.0, 12.0)
+    assert replica_value(2, (), (4,), c, link=link) == (9.0, 12.0)
+    assert replica_value(2, (), (1,), c, link=link) == (12.0, 12.0)  # one device: no turns
+    assert replica_value(2, (1,), (2, 2), c, link=link) == (4.5, 12.0)
+    assert replica_partition(2, 3, c).replicas == (3,)
+    got = replica_partition(2, 3, c, link=link)
+    assert (got.cuts, got.replicas, got.value) == ((1,), (1, 1), 6.0)

@@ -216,7 +216,7 @@ def test_replicas_scale_until_the_host_or_a_shared_link_saturates() -> None:
     g = load(conv(64, size=32))
     cost = EdgeTPUCost(g, runner="none")
     one = simulate(cost, [], batch=200)
-    four = simulate(cost, [], batch=200, replicas=[4])
+    four = simulate(cost, [], batch=200, replicas=[4], buses=[0, 1, 2, 3])  # a link each
     assert four.time_per_inference_ms == pytest.approx(one.time_per_inference_ms / 4, rel=0.02)
     assert four.bottleneck_ms == pytest.approx(one.bottleneck_ms / 4, rel=0.02)
     # the Python runner's host work serialises: replicas cannot beat it
@@ -228,3 +228,11 @@ def test_replicas_scale_until_the_host_or_a_shared_link_saturates() -> None:
     seg = shared.segments[0]
     assert shared.time_per_inference_ms >= seg.in_ms + seg.out_ms + seg.stream_ms - 1e-9
     assert shared.time_per_inference_ms > four.time_per_inference_ms
+    # by default the replicas of a stage on USB TPUs share their link; on PCIe they do not
+    default = simulate(cost, [], batch=200, replicas=[4])
+    assert default.buses == [0, 0, 0, 0]
+    assert default.time_per_inference_ms == pytest.approx(shared.time_per_inference_ms)
+    pcie = EdgeTPUCost(g, "edgetpu-pcie", runner="none")
+    alone = simulate(pcie, [], batch=200)
+    assert simulate(pcie, [], batch=200, replicas=[4]).time_per_inference_ms == pytest.approx(
+        alone.time_per_inference_ms / 4, rel=0.02)

@@ -48,7 +48,8 @@ def test_the_plan_equals_brute_force_on_a_small_model() -> None:
     for n in (2, 3, 5):
         found = optimal_replicated(graph, n, cost)
         oracle = replica_brute_force(len(graph.ops), n, cost.latency, host=r.stage_ms,
-                                     serial=r.stage_ms if r.serial else 0.0)
+                                     serial=r.stage_ms if r.serial else 0.0,
+                                     link=cost.link_ms)
         assert found.bottleneck_ms == pytest.approx(oracle.value, rel=1e-9)
 
 
@@ -112,3 +113,27 @@ def test_hybrid_is_never_worse_on_the_zoo() -> None:
                 assert hybrid.bottleneck_ms <= stages.bottleneck_ms * (1 + 1e-9), (path, n)
                 assert hybrid.bottleneck_ms <= pure_replicas(graph, n, cost).bottleneck_ms * (
                     1 + 1e-9), (path, n)
+
+
+def test_copies_of_a_streaming_model_share_a_usb_link_but_not_pcie_lanes() -> None:
+    """conv F=682 streams 12 MiB per input: four copies on one USB link pass one input per
+    its link time, so the exact plan is a pipeline; on PCIe (a lane each) copies scale. The
+    plan file keeps each segment's link time, so a reloaded plan reports the same period."""
+    graph = tpusplit.load(MODELS["conv682"]())
+    n = len(graph.ops)
+    usb = EdgeTPUCost(graph, "edgetpu-usb3")
+    pcie = EdgeTPUCost(graph, "edgetpu-pcie")
+    assert usb.shared_link and not pcie.shared_link
+    assert usb.link_ms(0, n) > usb.latency(0, n) / 4 and pcie.link_ms(0, n) == 0.0
+    copies = pure_replicas(graph, 4, usb)
+    assert copies.bottleneck_ms == pytest.approx(usb.link_ms(0, n))
+    assert copies.time_per_inference_ms >= usb.link_ms(0, n)  # the simulator agrees
+    best = optimal_replicated(graph, 4, usb)
+    assert best.replica_counts == (1, 1, 1, 1)
+    assert best.bottleneck_ms < copies.bottleneck_ms
+    again = type(copies).from_dict(json.loads(copies.to_json()))
+    assert again.segments[0].link_ms == copies.segments[0].link_ms
+    assert again.bottleneck_ms == copies.bottleneck_ms
+    on_pcie = pure_replicas(graph, 4, pcie)
+    assert on_pcie.bottleneck_ms == pytest.approx(
+        (pcie.latency(0, n) + pcie.runner.stage_ms) / 4)

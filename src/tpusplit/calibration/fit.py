@@ -86,6 +86,12 @@ REAL_GROUPS = ("coral", "community")
 #: The Edge TPU clock the fitted chip terms describe (libedgetpu1-max), MHz.
 REFERENCE_CLOCK = 500.0
 TPU_COLUMNS = PARAMETERS[2:]   # conv ... act_out, the chip's terms
+#: How a pipeline's stages share the host link in the fit: ``none`` (a link per TPU, the
+#: shipped model), ``half`` (one link, every byte of every stage in turn: the period is at
+#: least their sum) or ``duplex`` (one link per direction: at least the sum of the inputs and
+#: streamed weights, and of the outputs). ``benchmarks/edgetpu_model/what_if.py`` fits all
+#: three.
+SHARED_LINK = "none"
 
 
 # ----------------------------------------------------------------------------- segments
@@ -380,7 +386,8 @@ def _rows(design: _Design, observations: Sequence[Observation],
     x = np.zeros((len(observations), len(design.columns)))
     known = np.zeros(len(observations))
     for r, (o, segs) in enumerate(zip(observations, stages_of, strict=True)):
-        parts = [design.stage(s.features(reads), o.host, o.clock_mhz, theta) for s in segs]
+        feats = [s.features(reads) for s in segs]
+        parts = [design.stage(f, o.host, o.clock_mhz, theta) for f in feats]
         vs = [v for v, _ in parts]
         ks = [k for _, k in parts]
         if len(vs) > 1:  # a runner's host time per stage (one segment runs without one)
@@ -394,6 +401,7 @@ def _rows(design: _Design, observations: Sequence[Observation],
                 gil = np.zeros(len(design.columns))
                 gil[design.index["python_stage_ms"]] = len(vs)
                 cands.append((gil, 0.0))
+            cands += _link_rows(design, o.host, feats)
             th = theta if theta is not None else np.ones(len(design.columns))
             worst = max(range(len(cands)), key=lambda k: cands[k][0] @ th + cands[k][1])
             b = o.batch
@@ -403,6 +411,22 @@ def _rows(design: _Design, observations: Sequence[Observation],
         x[r] = row
         known[r] = kn
     return x, known
+
+
+def _link_rows(design: _Design, host: str, feats: Sequence[EdgeTPUFeatures]
+               ) -> list[tuple[np.ndarray, float]]:
+    """The lower bounds a shared host link puts on a pipeline's period (:data:`SHARED_LINK`):
+    link MiB of the stages in turn, at the host's link rate."""
+    if SHARED_LINK == "none":
+        return []
+    sides = ([lambda f: f.link_mib] if SHARED_LINK == "half" else
+             [lambda f: f.in_mib + f.streamed_reads_mib, lambda f: f.out_mib])
+    out = []
+    for side in sides:
+        row = np.zeros(len(design.columns))
+        row[design.index[f"{host}:link_ms_per_mib"]] = sum(side(f) for f in feats)
+        out.append((row, 0.0))
+    return out
 
 
 def _weights(observations: Sequence[Observation]) -> np.ndarray:

@@ -56,6 +56,12 @@ class SegmentCost:
         """Part of ``latency_ms`` streaming parameters from the host (0: not broken down)."""
         return 0.0
 
+    @property
+    def link_ms(self) -> float:
+        """Part of ``latency_ms`` that holds the host link: inputs, outputs and streamed
+        parameters (what replicas sharing one link take turns for)."""
+        return self.in_ms + self.out_ms + self.stream_ms
+
 
 class CostSource(ABC):
     """Latency of any contiguous op range of one graph on one kind of device.
@@ -84,6 +90,10 @@ class CostSource(ABC):
     #: Segments it can evaluate at once (several devices measuring in parallel): a strategy
     #: may :meth:`prefetch` that many candidates ahead.
     parallel: int = 1
+    #: True when the replicas of a stage share one host link (USB devices on one host
+    #: controller): they take turns for its transfers, so a stage passes at most one input
+    #: per :meth:`link_ms` whatever its replicas. False: a link per device (PCIe, CPUs).
+    shared_link: bool = False
 
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
@@ -142,6 +152,11 @@ class CostSource(ABC):
     def latency(self, start: int, end: int) -> float:
         """Shorthand for ``segment(start, end).latency_ms``."""
         return self.segment(start, end).latency_ms
+
+    def link_ms(self, start: int, end: int) -> float:
+        """What a stage of ops ``[start, end)`` holds a shared host link per input
+        (:attr:`shared_link`; 0 for devices with a link each)."""
+        return self.segment(start, end).link_ms if self.shared_link else 0.0
 
     def fits(self, start: int, end: int) -> bool:
         """Whether the parameters of ops ``[start, end)`` fit on chip."""

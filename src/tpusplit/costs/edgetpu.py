@@ -412,6 +412,7 @@ class EdgeTPUCost(CostSource):
         self.device = self.profile.name
         self.memory = memory
         self.runner = runner_of(self.profile, runner, host_ms)
+        self.shared_link = self.profile.link.startswith("usb")
 
     def features(self, start: int, end: int) -> EdgeTPUFeatures:
         """The latency-model features of ops ``[start, end)``."""

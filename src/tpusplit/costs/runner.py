@@ -51,16 +51,18 @@ class RunnerModel:
         """Host time per stage and input of a pipeline of ``stages`` (0 for one stage)."""
         return self.stage_ms if stages > 1 else 0.0
 
-    def period_ms(self, stage_ms: Sequence[float], replicas: Sequence[int] | None = None
-                  ) -> float:
+    def period_ms(self, stage_ms: Sequence[float], replicas: Sequence[int] | None = None,
+                  link_ms: Sequence[float] | None = None) -> float:
         """Steady-state time per input of a pipeline whose stages take ``stage_ms`` each on
         their devices: the busiest stage plus its host time (divided by its ``replicas``,
-        which take inputs in turn), and for a serialising runner at least the host time of
-        all stages (one hand-off per stage and input, whatever the replicas:
-        :mod:`tpusplit.partition.replicas`)."""
+        which take inputs in turn, but at least its ``link_ms`` when they share a link), and
+        for a serialising runner at least the host time of all stages (one hand-off per stage
+        and input, whatever the replicas: :mod:`tpusplit.partition.replicas`)."""
         reps = list(replicas) if replicas else [1] * len(stage_ms)
+        links = list(link_ms) if link_ms else [0.0] * len(stage_ms)
         h = self.stage_ms if sum(reps) > 1 else 0.0  # no runner on a single device
-        busiest = max((s + h) / r for s, r in zip(stage_ms, reps, strict=True))
+        busiest = max(max((s + h) / r, link if r > 1 else 0.0)
+                      for s, r, link in zip(stage_ms, reps, links, strict=True))
         return max(busiest, len(stage_ms) * h) if self.serial else busiest
 
     def sim_options(self, stages: int) -> tuple[float, int | None]:

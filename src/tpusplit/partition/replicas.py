@@ -22,6 +22,12 @@ single device (``k = r_1 = 1``) runs without a runner and pays neither. So::
     period  = max(max_i (cost_i + host) / r_i, k * serial)      (cost(0, n) on one device)
     latency = sum_i (cost_i + host)
 
+**A shared link** (``link``, optional): the replicas of a stage may share one host link (USB
+devices on one host controller) and take turns for its transfers, ``link(i, j) <= cost(i, j)``
+per input; the stage then passes at most one input per ``link_i`` however many replicas it
+has, and its term is ``max((cost_i + host) / r_i, link_i)``. Without ``link`` every device has
+a link of its own. A stage with one replica is unaffected (``link_i <= cost_i``).
+
 **Objective.** The smallest period, then the fewest devices (the rest stay free), then the
 smallest latency (the shortest pipeline fill: the lowest time per inference for a finite
 batch and the lowest latency of one input). ``max_stages`` and ``max_replicas`` restrict
@@ -105,9 +111,11 @@ class ReplicaPartition:
 
 
 def replica_value(n: int, cuts: Sequence[int], replicas: Sequence[int], cost: Cost,
-                  host: float = 0.0, serial: float = 0.0) -> tuple[float, float]:
+                  host: float = 0.0, serial: float = 0.0, link: Cost | None = None
+                  ) -> tuple[float, float]:
     """``(period, latency)`` of stages cut at ``cuts`` with ``replicas[s]`` copies of stage
-    ``s`` (the module docstring's formulas; one device pays no host time)."""
+    ``s`` (the module docstring's formulas; one device pays no host time; ``link``: the
+    time a stage holds a link its replicas share)."""
     segs = spans(n, cuts)
     if len(segs) != len(replicas) or any(r < 1 for r in replicas):
         raise ValueError(f"{len(replicas)} replica counts (each >= 1) for {len(segs)} stages: "
@@ -119,7 +127,7 @@ def replica_value(n: int, cuts: Sequence[int], replicas: Sequence[int], cost: Co
     latency = 0.0
     for (a, b), r in zip(segs, replicas, strict=True):
         w = float(cost(a, b)) + host
-        period = max(period, w / r)
+        period = max(period, w / r, float(link(a, b)) if link is not None and r > 1 else 0.0)
         latency += w
     return period, latency
 
@@ -141,7 +149,8 @@ def _limits(n: int, devices: int, host: float, serial: float, max_stages: int | 
 
 def replica_brute_force(n: int, devices: int, cost: Cost, *, host: float = 0.0,
                         serial: float = 0.0, max_stages: int | None = None,
-                        max_replicas: int | None = None) -> ReplicaPartition:
+                        max_replicas: int | None = None, link: Cost | None = None
+                        ) -> ReplicaPartition:
     """Every number of stages, cut set and replica assignment: the oracle.
 
     Minimises (period, devices, latency) lexicographically (the first such plan in
@@ -155,7 +164,7 @@ def replica_brute_force(n: int, devices: int, cost: Cost, *, host: float = 0.0,
             for reps in itertools.product(range(1, max_r + 1), repeat=k):
                 if sum(reps) > devices:
                     continue
-                period, latency = replica_value(n, cuts, reps, cost, host, serial)
+                period, latency = replica_value(n, cuts, reps, cost, host, serial, link)
                 key = (period, sum(reps), latency)
                 if best is None or key < best[0]:
                     best = (key, cuts, reps)
@@ -170,10 +179,13 @@ class _Solver:
     """One problem: its limits, its evaluations and the programmes over cost matrices."""
 
     def __init__(self, n: int, devices: int, cost: Cost, host: float, serial: float,
-                 max_k: int, max_r: int, memo: MutableMapping[tuple[int, int], float]) -> None:
+                 max_k: int, max_r: int, memo: MutableMapping[tuple[int, int], float],
+                 link: Cost | None = None) -> None:
         self.n, self.big_n, self.host, self.serial = n, devices, host, serial
         self.max_k, self.max_r = max_k, max_r
-        self.cost, self.memo = cost, memo
+        self.cost, self.memo, self.link = cost, memo, link
+        # link(i, j) of the segments evaluated so far (0 elsewhere: a valid lower bound)
+        self.floor = np.zeros((n + 1, n + 1))
         # the stage count matters only for the serial term or a limit below N stages
         self.track = serial > 0 or max_k < min(n, devices)
         self.states = self._states()
@@ -183,7 +195,13 @@ class _Solver:
         v = self.memo.get((i, j))
         if v is None:
             v = self.memo[(i, j)] = float(self.cost(i, j))
+        if self.link is not None and not self.floor[i, j]:
+            self.floor[i, j] = float(self.link(i, j))
         return v
+
+    def value(self, cuts: Sequence[int], reps: Sequence[int]) -> tuple[float, float]:
+        """:func:`replica_value` of a plan under this problem's terms."""
+        return replica_value(self.n, cuts, reps, self.c, self.host, self.serial, self.link)
 
     def _states(self) -> list[tuple[int, int, list[tuple[int, int, int]]]]:
         """``(t, m, [(t', m', r), ...])``: every state after the start and its predecessors
@@ -201,13 +219,15 @@ class _Solver:
                     out.append((t, m, prev))
         return out
 
-    def scaled(self, w: np.ndarray) -> np.ndarray:
-        """``(w + host) / r`` for ``r = 1 .. R`` (index ``r``; index 0 unused)."""
+    def scaled(self, w: np.ndarray, at: tuple[int, int] = (0, 0)) -> np.ndarray:
+        """``(w + host) / r`` for ``r = 1 .. R`` (index ``r``; index 0 unused), at least the
+        shared link's time for ``r >= 2``; ``w`` is the block of the cost matrix at ``at``."""
         out = np.empty((self.max_r + 1, *w.shape))
         out[0] = _INF
         base = w + self.host
+        floor = self.floor[at[0]:at[0] + w.shape[0], at[1]:at[1] + w.shape[1]]
         for r in range(1, self.max_r + 1):
-            out[r] = base / r
+            out[r] = base / r if r == 1 else np.maximum(base / r, floor)
         return out
 
     def period(self, t: int, m: int, value: float, single: float) -> float:
@@ -359,9 +379,11 @@ class _Solver:
             row = np.array([self.c(i, int(j)) for j in cols])
             seg = np.full(n + 1, _INF)
             seg[cols] = row + self.host
+            floor = self.floor[i]
             for s, v in alive:
                 for t, m, r in nxt[s]:
-                    np.minimum(val[(t, m)], np.maximum(v, seg / r), out=val[(t, m)])
+                    term = seg / r if r == 1 else np.maximum(seg / r, floor)
+                    np.minimum(val[(t, m)], np.maximum(v, term), out=val[(t, m)])
             single = self.c(0, n) if i == 0 else _INF
             for t, m, _ in self.states:
                 p = self.period(t, m, float(val[(t, m)][n]), single if m == 1 else _INF)
@@ -372,7 +394,7 @@ def replica_partition(n: int, devices: int, cost: Cost, *, lower: Bound | None =
                       host: float = 0.0, serial: float = 0.0, max_stages: int | None = None,
                       max_replicas: int | None = None,
                       known: MutableMapping[tuple[int, int], float] | None = None,
-                      rounds: int = ROUNDS) -> ReplicaPartition:
+                      rounds: int = ROUNDS, link: Cost | None = None) -> ReplicaPartition:
     """The exact best replicated pipeline of ops ``[0, n)`` on at most ``devices`` devices.
 
     Parameters
@@ -398,6 +420,9 @@ def replica_partition(n: int, devices: int, cost: Cost, *, lower: Bound | None =
         ``(i, j) -> cost`` already evaluated; shared, new evaluations are added.
     rounds : int
         Rounds of lazy evaluation with ``lower`` before the forward programme.
+    link : callable, optional
+        ``link(i, j) <= cost(i, j)``: the time a stage holds a host link that its replicas
+        share (module docstring); None: a link per device.
 
     Returns
     -------
@@ -415,7 +440,7 @@ def replica_partition(n: int, devices: int, cost: Cost, *, lower: Bound | None =
     """
     max_k, max_r = _limits(n, devices, host, serial, max_stages, max_replicas)
     memo: MutableMapping[tuple[int, int], float] = {} if known is None else known
-    solver = _Solver(n, devices, cost, host, serial, max_k, max_r, memo)
+    solver = _Solver(n, devices, cost, host, serial, max_k, max_r, memo, link)
     low = np.full((n + 1, n + 1), _INF)
     iu, ju = np.triu_indices(n + 1, 1)
     if lower is None:
@@ -423,14 +448,14 @@ def replica_partition(n: int, devices: int, cost: Cost, *, lower: Bound | None =
     else:
         low[iu, ju] = np.broadcast_to(np.asarray(lower(iu, ju), dtype=np.float64), iu.shape)
     mixed = low.copy()  # evaluated segments at their value, the others at their bound
-    for (a, b), v in memo.items():
+    for a, b in list(memo):
         if 0 <= a < b <= n:
-            mixed[a, b] = v
+            mixed[a, b] = solver.c(a, b)
     mixed[0, n] = solver.c(0, n)
     # incumbent: the whole model on one device or on every replica allowed (one evaluation)
     inc: tuple[tuple[int, ...], tuple[int, ...]] = ((), (1,))
     inc_p, inc_d = solver.c(0, n), 1
-    whole = replica_value(n, (), (max_r,), solver.c, host, serial)[0]
+    whole = solver.value((), (max_r,))[0]
     if whole < inc_p:
         inc_p, inc_d, inc = whole, max_r, ((), (max_r,))
     proved: tuple[float, int] | None = None
@@ -449,16 +474,16 @@ def replica_partition(n: int, devices: int, cost: Cost, *, lower: Bound | None =
                 break
             for a, b in todo:
                 mixed[a, b] = solver.c(a, b)
-                scaled[:, a, b] = solver.scaled(mixed[a:a + 1, b:b + 1])[:, 0, 0]
-            true_p = replica_value(n, cuts, reps, solver.c, host, serial)[0]
+                scaled[:, a, b] = solver.scaled(mixed[a:a + 1, b:b + 1], (a, b))[:, 0, 0]
+            true_p = solver.value(cuts, reps)[0]
             if (true_p, sum(reps)) < (inc_p, inc_d):
                 inc_p, inc_d, inc = true_p, sum(reps), (cuts, reps)
     if proved is None:  # no bounds, or not settled: the forward programme decides
         solver.forward(low, inc_p)
         full = np.full((n + 1, n + 1), _INF)
-        for (a, b), v in memo.items():
+        for a, b in list(memo):
             if 0 <= a < b <= n:
-                full[a, b] = v
+                full[a, b] = solver.c(a, b)
         got = solver.best(full, solver.scaled(full))
         if got is None:
             raise ValueError("no finite plan: every segment is impossible")
@@ -474,7 +499,7 @@ def replica_partition(n: int, devices: int, cost: Cost, *, lower: Bound | None =
         c = solver.c(0, n)
         return ReplicaPartition((), (1,), c, c)
     cuts, reps = _shortest(solver, mixed, inc_p, inc_d, inc, settled, min(rounds, FILL_ROUNDS))
-    period, latency = replica_value(n, cuts, reps, solver.c, host, serial)
+    period, latency = solver.value(cuts, reps)
     return ReplicaPartition(cuts, reps, period, latency)
 
 
@@ -485,7 +510,7 @@ def _shortest(solver: _Solver, mixed: np.ndarray, period: float, devices: int,
     relaxation when segments are unevaluated (``not settled``; exact when it settles within
     ``rounds``), then the best plan over the evaluated segments."""
     n, memo = solver.n, solver.memo
-    current = replica_value(n, plan[0], plan[1], solver.c, solver.host, solver.serial)[1]
+    current = solver.value(plan[0], plan[1])[1]
     w = mixed.copy()
     if not settled:
         by_r = solver.by_replicas(w, solver.fewest(solver.scaled(w), period))
@@ -500,12 +525,12 @@ def _shortest(solver: _Solver, mixed: np.ndarray, period: float, devices: int,
             for a, b in todo:
                 w[a, b] = solver.c(a, b)
                 one = w[a:a + 1, b:b + 1]
-                by_r[:, a, b] = solver.by_replicas(one, solver.fewest(solver.scaled(one),
+                by_r[:, a, b] = solver.by_replicas(one, solver.fewest(solver.scaled(one, (a, b)),
                                                                        period))[:, 0, 0]
         w = np.full((n + 1, n + 1), _INF)
-        for (a, b), v in memo.items():
+        for a, b in list(memo):
             if 0 <= a < b <= n:
-                w[a, b] = v
+                w[a, b] = solver.c(a, b)
     got = solver.shortest(solver.by_replicas(w, solver.fewest(solver.scaled(w), period)),
                           period, devices)
     if got is None:

@@ -27,7 +27,8 @@ a free replica takes the segment's next input (first come, in input order, as th
 runner deals them); results are handed on in input order (a reorder buffer), so an input
 waits for every earlier one to leave the segment. Replicas share the host (the runner's host
 work per job, serialised with ``host_workers=1``) and, when their devices share a link
-(``buses`` per device), that link: so adding replicas stops paying where the host or the link
+(``buses`` per device; by default the replicas of a stage on USB devices, whose cost source has
+a ``shared_link``), that link: so adding replicas stops paying where the host or the link
 saturates.
 
 Scheduling is greedy list scheduling in time order (non-preemptive): repeatedly start the
@@ -134,7 +135,9 @@ def simulate(cost: CostSource | Sequence[CostSource], cuts: Sequence[int], batch
         host_workers: host threads that can do that work at once; None = unlimited.
         buses: the link (bus, host controller) of each device, stage by stage (a stage's
             replicas in order): devices with the same number take turns for their
-            transfers; default one link per device.
+            transfers; default one link per device, except that the replicas of a stage
+            whose cost source has a :attr:`~tpusplit.costs.base.CostSource.shared_link`
+            (USB) share one.
         replicas: devices per stage (default 1 each; module docstring).
 
     Returns:
@@ -161,7 +164,9 @@ def simulate(cost: CostSource | Sequence[CostSource], cuts: Sequence[int], batch
         host_ms, workers = sources[0].runner.sim_options(d_count)
         host_workers = workers if host_workers is None else host_workers
     if buses is None:
-        buses = [0] * d_count if shared_bus else list(range(d_count))
+        buses = ([0] * d_count if shared_bus else
+                 [stage_of[d] if sources[stage_of[d]].shared_link else n + d
+                  for d in range(d_count)])
     bus_of = [int(buses[d]) if d < len(buses) else 1000 + d for d in range(d_count)]
     sharing = {b for b in bus_of if bus_of.count(b) > 1}
     times = [phase_times(s, host_ms) for s in segs]

@@ -38,6 +38,9 @@ class SegmentFigures:
     device: str = ""
     #: The host it runs on, in a plan for a cluster (``plan --cluster``); else "".
     host: str = ""
+    #: What the segment holds a host link its replicas share per input
+    #: (:meth:`CostSource.link_ms`; 0: a link per device).
+    link_ms: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -49,6 +52,8 @@ class SegmentFigures:
             out["device"] = self.device
         if self.host:
             out["host"] = self.host
+        if self.link_ms:
+            out["link_ms"] = self.link_ms
         return out
 
 
@@ -133,7 +138,7 @@ class Plan:
         a cluster) with the runner's host time per stage; for a runner whose host work
         serialises, at least that host time times the number of stages."""
         period = self.runner.period_ms([s.latency_ms for s in self.segments],
-                                       self.replica_counts)
+                                       self.replica_counts, [s.link_ms for s in self.segments])
         return max([period, *self.network_ms])
 
     @property
@@ -201,7 +206,7 @@ class Plan:
                 SegmentFigures(_int(s["ops"][0]), _int(s["ops"][1]), float(s["latency_ms"]),
                                _int(s.get("on_chip_bytes", 0)),
                                _int(s.get("off_chip_bytes", 0)), str(s.get("device", "")),
-                               str(s.get("host", "")))
+                               str(s.get("host", "")), float(s.get("link_ms", 0.0)))
                 for s in data["segments"])
             replicas = tuple(_int(s.get("replicas", 1)) for s in data["segments"])
             if any(r < 1 for r in replicas):
@@ -375,8 +380,9 @@ def make_plan(strategy: str, graph: Graph, cost: CostSource, cuts: Sequence[int]
                                                                           strict=True)]
     labels = [s.label for s in stages] if stages is not None else [""] * len(edges)
     figures = tuple(SegmentFigures(c.start, c.end, float(c.latency_ms), int(c.on_chip_bytes),
-                                   int(c.off_chip_bytes), label)
-                    for c, label in zip(seg_costs, labels, strict=True))
+                                   int(c.off_chip_bytes), label,
+                                   link_ms=src.link_ms(c.start, c.end))
+                    for c, label, src in zip(seg_costs, labels, sources, strict=True))
     if timer is not None:
         evaluations, seconds = timer.evaluations, timer.seconds
         timer.stop()

@@ -4,7 +4,10 @@
 once on at most ``N`` identical devices (:func:`tpusplit.partition.replica_partition`,
 PipeDream's programme for inference: a stage of time ``w`` on ``r`` devices passes ``r / w``
 inputs per unit of time), charging the cost source's runner its host time per stage and
-input as the simulator does. ``max_replicas=1`` is ``optimal``'s pure pipeline; ``max_stages=1``
+input as the simulator does; on a source whose devices share a host link (USB,
+:attr:`CostSource.shared_link`) the copies of a stage take turns for it, so a stage passes at
+most one input per :meth:`CostSource.link_ms`, as the simulator runs them.
+``max_replicas=1`` is ``optimal``'s pure pipeline; ``max_stages=1``
 is pure data parallelism, one copy of the model per device (:func:`pure_replicas`), what
 Frigate does with several Coral TPUs.
 
@@ -114,7 +117,8 @@ def _exact(n: int, num_devices: int, cost: CostSource, seen: dict[tuple[int, int
     segment latencies remembered in ``seen``."""
     return replica_partition(n, num_devices, _memo(cost, seen), lower=cost.lower_bound(),
                              host=cost.runner.stage_ms, serial=cost.runner.serial_ms,
-                             max_stages=max_stages, max_replicas=max_replicas, known=seen)
+                             max_stages=max_stages, max_replicas=max_replicas, known=seen,
+                             link=cost.link_ms if cost.shared_link else None)
 
 
 def _memo(cost: CostSource, seen: dict[tuple[int, int], float]
