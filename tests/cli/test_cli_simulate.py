@@ -95,3 +95,21 @@ def test_calibrate_bad_csv(cli: Callable[..., tuple[int, str, str]], tmp_path: P
                    "100,1,[0.05,0.0,0.12\n")
     code, _, err = cli("calibrate", csv, "-o", tmp_path / "x.json")
     assert code == 2 and "bad.csv" in err and not (tmp_path / "x.json").exists()
+
+
+def test_simulate_a_replicated_plan_counts_its_devices(
+        cli: Callable[..., tuple[int, str, str]], tmp_path: Path) -> None:
+    """A plan of one segment on 3 copies: 3 TPUs in the title, a replicas column, and each
+    copy's busy share (not their sum)."""
+    m = tmp_path / "c.tflite"
+    m.write_bytes(conv(32, size=16))
+    plan = tmp_path / "plan.json"
+    code, _, err = cli("plan", m, "--tpus", "3", "-o", plan)
+    assert code == 0, err
+    assert [s["replicas"] for s in json.loads(plan.read_text())["segments"]] == [3]
+    code, out, err = cli("simulate", m, "--plan", plan)
+    assert code == 0, err
+    assert "3 x edgetpu-usb3" in out and "replicas" in out
+    row = next(line for line in out.splitlines() if "[0, 6)" in line)
+    cells = [c.strip() for c in row.strip("│ ").split("│")]
+    assert cells[2] == "3" and 0 < int(cells[-1]) <= 100

@@ -68,16 +68,19 @@ def _host_only(segment: object) -> bool:
 
 def sim_table(cost: CostSource, result: SimResult) -> Table:
     """One row per segment: ops, parameters on/off chip, latency, busy share."""
-    t = Table(title=f"{cost.graph.name} on {len(result.segments)} x {cost.device}, "
+    reps = result.replicas or [1] * len(result.segments)
+    copies = any(r > 1 for r in reps)
+    t = Table(title=f"{cost.graph.name} on {sum(reps)} x {cost.device}, "
                     f"batch {result.batch}", caption=legend.SIM, caption_justify="left")
-    for col in ("segment", "ops", "params MiB", "on-chip MiB", "off-chip MiB", "latency ms",
-                "busy %"):
+    for col in ("segment", "ops", *(("replicas",) if copies else ()), "params MiB",
+                "on-chip MiB", "off-chip MiB", "latency ms", "busy %"):
         t.add_column(col, justify="right")
-    for i, (s, busy) in enumerate(zip(result.segments, result.stage_busy_ms, strict=True)):
-        t.add_row(str(i), op_range(s.start, s.end),
+    for i, (s, busy, r) in enumerate(zip(result.segments, result.stage_busy_ms, reps,
+                                         strict=True)):
+        t.add_row(str(i), op_range(s.start, s.end), *((str(r),) if copies else ()),
                   f"{mib(cost.graph.segment_param_bytes(s.start, s.end)):.2f}",
                   f"{mib(s.on_chip_bytes):.2f}", f"{mib(s.off_chip_bytes):.2f}",
-                  f"{s.latency_ms:.3f}", f"{100 * busy / result.wall_ms:.0f}")
+                  f"{s.latency_ms:.3f}", f"{100 * busy / (result.wall_ms * r):.0f}")
     return t
 
 
