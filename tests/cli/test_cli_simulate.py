@@ -44,7 +44,7 @@ def test_simulate_errors(cli: Callable[..., tuple[int, str, str]], tmp_path: Pat
                         ((m, "--device", bad), "not JSON"), ((m, "--batch", "0"), "--batch"),
                         ((m, "--plot", tmp_path / "out.txt"), "not supported"),
                         ((m, "--plot", tmp_path), "is a directory"),
-                        ((m, "--cuts", "2", "--buses", "0"), "1 links for 2 TPUs"),
+                        ((m, "--cuts", "2", "--buses", "0"), "1 links for 2 devices"),
                         ((m, "--buses", "a,b"), "not a list of integers")):
         code, _, err = cli("simulate", *args)
         assert code == 2 and words in err and "Traceback" not in err, (args, err)
@@ -100,9 +100,9 @@ def test_calibrate_bad_csv(cli: Callable[..., tuple[int, str, str]], tmp_path: P
 def test_simulate_a_replicated_plan_counts_its_devices(
         cli: Callable[..., tuple[int, str, str]], tmp_path: Path) -> None:
     """A plan of one segment on 3 copies: 3 TPUs in the title, a replicas column, and each
-    copy's busy share (not their sum)."""
+    copy's busy share (not their sum); ``--buses`` takes a link per device."""
     m = tmp_path / "c.tflite"
-    m.write_bytes(conv(32, size=16))
+    m.write_bytes(conv(32, size=64))  # 2.6 ms per input, 1.3 of them on the link
     plan = tmp_path / "plan.json"
     code, _, err = cli("plan", m, "--tpus", "3", "-o", plan)
     assert code == 0, err
@@ -113,3 +113,12 @@ def test_simulate_a_replicated_plan_counts_its_devices(
     row = next(line for line in out.splitlines() if "[0, 6)" in line)
     cells = [c.strip() for c in row.strip("│ ").split("│")]
     assert cells[2] == "3" and 0 < int(cells[-1]) <= 100
+    # --buses names one link per device: 3 copies on 3 links scale, on one link they wait
+    code, out, err = cli("simulate", m, "--plan", plan, "--buses", "0,1,2", "--json")
+    assert code == 0, err
+    apart = json.loads(out)
+    code, out, err = cli("simulate", m, "--plan", plan, "--buses", "0,0,0", "--json")
+    assert code == 0, err
+    assert json.loads(out)["time_per_inference_ms"] > apart["time_per_inference_ms"]
+    code, _, err = cli("simulate", m, "--plan", plan, "--buses", "0")
+    assert code != 0 and "1 links for 3 devices" in err

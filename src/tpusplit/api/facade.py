@@ -80,12 +80,14 @@ def simulation(model: Model, plan: Plan | Sequence[int] = (), *, device: str | N
     graph, cuts = _cuts(graph_of(model), plan)
     b = batch if batch is not None else plan.batch if isinstance(plan, Plan) else DEFAULT_BATCH
     check_batch(b)
-    if buses is not None and len(buses) != len(cuts) + 1:
-        raise TpusplitError(f"--buses: {len(buses)} links for {len(cuts) + 1} TPUs")
+    replicas = plan.replicas if isinstance(plan, Plan) and plan.replicas else None
+    devices = sum(replicas) if replicas else len(cuts) + 1
+    if buses is not None and len(buses) != devices:
+        raise TpusplitError(f"--buses: {len(buses)} links for {devices} devices (one per "
+                            "device, stage by stage, a stage's replicas in order)")
     if queue_size is not None and queue_size < 1:
         raise TpusplitError(f"{graph.source}: --queue-size must be >= 1, got {queue_size}")
     target = sim_target(plan, device, runner, host_ms, clock)
-    replicas = plan.replicas if isinstance(plan, Plan) and plan.replicas else None
     costs = sim_costs(graph, plan, target)
     return costs, simulate_pipeline(costs, cuts, batch=b, shared_bus=shared_bus, buses=buses,
                                     queue_size=queue_size, replicas=replicas)
