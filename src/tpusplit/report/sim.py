@@ -70,7 +70,8 @@ def sim_table(cost: CostSource, result: SimResult) -> Table:
     """One row per segment: ops, parameters on/off chip, latency, busy share."""
     reps = result.replicas or [1] * len(result.segments)
     copies = any(r > 1 for r in reps)
-    t = Table(title=f"{cost.graph.name} on {sum(reps)} x {cost.device}, "
+    devices = sum(r for s, r in zip(result.segments, reps, strict=True) if not _host_only(s))
+    t = Table(title=f"{cost.graph.name} on {devices} x {cost.device}, "
                     f"batch {result.batch}", caption=legend.SIM, caption_justify="left")
     for col in ("segment", "ops", *(("replicas",) if copies else ()), "params MiB",
                 "on-chip MiB", "off-chip MiB", "latency ms", "busy %"):
