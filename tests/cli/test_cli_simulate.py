@@ -8,6 +8,7 @@ from pathlib import Path
 
 from images import assert_png
 
+from tpusplit.models.slim import ssd_mobilenet_v1
 from tpusplit.models.synthetic import conv
 
 
@@ -122,3 +123,19 @@ def test_simulate_a_replicated_plan_counts_its_devices(
     assert json.loads(out)["time_per_inference_ms"] > apart["time_per_inference_ms"]
     code, _, err = cli("simulate", m, "--plan", plan, "--buses", "0")
     assert code != 0 and "1 links for 3 devices" in err
+
+
+def test_simulate_a_host_stage_plan_counts_only_its_tpus(
+        cli: Callable[..., tuple[int, str, str]], tmp_path: Path) -> None:
+    """COCO's SSD on 4 PCIe TPUs with its post-processing a stage of its own on host cores:
+    the title counts the 4 TPUs, not the host stage's copies."""
+    m = tmp_path / "ssd.tflite"
+    m.write_bytes(ssd_mobilenet_v1(postprocess=True))
+    plan = tmp_path / "plan.json"
+    code, _, err = cli("plan", m, "--tpus", "4", "--device", "edgetpu-pcie", "-o", plan)
+    assert code == 0, err
+    data = json.loads(plan.read_text())
+    assert data.get("host_stage") and sum(s["replicas"] for s in data["segments"]) > 4
+    code, out, err = cli("simulate", m, "--plan", plan)
+    assert code == 0, err
+    assert "on 4 x edgetpu-pcie" in out
