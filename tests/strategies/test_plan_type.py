@@ -56,6 +56,12 @@ def test_plan_figures_and_json_round_trip(graph, tmp_path: Path) -> None:  # typ
     ('{"strategy": "x", "cuts": [3], "num_ops": 10, "time_per_inference_ms": 1, '
      '"segments": [{"ops": [0, 2], "latency_ms": 1}, {"ops": [2, 10], "latency_ms": 1}]}',
      "do not match"),
+    ('{"strategy": "x", "cuts": [], "num_ops": 10, "time_per_inference_ms": 1, '
+     '"segments": [{"ops": [0, 10], "latency_ms": 1, "link_ms": -1}]}', "link_ms must be"),
+    ('{"strategy": "x", "cuts": [], "num_ops": 10, "time_per_inference_ms": 1, '
+     '"segments": [{"ops": [0, 10], "latency_ms": 1, "link_ms": NaN}]}', "link_ms must be"),
+    ('{"strategy": "x", "cuts": [], "num_ops": 10, "time_per_inference_ms": 1, '
+     '"segments": [{"ops": [0, 10], "latency_ms": 1, "link_ms": "fast"}]}', "not a tpusplit"),
 ])
 def test_bad_plan_files(tmp_path: Path, text: str, match: str) -> None:
     f = tmp_path / "bad.json"

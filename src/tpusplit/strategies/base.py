@@ -211,6 +211,8 @@ class Plan:
             replicas = tuple(_int(s.get("replicas", 1)) for s in data["segments"])
             if any(r < 1 for r in replicas):
                 raise ValueError("replicas must be >= 1")
+            if not all(0 <= s.link_ms < math.inf for s in segs):
+                raise ValueError("link_ms must be a finite number >= 0")
             energy = data.get("energy_mj")
             lb = data.get("lower_bound_ms")
             plan = cls(
