@@ -128,12 +128,15 @@ def test_copies_of_a_streaming_model_share_a_usb_link_but_not_pcie_lanes() -> No
     copies = pure_replicas(graph, 4, usb)
     assert copies.bottleneck_ms == pytest.approx(usb.link_ms(0, n))
     assert copies.time_per_inference_ms >= usb.link_ms(0, n)  # the simulator agrees
+    assert any("4 copies share one USB link" in n for n in copies.notes)
     best = optimal_replicated(graph, 4, usb)
     assert best.replica_counts == (1, 1, 1, 1)
+    assert not any("share one USB link" in n for n in best.notes)
     assert best.bottleneck_ms < copies.bottleneck_ms
     again = type(copies).from_dict(json.loads(copies.to_json()))
     assert again.segments[0].link_ms == copies.segments[0].link_ms
     assert again.bottleneck_ms == copies.bottleneck_ms
     on_pcie = pure_replicas(graph, 4, pcie)
+    assert not any("USB link" in n for n in on_pcie.notes)
     assert on_pcie.bottleneck_ms == pytest.approx(
         (pcie.latency(0, n) + pcie.runner.stage_ms) / 4)
