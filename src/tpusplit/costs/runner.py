@@ -51,6 +51,14 @@ class RunnerModel:
         """Host time per stage and input of a pipeline of ``stages`` (0 for one stage)."""
         return self.stage_ms if stages > 1 else 0.0
 
+    def stage_periods(self, stage_ms: Sequence[float], replicas: Sequence[int] | None = None
+                      ) -> list[float]:
+        """Each stage's time per input: its time plus its host time, over its ``replicas``
+        (which take inputs in turn); no host time on a single device."""
+        reps = list(replicas) if replicas else [1] * len(stage_ms)
+        h = self.stage_ms if sum(reps) > 1 else 0.0
+        return [(s + h) / r for s, r in zip(stage_ms, reps, strict=True)]
+
     def period_ms(self, stage_ms: Sequence[float], replicas: Sequence[int] | None = None,
                   link_ms: Sequence[float] | None = None) -> float:
         """Steady-state time per input of a pipeline whose stages take ``stage_ms`` each on
@@ -60,10 +68,10 @@ class RunnerModel:
         and input, whatever the replicas: :mod:`tpusplit.partition.replicas`)."""
         reps = list(replicas) if replicas else [1] * len(stage_ms)
         links = list(link_ms) if link_ms else [0.0] * len(stage_ms)
-        h = self.stage_ms if sum(reps) > 1 else 0.0  # no runner on a single device
-        busiest = max(max((s + h) / r, link if r > 1 else 0.0)
-                      for s, r, link in zip(stage_ms, reps, links, strict=True))
-        return max(busiest, len(stage_ms) * h) if self.serial else busiest
+        busiest = max(max(p, link if r > 1 else 0.0) for p, r, link
+                      in zip(self.stage_periods(stage_ms, reps), reps, links, strict=True))
+        serial = len(stage_ms) * self.stage_ms if sum(reps) > 1 else 0.0
+        return max(busiest, serial) if self.serial else busiest
 
     def sim_options(self, stages: int) -> tuple[float, int | None]:
         """``(host_ms, host_workers)`` of :func:`tpusplit.sim.simulate` for this runner."""

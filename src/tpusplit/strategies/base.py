@@ -399,15 +399,29 @@ def make_plan(strategy: str, graph: Graph, cost: CostSource, cuts: Sequence[int]
     energy = (None if any(pw is None for pw in powers) else
               replicated_energy(result.stage_busy_ms, batch, tpi, powers,  # type: ignore[arg-type]
                                 reps or None).total_mj)
+    runner = sources[0].runner
     return Plan(strategy=strategy, device=device or cost.device, model=graph.name,
                 num_ops=len(graph.ops), cuts=tuple(int(c) for c in sorted(cuts)),
                 segments=figures, batch=batch, time_per_inference_ms=tpi,
                 cost_evaluations=evaluations, solve_seconds=seconds,
-                lower_bound_ms=lower_bound_ms, notes=tuple(notes),
+                lower_bound_ms=lower_bound_ms,
+                notes=(*notes, *_link_notes(figures, reps or (1,) * len(figures), runner)),
                 model_fingerprint=graph.fingerprint, energy_mj=energy,
-                runner=sources[0].runner,
+                runner=runner,
                 expected_error=sources[0].expected_error(len(seg_costs)) or "",
                 replicas=reps)
+
+
+def _link_notes(figures: Sequence[SegmentFigures], replicas: Sequence[int],
+                runner: RunnerModel) -> list[str]:
+    """A note for every stage whose copies wait for the host link they share (its link time
+    per input is its period, :meth:`RunnerModel.period_ms`): more copies would not help."""
+    periods = runner.stage_periods([s.latency_ms for s in figures], replicas)
+    return [f"stage {k}: its {r} copies share one USB link and take turns for it "
+            f"({s.link_ms:.3f} ms per input: inputs, outputs, streamed weights); more copies "
+            "would not help"
+            for k, (s, r, p) in enumerate(zip(figures, replicas, periods, strict=True))
+            if r > 1 and 0 < s.link_ms >= p]
 
 
 @dataclass(frozen=True)

@@ -55,22 +55,8 @@ def optimal_replicated(graph: Graph, num_devices: int, cost: CostSource, *,
              f"{_shape(replicas)}"]
     plan = make_plan(name, graph, cost, found.cuts, timer, lower_bound_ms=found.value,
                      notes=notes, replicas=replicas if any(r > 1 for r in replicas) else ())
-    plan = replace(plan, notes=(*plan.notes, *link_notes(plan)))
     return or_host_stage(plan, graph, num_devices, cost, max_stages=max_stages,
                          max_replicas=max_replicas, host_cores=host_cores, known=seen)
-
-
-def link_notes(plan: Plan) -> list[str]:
-    """A note for every stage whose copies wait for the host link they share (its link
-    time per input is its period): more copies of it would not help."""
-    out = []
-    h = plan.runner.host_ms(len(plan.segments)) if plan.devices_used > 1 else 0.0
-    for k, (s, r) in enumerate(zip(plan.segments, plan.replica_counts, strict=True)):
-        if r > 1 and s.link_ms >= (s.latency_ms + h) / r:
-            out.append(f"stage {k}: its {r} copies share one USB link and take turns for it "
-                       f"({s.link_ms:.3f} ms per input: inputs, outputs, streamed weights); "
-                       "more copies would not help")
-    return out
 
 
 def or_host_stage(plan: Plan, graph: Graph, num_devices: int, cost: CostSource, *,
@@ -122,7 +108,7 @@ def host_staged(graph: Graph, num_devices: int, cost: CostSource, *,
     staged = make_plan(name, graph, cost, (*head.cuts, tail), timer, notes=notes,
                        replicas=reps if any(r > 1 for r in reps) else (), stages=stages,
                        device=cost.device)
-    return replace(staged, host_stage=True, notes=(*staged.notes, *link_notes(staged)))
+    return replace(staged, host_stage=True)
 
 
 def _exact(n: int, num_devices: int, cost: CostSource, seen: dict[tuple[int, int], float],
@@ -155,7 +141,6 @@ def pure_replicas(graph: Graph, num_devices: int, cost: CostSource) -> Plan:
     """The whole model on every one of ``num_devices`` devices, inputs dealt to whichever
     is free (no pipeline)."""
     timer = Timer(cost)
-    plan = make_plan("replicas", graph, cost, (), timer,
+    return make_plan("replicas", graph, cost, (), timer,
                      notes=[f"the whole model on each of {num_devices} devices"],
                      replicas=(num_devices,) if num_devices > 1 else ())
-    return replace(plan, notes=(*plan.notes, *link_notes(plan)))
