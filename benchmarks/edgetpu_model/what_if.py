@@ -44,6 +44,7 @@ from tpusplit.accuracy import mape
 from tpusplit.calibration import fit as fit_module
 from tpusplit.calibration.fit import (
     READS_GRID,
+    Fit,
     SegmentSummary,
     fit,
     grid_of,
@@ -81,26 +82,23 @@ def overflow_power() -> list[dict[str, Any]]:
     for p in POWERS:
         print(f"overflow power {p}", flush=True)
         res = fit(obs, cache, stages_of=stages, reads_grid={**grid, "overflow_power": (p,)})
-        files: dict[str, list[tuple[float, float]]] = defaultdict(list)
-        f682 = {}
-        for o, pred in zip(obs, res.predicted_ms, strict=True):
-            if o.host == "usb3-sweeps":
-                files[o.group].append((o.ms, pred))
-                if o.model == "conv-682" and o.group.startswith("conv_") and o.tpus > 1:
-                    f682[f"{o.tpus} TPUs"] = (o.ms, pred)
+        f682 = {f"{o.tpus} TPUs": (o.ms, pred)
+                for o, pred in zip(obs, res.predicted_ms, strict=True)
+                if o.host == "usb3-sweeps" and o.model == "conv-682"
+                and o.group.startswith("conv_") and o.tpus > 1}
         out.append({"power": p, "reads": vars(res.reads),
-                    "mape": {k: 100 * mape([q for _, q in v], [m for m, _ in v])
-                             for k, v in sorted(files.items())},
-                    "conv_682": f682})
+                    "mape": _file_mape(obs, res.predicted_ms, real=False), "conv_682": f682})
     return out
 
 
-def _file_mape(obs: list[Any], predicted: list[float]) -> dict[str, float]:
-    """MAPE (%) per synthetic file (``Observation.group``) and over Coral's real networks."""
+def _file_mape(obs: list[Any], predicted: list[float], real: bool = True) -> dict[str, float]:
+    """MAPE (%) per synthetic file (``Observation.group``) and, with ``real``, per group of
+    real networks."""
     files: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for o, pred in zip(obs, predicted, strict=True):
-        key = o.group if o.host == "usb3-sweeps" else f"real ({o.group})"
-        files[key].append((o.ms, pred))
+        if o.host == "usb3-sweeps" or real:
+            key = o.group if o.host == "usb3-sweeps" else f"real ({o.group})"
+            files[key].append((o.ms, pred))
     return {k: 100 * mape([q for _, q in v], [m for m, _ in v]) for k, v in sorted(files.items())}
 
 
@@ -123,9 +121,10 @@ def shared_link() -> list[dict[str, Any]]:
     return out
 
 
-def _held_out(obs: list[Any], label: float) -> dict[str, Any]:
-    """Refit with the shipped read parameters and hold each real network out: MAPE (%) per
-    Coral host (fit / held out) and over Coral's and the community's rows."""
+def _held_out(obs: list[Any]) -> tuple[Fit, dict[int, float], dict[str, Any]]:
+    """Refit with the shipped read parameters and hold each real network out: the fit, the
+    held-out predictions and their MAPE (%) per Coral host (its rows' indices, fit / held
+    out) and over Coral's and the community's rows."""
     usb3 = load_profile("edgetpu-usb3")
     res = fit(obs, usb3.cache, reads_grid=grid_of(usb3.reads))
     held = leave_one_model_out(obs, usb3.cache, reads=res.reads)
@@ -136,10 +135,10 @@ def _held_out(obs: list[Any], label: float) -> dict[str, Any]:
     hosts = {}
     for h in CORAL_HOSTS:
         idx = [k for k, o in enumerate(obs) if o.host == h and o.group == "coral"]
-        hosts[h] = {"fit": err(idx, res.predicted_ms), "held_out": err(idx, held)}
-    return {"k": label, "hosts": hosts,
-            **{f"{g}_held_out": err([k for k, o in enumerate(obs) if o.group == g], held)
-               for g in ("coral", "community")}}
+        hosts[h] = {"rows": idx, "fit": err(idx, res.predicted_ms), "held_out": err(idx, held)}
+    return res, held, {"hosts": hosts, **{
+        f"{g}_held_out": err([k for k, o in enumerate(obs) if o.group == g], held)
+        for g in ("coral", "community")}}
 
 
 def per_op_work() -> dict[str, list[dict[str, Any]]]:
@@ -156,7 +155,7 @@ def per_op_work() -> dict[str, list[dict[str, Any]]]:
             return replace(f, streamed_reads_mib=f.streamed_reads_mib + f.ops * kib / 1024)
         SegmentSummary.features = with_instructions  # type: ignore[method-assign]
         try:
-            out["instructions"].append(_held_out(base, kib))
+            out["instructions"].append({"k": kib, **_held_out(base)[2]})
         finally:
             SegmentSummary.features = features  # type: ignore[method-assign]
     rows = fit_module._rows
@@ -174,7 +173,7 @@ def per_op_work() -> dict[str, list[dict[str, Any]]]:
             return x, known
         fit_module._rows = with_host_ops
         try:
-            out["host_cpu"].append(_held_out(base, ms))
+            out["host_cpu"].append({"k": ms, **_held_out(base)[2]})
         finally:
             fit_module._rows = rows
     return out
@@ -184,28 +183,16 @@ def ssd_shape() -> list[dict[str, Any]]:
     """Part 2: the face SSD's post-processing as R x the COCO SSD's, refitted and held out."""
     base = sweep_observations(every=3) + coral_observations() + community_observations()
     coco = host_cpu_ms()[COCO]
-    usb3 = load_profile("edgetpu-usb3")
-    cache = usb3.cache
     out = []
     for r in RATIOS:
         print(f"SSD ratio {r}", flush=True)
         obs = [replace(o, host_cpu_ms=r * coco) if o.model == FACE else o for o in base]
-        res = fit(obs, cache, reads_grid=grid_of(usb3.reads))
-        held = leave_one_model_out(obs, cache, reads=res.reads)
-        hosts: dict[str, Any] = {}
-        for h in CORAL_HOSTS:
-            idx = [k for k, o in enumerate(obs) if o.host == h and o.group == "coral"]
-            ms = [obs[k].ms for k in idx]
-            hosts[h] = {"rows": len(idx),
-                        "fit": 100 * mape([res.predicted_ms[k] for k in idx], ms),
-                        "held_out": 100 * mape([held[k] for k in idx], ms),
-                        "cpu_factor": res.hosts[h]["cpu_factor"],
-                        "ssd": [(obs[k].model, obs[k].source, obs[k].ms, res.predicted_ms[k],
-                                 held[k]) for k in idx if obs[k].host_cpu_ms]}
-        idx = [k for k, o in enumerate(obs) if o.group == "coral"]
-        out.append({"ratio": r, "hosts": hosts,
-                    "coral_held_out": 100 * mape([held[k] for k in idx],
-                                                 [obs[k].ms for k in idx])})
+        res, held, summary = _held_out(obs)
+        for h, row in summary["hosts"].items():
+            row["cpu_factor"] = res.hosts[h]["cpu_factor"]
+            row["ssd"] = [(obs[k].model, obs[k].source, obs[k].ms, res.predicted_ms[k], held[k])
+                          for k in row["rows"] if obs[k].host_cpu_ms]
+        out.append({"ratio": r, **summary})
     return out
 
 
