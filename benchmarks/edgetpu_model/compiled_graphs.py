@@ -194,7 +194,7 @@ def cycles(rows: list[CompiledRow], profile: DeviceProfile) -> dict[str, Any]:
                                                        y[originals])}
     # What the compiler's estimate says a depthwise pass costs relative to a conv pass, and a
     # per-MAC view: cycles ~ a * count_conv + b * count_dw (relative least squares, a, b >= 0).
-    fits = {}
+    fits: dict[str, dict[str, Any]] = {}
     for name, a, b in (("passes", col["conv_mpasses"], col["dw_mpasses"]),
                        ("MACs", col["conv_macs"], col["dw_macs"])):
         x = np.column_stack([a, b])
@@ -206,9 +206,9 @@ def cycles(rows: list[CompiledRow], profile: DeviceProfile) -> dict[str, Any]:
                       "max_abs_pct": float(np.abs(err).max()),
                       "mean_abs_pct": float(np.abs(err).mean()), **_corr(pred, y)}
     out["compiler_fit"] = fits
-    m = fits["MACs"]
-    dw_share = m["depthwise"] * col["dw_macs"] / (m["conv"] * col["conv_macs"]
-                                                   + m["depthwise"] * col["dw_macs"])
+    per_mac = fits["MACs"]
+    dw_share = per_mac["depthwise"] * col["dw_macs"] / (per_mac["conv"] * col["conv_macs"]
+                                                         + per_mac["depthwise"] * col["dw_macs"])
     out["depthwise_share_of_cycles"] = [float(dw_share.min()), float(dw_share.max())]
     # A depthwise pass is 64 MACs, a conv pass 4096 (the array full): the compiler's per-MAC
     # ratio gives the depthwise pass's cost relative to a conv pass.

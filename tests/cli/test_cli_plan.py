@@ -49,6 +49,8 @@ def test_compare_lists_every_strategy(cli: Cli, models: dict[str, Path]) -> None
     assert by["compiler"]["speedup_vs_compiler"] == pytest.approx(1.0)
     code, out, _ = cli("plan", models["fc"], "--tpus", "4", "--compare")
     assert code == 0 and "x compiler" in out and "balanced" in out
+    # the figures come with the runner they charge and how far to trust them, as for one plan
+    assert "runner python" in out and "expect +-" in out
 
 
 def test_plan_file_feeds_split(cli: Cli, models: dict[str, Path], tmp_path: Path) -> None:

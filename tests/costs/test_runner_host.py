@@ -13,6 +13,7 @@ from tpusplit.graph import load
 from tpusplit.models.synthetic import fc
 from tpusplit.sim import simulate
 from tpusplit.strategies import plan
+from tpusplit.strategies.base import make_plan
 
 
 def test_period_of_each_runner() -> None:
@@ -55,3 +56,17 @@ def test_host_ms_and_coral_runner_override_the_profile() -> None:
     sim = simulate(custom, [3, 5], batch=1)
     assert sim.time_per_inference_ms == pytest.approx(
         sum(s.latency_ms for s in sim.segments) + 3 * 1.0)
+
+
+def test_copies_of_one_stage_are_charged_host_time() -> None:
+    """A one-stage plan with copies is handed its inputs by the runner (the simulator and the
+    period charge it); ``Plan.host_ms`` says the same, and one device still costs nothing."""
+    g = load(fc(100))
+    cost = EdgeTPUCost(g, "edgetpu-usb3-sweeps")
+    h = load_profile("edgetpu-usb3-sweeps").python_stage_ms
+    alone = make_plan("stages", g, cost, [], None)
+    copies = make_plan("stages", g, cost, [], None, replicas=[3])
+    assert alone.host_ms == 0.0
+    assert copies.host_ms == pytest.approx(h)
+    single = cost.segment(0, len(g.ops)).latency_ms
+    assert copies.bottleneck_ms == pytest.approx(max((single + h) / 3, 1 * h))

@@ -47,9 +47,10 @@ class RunnerModel:
         serialising runner, none for one whose stages overlap)."""
         return self.stage_ms if self.serial else 0.0
 
-    def host_ms(self, stages: int) -> float:
-        """Host time per stage and input of a pipeline of ``stages`` (0 for one stage)."""
-        return self.stage_ms if stages > 1 else 0.0
+    def host_ms(self, devices: int) -> float:
+        """Host time per stage and input of a plan on ``devices`` devices, stages and copies
+        alike (0 on one device: nothing is handed between threads)."""
+        return self.stage_ms if devices > 1 else 0.0
 
     def stage_periods(self, stage_ms: Sequence[float], replicas: Sequence[int] | None = None
                       ) -> list[float]:
@@ -73,9 +74,10 @@ class RunnerModel:
         serial = len(stage_ms) * self.stage_ms if sum(reps) > 1 else 0.0
         return max(busiest, serial) if self.serial else busiest
 
-    def sim_options(self, stages: int) -> tuple[float, int | None]:
-        """``(host_ms, host_workers)`` of :func:`tpusplit.sim.simulate` for this runner."""
-        return self.host_ms(stages), 1 if self.serial else None
+    def sim_options(self, devices: int) -> tuple[float, int | None]:
+        """``(host_ms, host_workers)`` of :func:`tpusplit.sim.simulate` for this runner on
+        ``devices`` devices."""
+        return self.host_ms(devices), 1 if self.serial else None
 
     def describe(self) -> str:
         """One line for reports: the runner and its host time."""

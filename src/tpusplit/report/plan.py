@@ -179,6 +179,15 @@ def show_planning(out: Console, p: Planning, batch: int) -> None:
         out.print(compare_table(p.comparison.plans, p.comparison.single,
                                 title=f"{p.graph.name}: {n} x {p.cost.device}, batch {batch} "
                                 "(the strategies share one cost cache)"))
+        plans = p.comparison.plans
+        for line in dict.fromkeys(q.runner.describe() for q in plans):
+            out.print(line)
+        errors: dict[str, list[str]] = {}
+        for q in plans:
+            if q.expected_error:
+                errors.setdefault(q.expected_error, []).append(q.strategy)
+        for text, names in errors.items():
+            out.print(text if len(errors) == 1 else f"{', '.join(names)}: {text}")
         return
     assert p.plan is not None
     if p.auto is not None and p.cost is not None:

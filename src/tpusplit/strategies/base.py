@@ -143,8 +143,9 @@ class Plan:
 
     @property
     def host_ms(self) -> float:
-        """The runner's host time per stage and input in this plan (0 for one segment)."""
-        return self.runner.host_ms(len(self.segments))
+        """The runner's host time per stage and input in this plan (0 on one device; copies
+        of a one-stage plan are handed inputs by the runner too, as in :attr:`bottleneck_ms`)."""
+        return self.runner.host_ms(sum(self.replica_counts))
 
     @property
     def throughput_ips(self) -> float:
