@@ -93,3 +93,35 @@ def test_dense_mobilenet_v2_features_at_any_input() -> None:
     g = load(slim.mobilenet_v2_dense(1024, 512, classes=None))
     assert [g.tensors[t].shape for t in g.outputs] == [(1, 32, 16, 1280)]
     assert g.ops[-1].name == "CONV_2D"
+
+
+@pytest.mark.parametrize("variant, size, params_m, depthwise, adds", [
+    ("S", 224, 5.44, 11, 12), ("M", 240, 6.90, 14, 17), ("L", 300, 10.59, 16, 20)])
+def test_efficientnet_edgetpu_has_its_published_size(variant: str, size: int, params_m: float,
+                                                     depthwise: int, adds: int) -> None:
+    # published with the checkpoints (tensorflow/tpu efficientnet/edgetpu): about 5.4, 6.9 and
+    # 10.6 M parameters, batch norm included (folded away here: up to 0.5% fewer); repeats
+    # ceil(depth x (1, 2, 4, 5, 4, 2)), depthwise only in the last three stages, a residual
+    # add wherever a block keeps its width at stride 1 (never in the first stage: noskip)
+    g = load(build_spec(f"EfficientNet-EdgeTpu-{variant}"))
+    weights = sum(int(np.prod(g.tensors[t].shape)) for op in g.ops for t in op.inputs
+                  if g.tensors[t].constant)
+    assert weights / 1e6 == pytest.approx(params_m, rel=0.006)
+    assert weights / 1e6 < params_m
+    names = [op.name for op in g.ops]
+    assert (names.count("DEPTHWISE_CONV_2D"), names.count("ADD")) == (depthwise, adds)
+    assert g.tensors[g.inputs[0]].shape == (1, size, size, 3)
+    assert [g.tensors[t].shape for t in g.outputs] == [(1, 1001)]
+
+
+def test_efficientnet_edgetpu_l_widths_and_resolution() -> None:
+    """Width 1.2 rounded as round_filters does: stem 40, stages 32, 40, 56, 112, 176, 232,
+    head 1536 at 10x10 (300 / 2 / 2 / 2 / 2 / 2, rounded up)."""
+    g = load(slim.efficientnet_edgetpu("L"))
+    convs = [g.tensors[op.outputs[0]].shape for op in g.ops if op.name == "CONV_2D"]
+    assert convs[0] == (1, 150, 150, 40) and convs[-1] == (1, 10, 10, 1536)
+    projections = sorted({s[-1] for s in convs[1:-1]} & {32, 40, 56, 112, 176, 232})
+    assert projections == [32, 40, 56, 112, 176, 232]
+    stage = LiteRTStage(slim.efficientnet_edgetpu("S"))
+    out = next(iter(stage.run(random_inputs(stage, seed=0)).values()))
+    assert out.shape == (1, 1001)

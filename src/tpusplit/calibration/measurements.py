@@ -471,14 +471,30 @@ def coral_observations(directory: str | Path | None = None) -> list[Observation]
 
 
 # ----------------------------------------------------------------------------- community
+#: The ``use`` of a row of ``single_tpu_used.csv`` that no fit sees: a network kept to test
+#: the model on (:func:`held_out_observations`).
+HELD_OUT = "held out"
+
+
 def community_observations(directory: str | Path | None = None) -> list[Observation]:
-    """The community's single-TPU latencies that tpusplit can model, one observation each.
+    """The community's single-TPU latencies that tpusplit fits on, one observation each.
 
     ``single_tpu_latency.csv`` holds the published rows (each citing its source);
     ``single_tpu_used.csv`` maps each row to a zoo model, a host of :data:`HOSTS`, the link,
     the Edge TPU clock and the SSD post-processing timed on the reference CPU
-    (``host_cpu.csv`` of ``data/coral-reference``), or says why the row is not used.
+    (``host_cpu.csv`` of ``data/coral-reference``), or says why the row is not used. Rows
+    marked :data:`HELD_OUT` are left to :func:`held_out_observations`.
     """
+    return [o for o in _community(directory) if o.group == "community"]
+
+
+def held_out_observations(directory: str | Path | None = None) -> list[Observation]:
+    """The community rows marked :data:`HELD_OUT` (group ``held-out``): real networks that no
+    fit sees, kept to test the fitted model on a network it never met."""
+    return [o for o in _community(directory) if o.group == "held-out"]
+
+
+def _community(directory: str | Path | None) -> list[Observation]:
     d = Path(directory) if directory is not None else community_dir()
     table = _read_csv(d / "single_tpu_latency.csv")
     mapping = _read_csv(d / "single_tpu_used.csv")
@@ -497,9 +513,11 @@ def community_observations(directory: str | Path | None = None) -> list[Observat
         if host not in HOSTS or link not in LINK_MBPS:
             raise TpusplitError(f"{d / 'single_tpu_used.csv'}: line {line}: unknown host "
                                 f"{host!r} or link {link!r}")
+        held = len(rec) > 6 and rec[6].strip() == HELD_OUT
         out.append(Observation(model, (), host, ms, link=link, clock_mhz=clock,
                                host_cpu_ms=cpu.get(rec[5], 0.0) if rec[5] else 0.0,
-                               source=f"single_tpu_latency.csv:{row + 1}", group="community"))
+                               source=f"single_tpu_latency.csv:{row + 1}",
+                               group="held-out" if held else "community"))
     return out
 
 

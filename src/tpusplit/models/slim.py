@@ -1,4 +1,4 @@
-"""Coral's reference CNNs rebuilt layer for layer (TF-slim and Object Detection API), no TensorFlow.
+"""Coral's reference CNNs rebuilt layer for layer (TF-slim, Object Detection API, EdgeTPU), no TF.
 
 Coral's published single-TPU latencies (``costs/data/coral-reference``) were measured on
 TF1 "slim" classification networks and two SSD detectors. Their architectures are public,
@@ -25,10 +25,13 @@ directly (no QUANTIZE op).
   map, 6 elsewhere. The outputs are the raw box encodings and the class scores after the
   sigmoid; with ``postprocess=True`` they end, as Coral's ``*_postprocess`` files, in the
   ``TFLite_Detection_PostProcess`` op, which runs on the host CPU (left out by default).
+- :func:`efficientnet_edgetpu`: EfficientNet-EdgeTPU S/M/L (tensorflow/tpu
+  ``models/official/efficientnet/edgetpu``), Coral's ``efficientnet-edgetpu-*_quant`` files.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from tpusplit.models.builder import ModelBuilder
@@ -311,4 +314,44 @@ def ssd_mobilenet_v2(size: int = 320, classes: int = 2, seed: int = 0,
     taps: dict[int, int] = {}
     _mobilenet_v2_base(b, x, 1.0, taps=lambda layer, t: taps.__setitem__(layer, t))
     _ssd_head(b, [taps[15], taps[19]], classes, postprocess=postprocess)
+    return b.build()
+
+
+# ---------------------------------------------------------------------------- EfficientNet-EdgeTPU
+#: Stages of EfficientNet-EdgeTPU (``efficientnet/edgetpu/efficientnet_edgetpu_builder.py`` in
+#: tensorflow/tpu): (repeats, kernel, stride, expansion, in, out, fused, skip). A fused block
+#: expands with a ``kernel`` x ``kernel`` convolution instead of 1x1 + depthwise.
+_EDGETPU_BLOCKS = ((1, 3, 1, 4, 24, 24, True, False), (2, 3, 2, 8, 24, 32, True, True),
+                   (4, 3, 2, 8, 32, 48, True, True), (5, 5, 2, 8, 48, 96, False, True),
+                   (4, 5, 1, 8, 96, 144, False, True), (2, 5, 2, 8, 144, 192, False, True))
+#: Variant -> (width coefficient, depth coefficient, input size).
+EDGETPU_VARIANTS = {"S": (1.0, 1.0, 224), "M": (1.0, 1.1, 240), "L": (1.2, 1.4, 300)}
+
+
+def efficientnet_edgetpu(variant: str = "L", classes: int = NUM_CLASSES, seed: int = 0) -> bytes:
+    """EfficientNet-EdgeTPU S, M or L (Gupta & Tan, Google AI blog 2019; tensorflow/tpu
+    ``models/official/efficientnet/edgetpu``): EfficientNet's compound scaling of a base
+    searched for the Edge TPU, ReLU, no squeeze-excitation, fused (regular-convolution)
+    inverted residuals in the first three stages, a 1x1 head to 1280 x width, average pool and
+    a dense classifier, as in Coral's ``efficientnet-edgetpu-{S,M,L}_quant`` files. Filters are
+    rounded as ``round_filters`` does (multiples of 8, never 10% down) and repeats rounded up;
+    a stage's first block takes the stage's stride and the rounded *nominal* input width for
+    its expansion, as the reference builder does."""
+    width, depth, size = EDGETPU_VARIANTS[variant]
+    b = ModelBuilder(seed=seed, name=f"efficientnet_edgetpu_{variant}_{size}")
+    x = b.input((1, size, size, 3), dtype="int8")
+    x = b.conv2d(x, _divisible(32 * width), kernel=3, stride=2)
+    for repeats, k, s, e, nominal_in, nominal_out, fused, skip in _EDGETPU_BLOCKS:
+        out_c = _divisible(nominal_out * width)
+        for j in range(math.ceil(depth * repeats)):
+            expand = (_divisible(nominal_in * width) if j == 0 else out_c) * e
+            stride = s if j == 0 else 1
+            if fused:
+                y = b.conv2d(x, expand, kernel=k, stride=stride)
+            else:
+                y = b.depthwise_conv2d(b.conv2d(x, expand, kernel=1), kernel=k, stride=stride)
+            y = b.conv2d(y, out_c, kernel=1, activation=None)
+            x = b.add(x, y) if skip and stride == 1 and b.shape(x)[-1] == out_c else y
+    x = b.conv2d(x, _divisible(1280 * width), kernel=1)
+    _classifier(b, x, classes, conv_logits=False)
     return b.build()

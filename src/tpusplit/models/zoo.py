@@ -7,9 +7,9 @@ costing and CPU timing depend on.
 - **Keras applications** (ResNet50, InceptionV3, ...): converted by TensorFlow with
   post-training full-integer quantization (int8 input and output, as Coral recommends) from a
   representative dataset of a few random samples. Needs the extra ``zoo`` (TensorFlow).
-- **Coral's reference networks** (``*-slim``, ``SSD*``): the TF-slim classifiers and SSD
-  detectors behind Coral's published latencies, rebuilt op for op by
-  :mod:`tpusplit.models.slim`. No TensorFlow needed.
+- **Coral's reference networks** (``*-slim``, ``SSD*``, ``EfficientNet-EdgeTpu-*``): the
+  TF-slim classifiers, SSD detectors and EfficientNet-EdgeTPU classifiers behind Coral's
+  published latencies, rebuilt op for op by :mod:`tpusplit.models.slim`. No TensorFlow needed.
 - **Coral's real graphs** (``coral-*``): four of Coral's own quantization-aware files, copied
   from ``data/coral-reference/models`` of a tpusplit checkout.
 """
@@ -74,6 +74,9 @@ ZOO: dict[str, ZooModel] = {m.name: m for m in [
     ZooModel("SSDMobileNetV1-0.75", 300,
              builder=lambda: slim.ssd_mobilenet_v1(300, multiplier=0.75)),
     ZooModel("MobileNetV2-dense-slim", 224, builder=slim.mobilenet_v2_dense),
+    ZooModel("EfficientNet-EdgeTpu-S", 224, builder=lambda: slim.efficientnet_edgetpu("S")),
+    ZooModel("EfficientNet-EdgeTpu-M", 240, builder=lambda: slim.efficientnet_edgetpu("M")),
+    ZooModel("EfficientNet-EdgeTpu-L", 300, builder=lambda: slim.efficientnet_edgetpu("L")),
     ZooModel("MobileNetV2-features-slim", 224,
              builder=lambda: slim.mobilenet_v2_dense(224, classes=None)),
     ZooModel("coral-mobilenet_v2_1.0_224", 224, file="mobilenet_v2_1.0_224_quant.tflite"),
