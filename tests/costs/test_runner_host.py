@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from tpusplit.costs.edgetpu import EdgeTPUCost
@@ -11,6 +12,7 @@ from tpusplit.devices.target import check_runner
 from tpusplit.errors import TpusplitError
 from tpusplit.graph import load
 from tpusplit.models.synthetic import fc
+from tpusplit.partition.device_chain import runner_period
 from tpusplit.sim import simulate
 from tpusplit.strategies import plan
 from tpusplit.strategies.base import make_plan
@@ -70,3 +72,16 @@ def test_copies_of_one_stage_are_charged_host_time() -> None:
     assert copies.host_ms == pytest.approx(h)
     single = cost.segment(0, len(g.ops)).latency_ms
     assert copies.bottleneck_ms == pytest.approx(max((single + h) / 3, 1 * h))
+
+
+@pytest.mark.parametrize("serial", [True, False])
+def test_the_partition_layers_twin_of_the_period_agrees(serial: bool) -> None:
+    """``partition.device_chain.runner_period`` (the pure layer cannot import the runner) is
+    ``RunnerModel.period_ms`` for a pipeline without replicas."""
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        stages = list(rng.uniform(0.01, 3.0, size=int(rng.integers(1, 6))))
+        host = float(rng.choice([0.0, 0.25, 1.5]))
+        runner = RunnerModel("python" if serial else "coral", host, serial=serial)
+        twin = runner_period(max(stages), len(stages), host, host if serial else 0.0)
+        assert twin == pytest.approx(runner.period_ms(stages))
