@@ -39,6 +39,7 @@ def build(
 def list_models() -> None:
     """List the zoo models and whether each is built."""
     built = set(zoo_lib.available())
+    width = max(map(len, zoo_lib.ZOO))
     for name in zoo_lib.ZOO:
         where = str(zoo_lib.zoo_dir() / f"{name}.tflite") if name in built else "not built"
-        print(f"{name:18s} {where}")
+        print(f"{name:{width}s} {where}")
