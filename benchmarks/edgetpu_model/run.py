@@ -199,15 +199,20 @@ def never_seen(result: Fit, models: Models) -> list[dict[str, Any]]:
     fit's profile of its host and by the shipped profile its user would take, at the measured
     clock, with the terms of the host's prediction."""
     out = []
+    facts: dict[str, dict[str, float]] = {}  # per model: weights and what the rule streams
     for o in held_out_observations():
         graph = models(o.model)
+        if o.model not in facts:
+            off = EdgeTPUCost(graph, load_profile("edgetpu-usb3")).segment(
+                0, len(graph.ops)).off_chip_bytes
+            facts[o.model] = {
+                "weights_m": sum(graph.tensors[t].nbytes for op in graph.ops
+                                 for t in op.inputs[1:2] if graph.tensors[t].constant) / 1e6,
+                "off_chip_mib": off / MiB}
         ms, parts = shipped(o, graph, result.profile(o.host, o.host))
         user = USER_PROFILE.get(o.host)
-        cost = EdgeTPUCost(graph, load_profile("edgetpu-usb3"))
         out.append({"host": o.host, "model": o.model, "clock_mhz": o.clock_mhz,
-                    "weights_m": sum(graph.tensors[t].nbytes for op in graph.ops
-                                     for t in op.inputs[1:2] if graph.tensors[t].constant) / 1e6,
-                    "off_chip_mib": cost.segment(0, len(graph.ops)).off_chip_bytes / MiB,
+                    **facts[o.model],
                     "measured_ms": o.ms, "host_ms": ms, "terms": parts, "user_profile": user,
                     "user_ms": shipped(o, graph, load_profile(user))[0] if user else None,
                     "source": o.source})

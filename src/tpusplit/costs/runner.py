@@ -57,7 +57,7 @@ class RunnerModel:
         """Each stage's time per input: its time plus its host time, over its ``replicas``
         (which take inputs in turn); no host time on a single device."""
         reps = list(replicas) if replicas else [1] * len(stage_ms)
-        h = self.stage_ms if sum(reps) > 1 else 0.0
+        h = self.host_ms(sum(reps))
         return [(s + h) / r for s, r in zip(stage_ms, reps, strict=True)]
 
     def period_ms(self, stage_ms: Sequence[float], replicas: Sequence[int] | None = None,
@@ -71,7 +71,7 @@ class RunnerModel:
         links = list(link_ms) if link_ms else [0.0] * len(stage_ms)
         busiest = max(max(p, link if r > 1 else 0.0) for p, r, link
                       in zip(self.stage_periods(stage_ms, reps), reps, links, strict=True))
-        serial = len(stage_ms) * self.stage_ms if sum(reps) > 1 else 0.0
+        serial = len(stage_ms) * self.host_ms(sum(reps))
         return max(busiest, serial) if self.serial else busiest
 
     def sim_options(self, devices: int) -> tuple[float, int | None]:
